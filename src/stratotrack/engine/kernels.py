@@ -20,10 +20,9 @@ import numpy as np
 from numba import njit, prange
 
 from .. import atmosphere as _atm
+from ..geodesy import EARTH_RADIUS
 from ..wind._sample import FLAG_ABOVE, FLAG_BELOW, FLAG_REGION, FLAG_TIME, sample
 
-#: mean Earth radius (IUGG), m; the engine's sphere has radius EARTH_RADIUS + altitude
-EARTH_RADIUS = 6371008.8
 #: poleward of this latitude a step is integrated in Cartesian coordinates
 POLAR_LATITUDE = 70.0
 
@@ -64,7 +63,7 @@ _RHO0 = float(_atm.RHO0)
 TIME_TOL = 1e-6
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def sqrt_density_ratio(z):
     """sqrt(rho0 / rho(z)) in the US Standard Atmosphere 1976 (z geometric, m)."""
     h = _RG * z / (_RG + z)
@@ -82,7 +81,7 @@ def sqrt_density_ratio(z):
     return math.sqrt(_RHO0 / (p * _RHO_FACTOR / t))
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def vertical_rate(model, p0, p1, p2, p3, z):
     """dz/dt (m/s, forward time) of a vertical-motion model at altitude z."""
     if model == M_RATE:
@@ -97,7 +96,7 @@ def vertical_rate(model, p0, p1, p2, p3, z):
     return r
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _fold(la, lo):
     """Bring a latitude that went past a pole back into [-90, 90]."""
     if la > 90.0:
@@ -107,51 +106,17 @@ def _fold(la, lo):
     return la, lo
 
 
-@njit(cache=True, fastmath=True)
-def _deriv(data, lat, knots, kidx, fp, ip, t, la, lo, z, model, p0, p1, p2, p3, kh, th):
-    u, v, _w, fl, kh, th = sample(data, lat, knots, kidx, fp, ip, t, la, lo, z, kh, th)
-    r = EARTH_RADIUS + z
-    c = math.cos(la * D2R)
-    if c < 1e-12:
-        c = 1e-12
-    return v / r * R2D, u / (r * c) * R2D, vertical_rate(model, p0, p1, p2, p3, z), fl, kh, th
-
-
-@njit(cache=True, fastmath=True)
-def _rk4_latlon(data, lat, knots, kidx, fp, ip, t, la, lo, z, h, model, p0, p1, p2, p3, kh, th):
-    a1, b1, c1, f1, kh, th = _deriv(data, lat, knots, kidx, fp, ip, t, la, lo, z, model, p0, p1, p2, p3, kh, th)
-    la2, lo2 = _fold(la + 0.5 * h * a1, lo + 0.5 * h * b1)
-    a2, b2, c2, f2, kh, th = _deriv(data, lat, knots, kidx, fp, ip, t + 0.5 * h, la2, lo2, z + 0.5 * h * c1,
-                                    model, p0, p1, p2, p3, kh, th)
-    la3, lo3 = _fold(la + 0.5 * h * a2, lo + 0.5 * h * b2)
-    a3, b3, c3, f3, kh, th = _deriv(data, lat, knots, kidx, fp, ip, t + 0.5 * h, la3, lo3, z + 0.5 * h * c2,
-                                    model, p0, p1, p2, p3, kh, th)
-    la4, lo4 = _fold(la + h * a3, lo + h * b3)
-    a4, b4, c4, f4, kh, th = _deriv(data, lat, knots, kidx, fp, ip, t + h, la4, lo4, z + h * c3,
-                                    model, p0, p1, p2, p3, kh, th)
-    la1, lo1 = _fold(la + h / 6.0 * (a1 + 2.0 * a2 + 2.0 * a3 + a4), lo + h / 6.0 * (b1 + 2.0 * b2 + 2.0 * b3 + b4))
-    z1 = z + h / 6.0 * (c1 + 2.0 * c2 + 2.0 * c3 + c4)
-    return la1, lo1, z1, f1 | f2 | f3 | f4, kh, th
-
-
-@njit(cache=True, fastmath=True)
-def _vel3(data, lat, knots, kidx, fp, ip, t, x, y, zc, z, model, p0, p1, p2, p3, kh, th):
-    """Velocity on the unit sphere (rad/s as a 3-vector) and dz/dt at Cartesian point (x, y, zc)."""
-    la = math.asin(max(-1.0, min(1.0, zc))) * R2D
-    lo = math.atan2(y, x) * R2D
-    u, v, _w, fl, kh, th = sample(data, lat, knots, kidx, fp, ip, t, la, lo, z, kh, th)
-    r = EARTH_RADIUS + z
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
+def _tangent(la, lo, u, v, r):
+    """Velocity (rad/s as a 3-vector tangent to the unit sphere) of wind (u, v) at (la, lo), radius r."""
     sl = math.sin(lo * D2R)
     cl = math.cos(lo * D2R)
-    sp = zc
-    cp = math.sqrt(max(0.0, 1.0 - zc * zc))
-    vx = (-sl * u - sp * cl * v) / r
-    vy = (cl * u - sp * sl * v) / r
-    vz = (cp * v) / r
-    return vx, vy, vz, vertical_rate(model, p0, p1, p2, p3, z), fl, kh, th
+    sp = math.sin(la * D2R)
+    cp = math.cos(la * D2R)
+    return (-sl * u - sp * cl * v) / r, (cl * u - sp * sl * v) / r, (cp * v) / r
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _expmap(x, y, zc, vx, vy, vz, h):
     """Move from unit vector (x, y, zc) along tangent velocity v for time h (great-circle arc)."""
     d = vx * x + vy * y + vz * zc
@@ -159,47 +124,103 @@ def _expmap(x, y, zc, vx, vy, vz, h):
     vy -= d * y
     vz -= d * zc
     s = math.sqrt(vx * vx + vy * vy + vz * vz)
-    ang = s * h
     if s * abs(h) < 1e-15:
-        return x + h * vx, y + h * vy, zc + h * vz
-    ca = math.cos(ang)
-    sa = math.sin(ang) / s
-    nx, ny, nz = ca * x + sa * vx, ca * y + sa * vy, ca * zc + sa * vz
+        nx, ny, nz = x + h * vx, y + h * vy, zc + h * vz
+    else:
+        ca = math.cos(s * h)
+        sa = math.sin(s * h) / s
+        nx, ny, nz = ca * x + sa * vx, ca * y + sa * vy, ca * zc + sa * vz
     n = math.sqrt(nx * nx + ny * ny + nz * nz)
     return nx / n, ny / n, nz / n
 
 
-@njit(cache=True, fastmath=True)
-def _rk4_cart(data, lat, knots, kidx, fp, ip, t, la, lo, z, h, model, p0, p1, p2, p3, kh, th):
-    cp = math.cos(la * D2R)
-    x, y, zc = cp * math.cos(lo * D2R), cp * math.sin(lo * D2R), math.sin(la * D2R)
-    ax, ay, az, c1, f1, kh, th = _vel3(data, lat, knots, kidx, fp, ip, t, x, y, zc, z, model, p0, p1, p2, p3, kh, th)
-    x2, y2, z2 = _expmap(x, y, zc, ax, ay, az, 0.5 * h)
-    bx, by, bz, c2, f2, kh, th = _vel3(data, lat, knots, kidx, fp, ip, t + 0.5 * h, x2, y2, z2, z + 0.5 * h * c1,
-                                       model, p0, p1, p2, p3, kh, th)
-    x3, y3, z3 = _expmap(x, y, zc, bx, by, bz, 0.5 * h)
-    cx, cy, cz, c3, f3, kh, th = _vel3(data, lat, knots, kidx, fp, ip, t + 0.5 * h, x3, y3, z3, z + 0.5 * h * c2,
-                                       model, p0, p1, p2, p3, kh, th)
-    x4, y4, z4 = _expmap(x, y, zc, cx, cy, cz, h)
-    dx, dy, dz, c4, f4, kh, th = _vel3(data, lat, knots, kidx, fp, ip, t + h, x4, y4, z4, z + h * c3,
-                                       model, p0, p1, p2, p3, kh, th)
-    xn, yn, zn = _expmap(x, y, zc, (ax + 2 * bx + 2 * cx + dx) / 6.0, (ay + 2 * by + 2 * cy + dy) / 6.0,
-                         (az + 2 * bz + 2 * cz + dz) / 6.0, h)
-    la1 = math.asin(max(-1.0, min(1.0, zn))) * R2D
-    lo1 = math.atan2(yn, xn) * R2D
-    z1 = z + h / 6.0 * (c1 + 2.0 * c2 + 2.0 * c3 + c4)
-    return la1, lo1, z1, f1 | f2 | f3 | f4, kh, th
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
+def _to_latlon(x, y, zc):
+    return math.asin(max(-1.0, min(1.0, zc))) * R2D, math.atan2(y, x) * R2D
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
+def _cos_near(c0, s0, d, la):
+    """cos(a + d) from cos(a), sin(a) for a small d (rad), by Taylor series exact to double precision."""
+    if abs(d) > 0.05:
+        return math.cos(la * D2R)
+    d2 = d * d
+    cd = 1.0 - d2 / 2.0 * (1.0 - d2 / 12.0 * (1.0 - d2 / 30.0 * (1.0 - d2 / 56.0)))
+    sd = d * (1.0 - d2 / 6.0 * (1.0 - d2 / 20.0 * (1.0 - d2 / 42.0 * (1.0 - d2 / 72.0))))
+    return c0 * cd - s0 * sd
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
 def rk4(data, lat, knots, kidx, fp, ip, t, la, lo, z, h, model, p0, p1, p2, p3, kh, th):
-    """One RK4 step of length h (signed) from (t, la, lo, z): returns (la, lo, z, flags, level_hint, time_hint)."""
-    if abs(la) < POLAR_LATITUDE:
-        return _rk4_latlon(data, lat, knots, kidx, fp, ip, t, la, lo, z, h, model, p0, p1, p2, p3, kh, th)
-    return _rk4_cart(data, lat, knots, kidx, fp, ip, t, la, lo, z, h, model, p0, p1, p2, p3, kh, th)
+    """One RK4 step of length h (signed) from (t, la, lo, z): returns (la, lo, z, flags, level_hint, time_hint).
+
+    The four stages share one call of the sampler (so the compiled kernel holds one inlined copy of it).  In
+    (lat, lon) away from the poles; poleward of POLAR_LATITUDE the stages move along great circles from the
+    start point (exponential map of the tangent velocity) and combine as 3-vectors.
+    """
+    polar = abs(la) >= POLAR_LATITUDE
+    x0 = y0 = zc0 = 0.0
+    cos0 = sin0 = 1.0
+    if polar:
+        cp = math.cos(la * D2R)
+        x0, y0, zc0 = cp * math.cos(lo * D2R), cp * math.sin(lo * D2R), math.sin(la * D2R)
+    else:
+        cos0 = math.cos(la * D2R)
+        sin0 = math.sin(la * D2R)
+    dla = dlo = dz = 0.0
+    vx = vy = vz = 0.0
+    sla = slo = sz = 0.0
+    svx = svy = svz = 0.0
+    flags = 0
+    for k in range(4):
+        if k == 0:
+            c = 0.0
+            wgt = 1.0 / 6.0
+        elif k < 3:
+            c = 0.5
+            wgt = 2.0 / 6.0
+        else:
+            c = 1.0
+            wgt = 1.0 / 6.0
+        zs = z + c * h * dz
+        if k == 0:
+            las = la
+            los = lo
+        elif polar:
+            xs, ys, zcs = _expmap(x0, y0, zc0, vx, vy, vz, c * h)
+            las, los = _to_latlon(xs, ys, zcs)
+        else:
+            las, los = _fold(la + c * h * dla, lo + c * h * dlo)
+        u, v, _w, fl, kh, th = sample(data, lat, knots, kidx, fp, ip, t + c * h, las, los, zs, kh, th)
+        flags |= fl
+        r = EARTH_RADIUS + zs
+        dz = vertical_rate(model, p0, p1, p2, p3, zs)
+        sz += wgt * dz
+        if polar:
+            vx, vy, vz = _tangent(las, los, u, v, r)
+            svx += wgt * vx
+            svy += wgt * vy
+            svz += wgt * vz
+        else:
+            if k == 0:
+                cl = cos0
+            else:
+                cl = _cos_near(cos0, sin0, (las - la) * D2R, las)
+            if cl < 1e-12:
+                cl = 1e-12
+            dla = v / r * R2D
+            dlo = u / (r * cl) * R2D
+            sla += wgt * dla
+            slo += wgt * dlo
+    if polar:
+        xn, yn, zn = _expmap(x0, y0, zc0, svx, svy, svz, h)
+        la1, lo1 = _to_latlon(xn, yn, zn)
+    else:
+        la1, lo1 = _fold(la + h * sla, lo + h * slo)
+    return la1, lo1, z + h * sz, flags, kh, th
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _hermite_root(z0, z1, d0, d1, target):
     """Fraction s in [0, 1] where the cubic Hermite interpolant of z reaches target (bisection)."""
     lo = 0.0
@@ -219,7 +240,7 @@ def _hermite_root(z0, z1, d0, d1, target):
     return 0.5 * (lo + hi)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, t, la, lo, z, st):
     n = o_n[i]
     if n < o_t.shape[1]:
@@ -231,7 +252,7 @@ def _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, t, la, lo, z, st):
         o_n[i] = n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _event(i, e_t, e_la, e_lo, e_z, e_kind, e_n, t, la, lo, z, kind):
     n = e_n[i]
     if n < e_t.shape[1]:
@@ -243,14 +264,14 @@ def _event(i, e_t, e_la, e_lo, e_z, e_kind, e_n, t, la, lo, z, kind):
         e_n[i] = n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _count(clamp, i, fl):
     for b in range(4):
         if fl & (1 << b):
             clamp[i, b] += 1
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _status_from_flags(fl):
     if fl & FLAG_TIME:
         return LEFT_TIME
@@ -261,10 +282,16 @@ def _status_from_flags(fl):
     return LEFT_BELOW
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                  codes, vals, t_end, h, t_until, out_dt, stop_outside,
                  o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp):
+    """Advance particle i.  One RK4 call site, driven by a small state machine:
+
+    phase 0 tries the rest of the current step and finds the earliest event in it; phase 1 computes output points
+    that fall strictly before the end of what phase 0 covers (partial steps from the step's start); phase 2
+    computes the state at an event inside the step.  Then the step (or its part up to the event) is accepted.
+    """
     ti = t[i]
     lai = la[i]
     loi = lo[i]
@@ -276,22 +303,37 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
     sgn = 1.0 if h > 0 else -1.0
     nst = codes.shape[1]
     st = RUNNING
-    while st == RUNNING:
-        if sgn * (ti + h - t_until) > TIME_TOL:
-            break
-        step_end = ti + h
-        rem = h
-        while st == RUNNING and sgn * rem > TIME_TOL:
-            model = codes[i, s, 0]
-            term = codes[i, s, 1]
-            p0 = vals[i, s, 0]
-            p1 = vals[i, s, 1]
-            p2 = vals[i, s, 2]
-            p3 = vals[i, s, 3]
-            tv = vals[i, s, 4]
-            la1, lo1, z1, fl, kh, th = rk4(data, lat, knots, kidx, fp, ip, ti, lai, loi, zi, rem, model,
-                                           p0, p1, p2, p3, kh, th)
-            # the earliest event inside this (partial) step
+    rem = 0.0
+    step_end = ti
+    phase = 0
+    tla = tlo = tz = 0.0
+    tfl = 0
+    theta = 2.0
+    ev = 0
+    target = ti
+    while True:
+        if phase == 0 and sgn * rem <= TIME_TOL:
+            if sgn * (ti + h - t_until) > TIME_TOL:
+                break
+            step_end = ti + h
+            rem = h
+        model = codes[i, s, 0]
+        term = codes[i, s, 1]
+        p0 = vals[i, s, 0]
+        p1 = vals[i, s, 1]
+        p2 = vals[i, s, 2]
+        p3 = vals[i, s, 3]
+        tv = vals[i, s, 4]
+        if phase == 0:
+            dt = rem
+        elif phase == 1:
+            dt = nxt - ti
+        else:
+            dt = theta * rem
+        la1, lo1, z1, fl, kh, th = rk4(data, lat, knots, kidx, fp, ip, ti, lai, loi, zi, dt, model,
+                                       p0, p1, p2, p3, kh, th)
+        if phase == 0:
+            tla, tlo, tz, tfl = la1, lo1, z1, fl
             theta = 2.0
             ev = 0
             if term == T_ABOVE:
@@ -317,70 +359,65 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
                     theta = te_frac
                     ev = 2
             if ev == 0:
-                if fl != 0:
-                    if stop_outside:
-                        st = _status_from_flags(fl)
-                        _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, ti, lai, loi, zi, s)
-                        _event(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, EV_LEFT)
-                        break
-                    _count(clamp, i, fl)
-                tn = ti + rem
-                if abs(tn - step_end) < TIME_TOL:
-                    tn = step_end
-                while sgn * (nxt - tn) <= TIME_TOL:
-                    if abs(nxt - tn) <= TIME_TOL:
-                        _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, tn, la1, lo1, z1, s)
-                    else:
-                        la_o, lo_o, z_o, _f, kh, th = rk4(data, lat, knots, kidx, fp, ip, ti, lai, loi, zi, nxt - ti,
-                                                          model, p0, p1, p2, p3, kh, th)
-                        _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, nxt, la_o, lo_o, z_o, s)
-                    nxt += sgn * out_dt
-                ti = tn
-                lai = la1
-                loi = lo1
-                zi = z1
-                rem = 0.0
+                target = ti + rem
+                if abs(target - step_end) < TIME_TOL:
+                    target = step_end
             else:
-                dte = theta * rem
-                te = ti + dte
-                if theta >= 1.0:
-                    lae, loe, zee, fle = la1, lo1, z1, fl
-                elif theta <= 0.0:
-                    lae, loe, zee, fle = lai, loi, zi, 0
-                else:
-                    lae, loe, zee, fle, kh, th = rk4(data, lat, knots, kidx, fp, ip, ti, lai, loi, zi, dte,
-                                                     model, p0, p1, p2, p3, kh, th)
-                if fle != 0:
-                    if stop_outside:
-                        st = _status_from_flags(fle)
-                        _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, ti, lai, loi, zi, s)
-                        _event(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, EV_LEFT)
-                        break
-                    _count(clamp, i, fle)
-                while sgn * (nxt - te) < -TIME_TOL:
-                    la_o, lo_o, z_o, _f, kh, th = rk4(data, lat, knots, kidx, fp, ip, ti, lai, loi, zi, nxt - ti,
-                                                      model, p0, p1, p2, p3, kh, th)
-                    _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, nxt, la_o, lo_o, z_o, s)
-                    nxt += sgn * out_dt
-                if ev == 1 and (term == T_ABOVE or term == T_BELOW):
-                    zee = tv
-                _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, te, lae, loe, zee, s)
-                if abs(nxt - te) <= TIME_TOL:
-                    nxt += sgn * out_dt
-                ti = te
-                lai = lae
-                loi = loe
-                zi = zee
-                rem = step_end - ti
-                if ev == 2:
-                    _event(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, EV_MAX_DURATION)
-                    st = MAX_DURATION
-                else:
-                    _event(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, s)
-                    s += 1
-                    if s >= nst:
-                        s = nst - 1
-                        st = DONE
+                target = ti + theta * rem
+        elif phase == 1:
+            _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, nxt, la1, lo1, z1, s)
+            nxt += sgn * out_dt
+        # more output points strictly before the end of this (partial) step?
+        if phase <= 1 and sgn * (nxt - target) < -TIME_TOL:
+            phase = 1
+            continue
+        if ev != 0 and phase != 2 and 0.0 < theta < 1.0:
+            phase = 2
+            continue
+        # accept
+        if ev == 0 or (phase != 2 and theta >= 1.0):
+            fle = tfl
+            ela, elo, ez = tla, tlo, tz
+        elif phase == 2:
+            fle = fl
+            ela, elo, ez = la1, lo1, z1
+        else:
+            fle = 0
+            ela, elo, ez = lai, loi, zi
+        phase = 0
+        if fle != 0:
+            if stop_outside:
+                st = _status_from_flags(fle)
+                _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, ti, lai, loi, zi, s)
+                _event(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, EV_LEFT)
+                break
+            _count(clamp, i, fle)
+        if ev == 0:
+            if abs(nxt - target) <= TIME_TOL:
+                _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, target, ela, elo, ez, s)
+                nxt += sgn * out_dt
+            ti = target
+            lai, loi, zi = ela, elo, ez
+            rem = 0.0
+            continue
+        if ev == 1 and (term == T_ABOVE or term == T_BELOW):
+            ez = tv
+        _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, target, ela, elo, ez, s)
+        if abs(nxt - target) <= TIME_TOL:
+            nxt += sgn * out_dt
+        ti = target
+        lai, loi, zi = ela, elo, ez
+        rem = step_end - ti
+        if ev == 2:
+            _event(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, EV_MAX_DURATION)
+            st = MAX_DURATION
+            break
+        _event(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, s)
+        s += 1
+        if s >= nst:
+            s = nst - 1
+            st = DONE
+            break
     t[i] = ti
     la[i] = lai
     lo[i] = loi
@@ -392,7 +429,7 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
     next_out[i] = nxt
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy", _nrt=False)
 def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
             codes, vals, t_end, h, t_until, out_dt, stop_outside,
             o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp):

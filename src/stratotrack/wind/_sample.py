@@ -1,6 +1,7 @@
 """Compiled wind sampling: the inner function every trajectory kernel calls.
 
 The prepared field (see :class:`stratotrack.wind.WindField`) is a float32 array ``data[t, lat, lon, level, var]``
+(passed to the kernels flattened, with its shape in the integer parameters)
 with ``var`` = (geometric height of the level in m, eastward wind, northward wind[, upward wind]), latitudes
 ascending, longitudes ascending and levels ordered by increasing height.  A sample at (t, lat, lon, z):
 
@@ -30,11 +31,11 @@ FLAG_NAMES = {FLAG_ABOVE: "above_data", FLAG_BELOW: "below_data", FLAG_TIME: "ou
 
 # indices into the float parameter vector of a prepared field
 P_LAT0, P_DLAT, P_LON0, P_DLON, P_LONSPAN = 0, 1, 2, 3, 4
-# indices into the integer parameter vector
-I_LAT_UNIFORM, I_PERIODIC = 0, 1
+# indices into the integer parameter vector (flags, then the shape of the 5-D data array)
+I_LAT_UNIFORM, I_PERIODIC, I_NT, I_NLAT, I_NLON, I_NLEV, I_NVAR = 0, 1, 2, 3, 4, 5, 6
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
 def locate_time(knots, t, hint):
     """Return (j, weight, flags) so that t lies between knots[j] and knots[j+1] (weight from the first)."""
     nk = knots.shape[0]
@@ -52,7 +53,7 @@ def locate_time(knots, t, hint):
     return j, (t - knots[j]) / (knots[j + 1] - knots[j]), 0
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
 def locate_lat(lat, fp, ip, la):
     """Return (j, fraction, flags) for latitude la on the ascending latitude axis."""
     n = lat.shape[0]
@@ -74,12 +75,18 @@ def locate_lat(lat, fp, ip, la):
     return j, f, 0
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
 def locate_lon(nlon, fp, ip, lo):
     """Return (i, i_next, fraction, flags) for longitude lo in any convention."""
-    x = (lo - fp[P_LON0]) % 360.0
-    if x >= 360.0 or x < 0.0:
-        x = 0.0
+    x = lo - fp[P_LON0]
+    if x < 0.0:
+        x += 360.0
+    elif x >= 360.0:
+        x -= 360.0
+    if x < 0.0 or x >= 360.0:  # far outside one turn: the slow exact remainder
+        x = x % 360.0
+        if x >= 360.0:
+            x = 0.0
     dlon = fp[P_DLON]
     if ip[I_PERIODIC]:
         g = x / dlon
@@ -102,52 +109,62 @@ def locate_lon(nlon, fp, ip, lo):
     return i, i + 1, g - i, flags
 
 
-@njit(cache=True, fastmath=True)
-def _val(data, t0, t1, j, i0, i1, c0, c1, a00, a01, a10, a11, k, var):
-    return c0 * (
-        a00 * data[t0, j, i0, k, var]
-        + a01 * data[t0, j, i1, k, var]
-        + a10 * data[t0, j + 1, i0, k, var]
-        + a11 * data[t0, j + 1, i1, k, var]
-    ) + c1 * (
-        a00 * data[t1, j, i0, k, var]
-        + a01 * data[t1, j, i1, k, var]
-        + a10 * data[t1, j + 1, i0, k, var]
-        + a11 * data[t1, j + 1, i1, k, var]
-    )
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, off):
+    return (w0 * flat[b0 + off] + w1 * flat[b1 + off] + w2 * flat[b2 + off] + w3 * flat[b3 + off]
+            + w4 * flat[b4 + off] + w5 * flat[b5 + off] + w6 * flat[b6 + off] + w7 * flat[b7 + off])
 
 
-@njit(cache=True, fastmath=True)
-def sample(data, lat, knots, kidx, fp, ip, t, la, lo, z, khint, thint):
-    """Wind at one point: returns (u, v, w, flags, level_hint, time_hint)."""
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def sample(flat, lat, knots, kidx, fp, ip, t, la, lo, z, khint, thint):
+    """Wind at one point of the flattened field: returns (u, v, w, flags, level_hint, time_hint)."""
     jt, wt, flags = locate_time(knots, t, thint)
     t0 = kidx[jt]
     t1 = kidx[jt + 1] if knots.shape[0] > 1 else t0
     j, fy, f2 = locate_lat(lat, fp, ip, la)
-    i0, i1, fx, f3 = locate_lon(data.shape[2], fp, ip, lo)
+    nlat = ip[I_NLAT]
+    nlon = ip[I_NLON]
+    nlev = ip[I_NLEV]
+    nvar = ip[I_NVAR]
+    i0, i1, fx, f3 = locate_lon(nlon, fp, ip, lo)
     flags |= f2 | f3
+    col = nlev * nvar
+    r00 = (t0 * nlat + j) * nlon
+    r01 = r00 + nlon
+    r10 = (t1 * nlat + j) * nlon
+    r11 = r10 + nlon
+    b0 = (r00 + i0) * col
+    b1 = (r00 + i1) * col
+    b2 = (r01 + i0) * col
+    b3 = (r01 + i1) * col
+    b4 = (r10 + i0) * col
+    b5 = (r10 + i1) * col
+    b6 = (r11 + i0) * col
+    b7 = (r11 + i1) * col
     c0 = 1.0 - wt
-    c1 = wt
-    a00 = (1.0 - fy) * (1.0 - fx)
-    a01 = (1.0 - fy) * fx
-    a10 = fy * (1.0 - fx)
-    a11 = fy * fx
-    nlev = data.shape[3]
+    w0 = c0 * (1.0 - fy) * (1.0 - fx)
+    w1 = c0 * (1.0 - fy) * fx
+    w2 = c0 * fy * (1.0 - fx)
+    w3 = c0 * fy * fx
+    w4 = wt * (1.0 - fy) * (1.0 - fx)
+    w5 = wt * (1.0 - fy) * fx
+    w6 = wt * fy * (1.0 - fx)
+    w7 = wt * fy * fx
     k = khint
     if k < 0:
         k = 0
     if k > nlev - 2:
         k = nlev - 2
-    hk = _val(data, t0, t1, j, i0, i1, c0, c1, a00, a01, a10, a11, k, 0)
-    hk1 = _val(data, t0, t1, j, i0, i1, c0, c1, a00, a01, a10, a11, k + 1, 0)
+    hk = _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, k * nvar)
+    hk1 = _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, (k + 1) * nvar)
     while z < hk and k > 0:
         k -= 1
         hk1 = hk
-        hk = _val(data, t0, t1, j, i0, i1, c0, c1, a00, a01, a10, a11, k, 0)
+        hk = _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, k * nvar)
     while z > hk1 and k < nlev - 2:
         k += 1
         hk = hk1
-        hk1 = _val(data, t0, t1, j, i0, i1, c0, c1, a00, a01, a10, a11, k + 1, 0)
+        hk1 = _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, (k + 1) * nvar)
     if z < hk:
         a = 0.0
         flags |= FLAG_BELOW
@@ -156,21 +173,20 @@ def sample(data, lat, knots, kidx, fp, ip, t, la, lo, z, khint, thint):
         flags |= FLAG_ABOVE
     else:
         a = (z - hk) / (hk1 - hk)
-    u = (1.0 - a) * _val(data, t0, t1, j, i0, i1, c0, c1, a00, a01, a10, a11, k, 1) + a * _val(
-        data, t0, t1, j, i0, i1, c0, c1, a00, a01, a10, a11, k + 1, 1
-    )
-    v = (1.0 - a) * _val(data, t0, t1, j, i0, i1, c0, c1, a00, a01, a10, a11, k, 2) + a * _val(
-        data, t0, t1, j, i0, i1, c0, c1, a00, a01, a10, a11, k + 1, 2
-    )
+    lo_off = k * nvar
+    hi_off = lo_off + nvar
+    u = (1.0 - a) * _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, lo_off + 1) + a * _val(
+        flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, hi_off + 1)
+    v = (1.0 - a) * _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, lo_off + 2) + a * _val(
+        flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, hi_off + 2)
     w = 0.0
-    if data.shape[4] > 3:
-        w = (1.0 - a) * _val(data, t0, t1, j, i0, i1, c0, c1, a00, a01, a10, a11, k, 3) + a * _val(
-            data, t0, t1, j, i0, i1, c0, c1, a00, a01, a10, a11, k + 1, 3
-        )
+    if nvar > 3:
+        w = (1.0 - a) * _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, lo_off + 3) + a * _val(
+            flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, hi_off + 3)
     return u, v, w, flags, k, jt
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy", _nrt=False)
 def sample_many(data, lat, knots, kidx, fp, ip, t, la, lo, z, u, v, w, flags):
     """Vectorised :func:`sample` over arrays of points (results written into u, v, w, flags)."""
     for n in prange(t.shape[0]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,15 +66,15 @@ class WindField:
         self.lat, self.lon = lat, lon
         self.lat_uniform, self.periodic = lat_uniform, periodic
         self._fp = np.array([lat[0], dlat[0], lon[0], dlon[0], span], dtype=np.float64)
-        self._ip = np.array([int(lat_uniform), int(periodic)], dtype=np.int64)
+        self._ip = np.array([int(lat_uniform), int(periodic), *self.data.shape], dtype=np.int64)
         self.knots = np.ascontiguousarray(self.knots, dtype=np.float64)
         self.knot_index = np.ascontiguousarray(self.knot_index, dtype=np.int64)
         self.data.flags.writeable = False
 
     # -- what the kernels need -------------------------------------------------------------------------------
     def kernel_args(self):
-        """The tuple of arrays the compiled kernels take: (data, lat, knots, knot_index, fparams, iparams)."""
-        return self.data, self.lat, self.knots, self.knot_index, self._fp, self._ip
+        """The arrays the compiled kernels take: (flat data, lat, knots, knot_index, fparams, iparams)."""
+        return self.data.reshape(-1), self.lat, self.knots, self.knot_index, self._fp, self._ip
 
     # -- description -------------------------------------------------------------------------------------------
     @property
@@ -87,9 +88,9 @@ class WindField:
             return None
         return (np.datetime64(int(round(self.knots[0])), "s"), np.datetime64(int(round(self.knots[-1])), "s"))
 
-    @property
+    @functools.cached_property
     def altitude_range(self):
-        """(lowest, highest) level height in m anywhere in the field."""
+        """(lowest, highest) level height in m anywhere in the field (computed once)."""
         h = self.data[..., 0]
         return float(h[..., 0].min()), float(h[..., -1].max())
 

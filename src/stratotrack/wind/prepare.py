@@ -261,7 +261,7 @@ def from_dataset(ds: xr.Dataset, *, source="dataset", kind=None, variables=None)
 
     def arranged(da, ti):
         if timen in da.dims:
-            da = da.isel({timen: int(t_order[ti])})
+            da = da.isel({timen: 0 if t_order is None else int(t_order[ti])})
         arr = da.transpose(latn, lonn, vert).values
         return arr[lat_order][:, lon_order][:, :, lev_order]
 

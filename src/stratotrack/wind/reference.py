@@ -14,7 +14,8 @@ from ._sample import P_DLON, P_LON0, P_LONSPAN
 
 def sample_reference(field, t, lat, lon, z):
     """Return (u, v, w, flags) at arrays of points; ``t`` in seconds since 1970-01-01T00:00Z."""
-    data, latax, knots, kidx, fp, ip = field.kernel_args()
+    _flat, latax, knots, kidx, fp, ip = field.kernel_args()
+    data = field.data
     t, lat, lon, z = (np.asarray(a, dtype=float).ravel() for a in np.broadcast_arrays(t, lat, lon, z))
     flags = np.zeros(t.shape, dtype=np.int64)
 

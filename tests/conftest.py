@@ -1,0 +1,22 @@
+"""Shared fixtures.  Tests marked ``shared`` read real data from ../shared beside the checkout."""
+
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """The real-data folder ../shared/data (present in CI beside the checkout)."""
+    if not SHARED.exists():
+        pytest.fail(f"real-data folder {SHARED} is missing: CI provides ../shared beside the checkout")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def climatology():
+    import stratotrack as st
+
+    return st.open_wind("climatology")
