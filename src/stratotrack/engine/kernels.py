@@ -150,28 +150,44 @@ def _cos_near(c0, s0, d, la):
     return c0 * cd - s0 * sd
 
 
-@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
-def rk4(data, lat, knots, kidx, fp, ip, t, la, lo, z, h, model, p0, p1, p2, p3, kh, th):
-    """One RK4 step of length h (signed) from (t, la, lo, z): returns (la, lo, z, flags, level_hint, time_hint).
+# columns of the per-particle scratch rows used by rk4_rows
+C_LA0, C_LO0, C_Z0, C_T0, C_DT, C_POLAR = 0, 1, 2, 3, 4, 5
+C_COS0, C_SIN0, C_DLA, C_DLO, C_DZ, C_SLA, C_SLO, C_SZ = 6, 7, 8, 9, 10, 11, 12, 13
+C_X0, C_Y0, C_ZC0, C_VX, C_VY, C_VZ, C_SVX, C_SVY, C_SVZ = 14, 15, 16, 17, 18, 19, 20, 21, 22
+C_LA1, C_LO1, C_Z1 = 23, 24, 25
+SCRATCH_COLUMNS = 26
 
-    The four stages share one call of the sampler (so the compiled kernel holds one inlined copy of it).  In
-    (lat, lon) away from the poles; poleward of POLAR_LATITUDE the stages move along great circles from the
-    start point (exponential map of the tangent velocity) and combine as 3-vectors.
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
+def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls):
+    """One RK4 step for each active row i in [b0, b1): from (t, la, lo, z) = sc[i, C_T0/C_LA0/C_LO0/C_Z0] over
+    sc[i, C_DT] seconds (signed) under particle i's current stage; result in sc[i, C_LA1/C_LO1/C_Z1], sample
+    flags in fls[i].
+
+    The stages run outer and the particles inner, so the samples of different particles overlap in the CPU; the
+    scalar paths call it with one row.  In (lat, lon) away from the poles; poleward of POLAR_LATITUDE the stages
+    move along great circles from the start point (exponential map of the tangent velocity) and combine as
+    3-vectors.  This is the engine's only RK4.
     """
-    polar = abs(la) >= POLAR_LATITUDE
-    x0 = y0 = zc0 = 0.0
-    cos0 = sin0 = 1.0
-    if polar:
-        cp = math.cos(la * D2R)
-        x0, y0, zc0 = cp * math.cos(lo * D2R), cp * math.sin(lo * D2R), math.sin(la * D2R)
-    else:
-        cos0 = math.cos(la * D2R)
-        sin0 = math.sin(la * D2R)
-    dla = dlo = dz = 0.0
-    vx = vy = vz = 0.0
-    sla = slo = sz = 0.0
-    svx = svy = svz = 0.0
-    flags = 0
+    for i in range(b0, b1):
+        if act[i]:
+            la = sc[i, C_LA0]
+            lo = sc[i, C_LO0]
+            fls[i] = 0
+            polar = abs(la) >= POLAR_LATITUDE
+            sc[i, C_POLAR] = 1.0 if polar else 0.0
+            if polar:
+                cp = math.cos(la * D2R)
+                sc[i, C_X0] = cp * math.cos(lo * D2R)
+                sc[i, C_Y0] = cp * math.sin(lo * D2R)
+                sc[i, C_ZC0] = math.sin(la * D2R)
+            else:
+                sc[i, C_COS0] = math.cos(la * D2R)
+                sc[i, C_SIN0] = math.sin(la * D2R)
+            for c in range(C_DLA, C_SZ + 1):
+                sc[i, c] = 0.0
+            for c in range(C_VX, C_SVZ + 1):
+                sc[i, c] = 0.0
     for k in range(4):
         if k == 0:
             c = 0.0
@@ -182,42 +198,82 @@ def rk4(data, lat, knots, kidx, fp, ip, t, la, lo, z, h, model, p0, p1, p2, p3, 
         else:
             c = 1.0
             wgt = 1.0 / 6.0
-        zs = z + c * h * dz
-        if k == 0:
-            las = la
-            los = lo
-        elif polar:
-            xs, ys, zcs = _expmap(x0, y0, zc0, vx, vy, vz, c * h)
-            las, los = _to_latlon(xs, ys, zcs)
-        else:
-            las, los = _fold(la + c * h * dla, lo + c * h * dlo)
-        u, v, _w, fl, kh, th = sample(data, lat, knots, kidx, fp, ip, t + c * h, las, los, zs, kh, th)
-        flags |= fl
-        r = EARTH_RADIUS + zs
-        dz = vertical_rate(model, p0, p1, p2, p3, zs)
-        sz += wgt * dz
-        if polar:
-            vx, vy, vz = _tangent(las, los, u, v, r)
-            svx += wgt * vx
-            svy += wgt * vy
-            svz += wgt * vz
-        else:
+        for i in range(b0, b1):
+            if not act[i]:
+                continue
+            s = stage[i]
+            model = codes[i, s, 0]
+            p0 = vals[i, s, 0]
+            p1 = vals[i, s, 1]
+            p2 = vals[i, s, 2]
+            p3 = vals[i, s, 3]
+            h = sc[i, C_DT]
+            la = sc[i, C_LA0]
+            lo = sc[i, C_LO0]
+            polar = sc[i, C_POLAR] > 0.5
+            zs = sc[i, C_Z0] + c * h * sc[i, C_DZ]
             if k == 0:
-                cl = cos0
+                las = la
+                los = lo
+            elif polar:
+                xs, ys, zcs = _expmap(sc[i, C_X0], sc[i, C_Y0], sc[i, C_ZC0], sc[i, C_VX], sc[i, C_VY], sc[i, C_VZ], c * h)
+                las, los = _to_latlon(xs, ys, zcs)
             else:
-                cl = _cos_near(cos0, sin0, (las - la) * D2R, las)
-            if cl < 1e-12:
-                cl = 1e-12
-            dla = v / r * R2D
-            dlo = u / (r * cl) * R2D
-            sla += wgt * dla
-            slo += wgt * dlo
-    if polar:
-        xn, yn, zn = _expmap(x0, y0, zc0, svx, svy, svz, h)
-        la1, lo1 = _to_latlon(xn, yn, zn)
-    else:
-        la1, lo1 = _fold(la + h * sla, lo + h * slo)
-    return la1, lo1, z + h * sz, flags, kh, th
+                las, los = _fold(la + c * h * sc[i, C_DLA], lo + c * h * sc[i, C_DLO])
+            u, v, _w, fl, kh, th = sample(data, lat, knots, kidx, fp, ip, sc[i, C_T0] + c * h, las, los, zs,
+                                          khint[i], thint[i])
+            khint[i] = kh
+            thint[i] = th
+            fls[i] |= fl
+            r = EARTH_RADIUS + zs
+            dz = vertical_rate(model, p0, p1, p2, p3, zs)
+            sc[i, C_DZ] = dz
+            sc[i, C_SZ] += wgt * dz
+            if polar:
+                vx, vy, vz = _tangent(las, los, u, v, r)
+                sc[i, C_VX] = vx
+                sc[i, C_VY] = vy
+                sc[i, C_VZ] = vz
+                sc[i, C_SVX] += wgt * vx
+                sc[i, C_SVY] += wgt * vy
+                sc[i, C_SVZ] += wgt * vz
+            else:
+                if k == 0:
+                    cl = sc[i, C_COS0]
+                else:
+                    cl = _cos_near(sc[i, C_COS0], sc[i, C_SIN0], (las - la) * D2R, las)
+                if cl < 1e-12:
+                    cl = 1e-12
+                dla = v / r * R2D
+                dlo = u / (r * cl) * R2D
+                sc[i, C_DLA] = dla
+                sc[i, C_DLO] = dlo
+                sc[i, C_SLA] += wgt * dla
+                sc[i, C_SLO] += wgt * dlo
+    for i in range(b0, b1):
+        if act[i]:
+            h = sc[i, C_DT]
+            if sc[i, C_POLAR] > 0.5:
+                xn, yn, zn = _expmap(sc[i, C_X0], sc[i, C_Y0], sc[i, C_ZC0], sc[i, C_SVX], sc[i, C_SVY], sc[i, C_SVZ], h)
+                la1, lo1 = _to_latlon(xn, yn, zn)
+            else:
+                la1, lo1 = _fold(sc[i, C_LA0] + h * sc[i, C_SLA], sc[i, C_LO0] + h * sc[i, C_SLO])
+            sc[i, C_LA1] = la1
+            sc[i, C_LO1] = lo1
+            sc[i, C_Z1] = sc[i, C_Z0] + h * sc[i, C_SZ]
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, act, i, t, la, lo, z, h):
+    """One RK4 step of particle i alone (see :func:`rk4_rows`): returns (la, lo, z, flags)."""
+    sc[i, C_T0] = t
+    sc[i, C_LA0] = la
+    sc[i, C_LO0] = lo
+    sc[i, C_Z0] = z
+    sc[i, C_DT] = h
+    act[i] = 1
+    rk4_rows(i, i + 1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls)
+    return sc[i, C_LA1], sc[i, C_LO1], sc[i, C_Z1], fls[i]
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
@@ -285,7 +341,7 @@ def _status_from_flags(fl):
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                  codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                 o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp):
+                 o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act):
     """Advance particle i.  One RK4 call site, driven by a small state machine:
 
     phase 0 tries the rest of the current step and finds the earliest event in it; phase 1 computes output points
@@ -297,8 +353,6 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
     loi = lo[i]
     zi = z[i]
     s = stage[i]
-    kh = khint[i]
-    th = thint[i]
     nxt = next_out[i]
     sgn = 1.0 if h > 0 else -1.0
     nst = codes.shape[1]
@@ -330,8 +384,8 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
             dt = nxt - ti
         else:
             dt = theta * rem
-        la1, lo1, z1, fl, kh, th = rk4(data, lat, knots, kidx, fp, ip, ti, lai, loi, zi, dt, model,
-                                       p0, p1, p2, p3, kh, th)
+        la1, lo1, z1, fl = rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, act,
+                               i, ti, lai, loi, zi, dt)
         if phase == 0:
             tla, tlo, tz, tfl = la1, lo1, z1, fl
             theta = 2.0
@@ -418,33 +472,98 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
             s = nst - 1
             st = DONE
             break
+        stage[i] = s
     t[i] = ti
     la[i] = lai
     lo[i] = loi
     z[i] = zi
     stage[i] = s
     status[i] = st
-    khint[i] = kh
-    thint[i] = th
     next_out[i] = nxt
+
+
+#: particles stepped in lockstep by one thread (their samples overlap in the CPU)
+BLOCK = 16
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
+def _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
+                   codes, vals, t_end, h, t_until, out_dt, stop_outside,
+                   o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act):
+    """Whole steps for particles b0..b1-1 in lockstep; a step with an event, an output point inside it or a
+    sample outside the data (when stopping there) is redone by the scalar state machine :func:`_advance_one`."""
+    sgn = 1.0 if h > 0 else -1.0
+    while True:
+        n_act = 0
+        for i in range(b0, b1):
+            act[i] = 0
+            if status[i] == RUNNING and sgn * (t[i] + h - t_until) <= TIME_TOL:
+                act[i] = 1
+                n_act += 1
+                sc[i, C_T0] = t[i]
+                sc[i, C_LA0] = la[i]
+                sc[i, C_LO0] = lo[i]
+                sc[i, C_Z0] = z[i]
+                sc[i, C_DT] = h
+        if n_act == 0:
+            break
+        rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls)
+        for i in range(b0, b1):
+            if not act[i]:
+                continue
+            s = stage[i]
+            term = codes[i, s, 1]
+            tv = vals[i, s, 4]
+            ti = t[i]
+            z1 = sc[i, C_Z1]
+            tn = ti + h
+            simple = sgn * (tn - t_end[i]) < -TIME_TOL and sgn * (next_out[i] - tn) >= -TIME_TOL
+            if term == T_ABOVE:
+                simple = simple and z[i] < tv and z1 < tv
+            elif term == T_BELOW:
+                simple = simple and z[i] > tv and z1 > tv
+            elif term == T_TIME:
+                simple = simple and sgn * (tn - tv) < -TIME_TOL
+            fl = fls[i]
+            if fl != 0 and stop_outside:
+                simple = False
+            if not simple:
+                _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
+                             codes, vals, t_end, h, tn, out_dt, stop_outside,
+                             o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act)
+                act[i] = 0
+                continue
+            if fl != 0:
+                _count(clamp, i, fl)
+            t[i] = tn
+            la[i] = sc[i, C_LA1]
+            lo[i] = sc[i, C_LO1]
+            z[i] = z1
+            if abs(next_out[i] - tn) <= TIME_TOL:
+                _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, tn, la[i], lo[i], z1, s)
+                next_out[i] += sgn * out_dt
 
 
 @njit(cache=True, parallel=True, error_model="numpy", _nrt=False)
 def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
             codes, vals, t_end, h, t_until, out_dt, stop_outside,
-            o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp):
+            o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act):
     """Advance every running particle by whole steps of ``h`` up to ``t_until`` (in place).
 
     Per-particle state: t, la, lo, z, stage, status, level/time hints, next output time.  Stage models and
     parameters come from ``codes``/``vals`` (see :meth:`stratotrack.flight.Profile.encode`) and may be changed
     between calls.  Output points and events are appended to the ``o_*`` and ``e_*`` buffers; ``clamp`` counts,
     per particle, the steps that sampled outside the data (above, below, time, region) when not stopping there.
+    ``sc`` (``[n, SCRATCH_COLUMNS]`` float64), ``fls`` (int64) and ``act`` (int8) are per-particle scratch.
     """
-    for i in prange(t.shape[0]):
-        if status[i] == RUNNING:
-            _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
-                         codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                         o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp)
+    n = t.shape[0]
+    nb = (n + BLOCK - 1) // BLOCK
+    for b in prange(nb):
+        b0 = b * BLOCK
+        b1 = min(n, b0 + BLOCK)
+        _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
+                       codes, vals, t_end, h, t_until, out_dt, stop_outside,
+                       o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act)
 
 
 def sqrt_density_ratio_array(z):

@@ -73,6 +73,7 @@ class Integrator:
         self.thint = np.zeros(n, dtype=np.int64)
         self.next_out = self.t + self.sgn * self.out_dt
         self.clamped = np.zeros((n, 4), dtype=np.int64)
+        self._scratch = (np.zeros((n, K.SCRATCH_COLUMNS)), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int8))
         n_ev = self.codes.shape[1] + 2
         self.ev = {
             "t": np.full((n, n_ev), np.nan), "lat": np.full((n, n_ev), np.nan), "lon": np.full((n, n_ev), np.nan),
@@ -108,7 +109,7 @@ class Integrator:
         K.advance(*self.field.kernel_args(), self.t, self.lat, self.lon, self.alt, self.stage, self.status,
                   self.khint, self.thint, self.next_out, self.codes, self.vals, self.t_end, self.h, float(t_until),
                   self.out_dt, self.stop_outside, o_t, o_la, o_lo, o_z, o_st, o_n,
-                  ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped)
+                  ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped, *self._scratch)
         self.engine_seconds += _time.perf_counter() - start
         if o_n.max(initial=0) >= m:
             raise RuntimeError("internal error: output buffer of a chunk overflowed")
