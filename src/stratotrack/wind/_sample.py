@@ -12,8 +12,8 @@ ascending, longitudes ascending and levels ordered by increasing height.  A samp
    geopotential height at that place and time) and
 4. interpolates the winds of those two levels with the same weights, linearly in height.
 
-Samples outside the data are clamped to the nearest data and flagged (bit flags below); what to do with a
-flagged sample is the caller's decision.  :mod:`stratotrack.wind.reference` holds the NumPy twin of this code.
+Samples outside the data are clamped to the nearest data and flagged (bit flags below; vertically, more than
+``LEVEL_TOLERANCE`` beyond the lowest or highest level); what to do with a flagged sample is the caller's decision.  :mod:`stratotrack.wind.reference` holds the NumPy twin of this code.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ FLAG_TIME = 4
 FLAG_REGION = 8
 FLAG_NAMES = {FLAG_ABOVE: "above_data", FLAG_BELOW: "below_data", FLAG_TIME: "outside_time", FLAG_REGION: "outside_region"}
 
+#: metres beyond the lowest/highest level still taken as inside (RK4 stages of the step that lands overshoot the
+#: ground by centimetres; that is not extrapolation worth a warning)
+LEVEL_TOLERANCE = 1.0
 # indices into the float parameter vector of a prepared field
 P_LAT0, P_DLAT, P_LON0, P_DLON, P_LONSPAN = 0, 1, 2, 3, 4
 # indices into the integer parameter vector (flags, then the shape of the 5-D data array)
@@ -167,10 +170,12 @@ def sample(flat, lat, knots, kidx, fp, ip, t, la, lo, z, khint, thint):
         hk1 = _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, (k + 1) * nvar)
     if z < hk:
         a = 0.0
-        flags |= FLAG_BELOW
+        if z < hk - LEVEL_TOLERANCE:
+            flags |= FLAG_BELOW
     elif z > hk1:
         a = 1.0
-        flags |= FLAG_ABOVE
+        if z > hk1 + LEVEL_TOLERANCE:
+            flags |= FLAG_ABOVE
     else:
         a = (z - hk) / (hk1 - hk)
     lo_off = k * nvar

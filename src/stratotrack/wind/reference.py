@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._sample import FLAG_ABOVE, FLAG_BELOW, FLAG_REGION, FLAG_TIME, I_LAT_UNIFORM, I_PERIODIC
+from ._sample import FLAG_ABOVE, FLAG_BELOW, FLAG_REGION, FLAG_TIME, I_LAT_UNIFORM, I_PERIODIC, LEVEL_TOLERANCE
 from ._sample import P_DLON, P_LON0, P_LONSPAN
 
 
@@ -73,7 +73,7 @@ def sample_reference(field, t, lat, lon, z):
     k = np.clip((heights <= z[:, None]).sum(axis=1) - 1, 0, nlev - 2)
     rows = np.arange(t.size)
     hk, hk1 = heights[rows, k], heights[rows, k + 1]
-    flags |= np.where(z < hk, FLAG_BELOW, 0) | np.where(z > hk1, FLAG_ABOVE, 0)
+    flags |= np.where(z < hk - LEVEL_TOLERANCE, FLAG_BELOW, 0) | np.where(z > hk1 + LEVEL_TOLERANCE, FLAG_ABOVE, 0)
     a = np.clip((z - hk) / (hk1 - hk), 0.0, 1.0)
 
     def level_interp(var):
