@@ -297,27 +297,16 @@ def _hermite_root(z0, z1, d0, d1, target):
 
 
 @njit(cache=True, error_model="numpy", _nrt=False, inline="always")
-def _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, t, la, lo, z, st):
-    n = o_n[i]
-    if n < o_t.shape[1]:
-        o_t[i, n] = t
-        o_la[i, n] = la
-        o_lo[i, n] = lo
-        o_z[i, n] = z
-        o_st[i, n] = st
-        o_n[i] = n + 1
-
-
-@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
-def _event(i, e_t, e_la, e_lo, e_z, e_kind, e_n, t, la, lo, z, kind):
-    n = e_n[i]
-    if n < e_t.shape[1]:
-        e_t[i, n] = t
-        e_la[i, n] = la
-        e_lo[i, n] = lo
-        e_z[i, n] = z
-        e_kind[i, n] = kind
-        e_n[i] = n + 1
+def _append(i, b_t, b_la, b_lo, b_z, b_kind, b_n, t, la, lo, z, kind):
+    """Append a point (output point with its stage, or event with its kind) to particle i's row of a buffer."""
+    n = b_n[i]
+    if n < b_t.shape[1]:
+        b_t[i, n] = t
+        b_la[i, n] = la
+        b_lo[i, n] = lo
+        b_z[i, n] = z
+        b_kind[i, n] = kind
+        b_n[i] = n + 1
 
 
 @njit(cache=True, error_model="numpy", _nrt=False, inline="always")
@@ -419,7 +408,7 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
             else:
                 target = ti + theta * rem
         elif phase == 1:
-            _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, nxt, la1, lo1, z1, s)
+            _append(i, o_t, o_la, o_lo, o_z, o_st, o_n, nxt, la1, lo1, z1, s)
             nxt += sgn * out_dt
         # more output points strictly before the end of this (partial) step?
         if phase <= 1 and sgn * (nxt - target) < -TIME_TOL:
@@ -442,13 +431,13 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
         if fle != 0:
             if stop_outside:
                 st = _status_from_flags(fle)
-                _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, ti, lai, loi, zi, s)
-                _event(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, EV_LEFT)
+                _append(i, o_t, o_la, o_lo, o_z, o_st, o_n, ti, lai, loi, zi, s)
+                _append(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, EV_LEFT)
                 break
             _count(clamp, i, fle)
         if ev == 0:
             if abs(nxt - target) <= TIME_TOL:
-                _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, target, ela, elo, ez, s)
+                _append(i, o_t, o_la, o_lo, o_z, o_st, o_n, target, ela, elo, ez, s)
                 nxt += sgn * out_dt
             ti = target
             lai, loi, zi = ela, elo, ez
@@ -456,17 +445,17 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
             continue
         if ev == 1 and (term == T_ABOVE or term == T_BELOW):
             ez = tv
-        _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, target, ela, elo, ez, s)
+        _append(i, o_t, o_la, o_lo, o_z, o_st, o_n, target, ela, elo, ez, s)
         if abs(nxt - target) <= TIME_TOL:
             nxt += sgn * out_dt
         ti = target
         lai, loi, zi = ela, elo, ez
         rem = step_end - ti
         if ev == 2:
-            _event(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, EV_MAX_DURATION)
+            _append(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, EV_MAX_DURATION)
             st = MAX_DURATION
             break
-        _event(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, s)
+        _append(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, s)
         s += 1
         if s >= nst:
             s = nst - 1
@@ -540,7 +529,7 @@ def _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, 
             lo[i] = sc[i, C_LO1]
             z[i] = z1
             if abs(next_out[i] - tn) <= TIME_TOL:
-                _emit(i, o_t, o_la, o_lo, o_z, o_st, o_n, tn, la[i], lo[i], z1, s)
+                _append(i, o_t, o_la, o_lo, o_z, o_st, o_n, tn, la[i], lo[i], z1, s)
                 next_out[i] += sgn * out_dt
 
 
