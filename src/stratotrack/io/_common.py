@@ -1,0 +1,202 @@
+"""What every format shares: safe writing, the valid points of each trajectory, time text, the imported layout."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from ..errors import InputError
+
+#: decimals written for latitude/longitude (1e-6 degree ~ 0.1 m) and altitude (0.1 m)
+LATLON_DECIMALS = 6
+ALT_DECIMALS = 1
+
+
+@dataclass
+class Track:
+    """The valid points of one trajectory (times may be NaT where a format carries none)."""
+
+    index: int
+    time: np.ndarray  # datetime64[ns]
+    lat: np.ndarray
+    lon: np.ndarray
+    alt: np.ndarray
+    events: list = field(default_factory=list)  # [Event]
+
+
+@dataclass
+class Event:
+    name: str
+    time: np.datetime64
+    lat: float
+    lon: float
+    alt: float
+
+
+# -- writing safely ------------------------------------------------------------------------------------------------
+def check_writable(path) -> Path:
+    """Raise InputError unless ``path`` can be created or replaced (its folder exists and is writable)."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(f"output path '{path}' is a directory; expected a file name")
+    if not parent.exists():
+        raise InputError(f"cannot write '{path}': folder '{parent}' does not exist")
+    if not parent.is_dir():
+        raise InputError(f"cannot write '{path}': '{parent}' is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write '{path}': folder '{parent}' is not writable")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path``; on success it replaces ``path``, on failure it is removed.
+
+    A reader never sees a half-written file, and a failed export leaves nothing behind.
+    """
+    path = check_writable(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent if str(path.parent) else ".")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+        with contextlib.suppress(OSError):  # mkstemp makes 0600; give the file the usual permissions
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(path, 0o666 & ~umask)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise InputError(f"cannot write '{path}': {exc.strerror or exc}") from None
+        raise
+
+
+@contextlib.contextmanager
+def atomic_open(path, mode="w"):
+    """Open a temporary file beside ``path`` for writing; see :func:`atomic_path`."""
+    kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
+    with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as fh:
+        yield fh
+
+
+# -- reading the prediction Dataset ----------------------------------------------------------------------------------
+def wrap_lon(lon):
+    """Longitudes in -180..180."""
+    lon = np.asarray(lon, dtype=float)
+    return np.where((lon >= -180.0) & (lon <= 180.0), lon, (lon + 180.0) % 360.0 - 180.0)
+
+
+def tracks(ds: xr.Dataset) -> list[Track]:
+    """The valid points and the events of every trajectory of a trajectory Dataset."""
+    time = ds["time"].values.astype("datetime64[ns]")
+    lat, lon, alt = (np.asarray(ds[k].values, dtype=float) for k in ("latitude", "longitude", "altitude"))
+    if lat.ndim == 1:
+        time, lat, lon, alt = time[None], lat[None], lon[None], alt[None]
+    n_obs = ds["n_obs"].values if "n_obs" in ds else np.isfinite(lat).sum(axis=1)
+    names = [str(e) for e in ds["event"].values] if "event" in ds.coords else []
+    out = []
+    for i in range(lat.shape[0]):
+        k = int(n_obs[i])
+        ok = np.isfinite(lat[i, :k]) & np.isfinite(lon[i, :k])
+        tr = Track(i, time[i, :k][ok], lat[i, :k][ok], wrap_lon(lon[i, :k][ok]), alt[i, :k][ok])
+        for j, name in enumerate(names):
+            la, lo = float(ds["event_latitude"].values[i, j]), float(ds["event_longitude"].values[i, j])
+            if np.isfinite(la) and np.isfinite(lo):
+                tr.events.append(Event(name, ds["event_time"].values[i, j].astype("datetime64[ns]"), la,
+                                       float(wrap_lon(lo)), float(ds["event_altitude"].values[i, j])))
+        out.append(tr)
+    return out
+
+
+def iso(times) -> np.ndarray | str:
+    """ISO 8601 text with Z, to the millisecond (whole seconds without a fraction); NaT becomes ''."""
+    t = np.asarray(times, dtype="datetime64[ns]")
+    nat = np.isnat(t)
+    ns = np.where(nat, 0, t.astype(np.int64))
+    ms = (ns + 500_000) // 1_000_000
+    text = np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms")
+    out = np.array([("" if bad else (s[:-4] if s.endswith(".000") else s) + "Z") for s, bad in
+                    zip(text.ravel(), nat.ravel())], dtype=object).reshape(t.shape)
+    return str(out) if out.ndim == 0 else out
+
+
+def parse_times(texts) -> np.ndarray:
+    """datetime64[ns] from ISO 8601 text (Z or offsets); '' and None become NaT."""
+    from ..timeutil import parse_time
+
+    out = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]")
+    for k, text in enumerate(texts):
+        if text is not None and str(text).strip():
+            out[k] = parse_time(str(text).strip())
+    return out
+
+
+def describe(ds: xr.Dataset) -> str:
+    """One paragraph of the assumptions behind a prediction, for the description fields of the exports."""
+    a = ds.attrs
+    parts = [a.get("title", "trajectory")]
+    if a.get("parameters"):
+        parts.append(f"parameters {a['parameters']}")
+    if a.get("wind"):
+        parts.append(f"wind: {a['wind']}")
+    if a.get("step_seconds"):
+        parts.append(f"step {float(a['step_seconds']):g} s")
+    if a.get("warnings"):
+        parts.append("warnings: " + "; ".join(str(a["warnings"]).splitlines()))
+    return ". ".join(parts)
+
+
+# -- building a Dataset from imported tracks -------------------------------------------------------------------------
+def to_dataset(items: list[Track], source: str, attrs: dict | None = None) -> xr.Dataset:
+    """The CF trajectory layout of stratotrack (dims trajectory, obs and event) from imported tracks."""
+    if not items:
+        raise InputError(f"{source} holds no track; expected at least one line of positions")
+    n = len(items)
+    width = max(1, max(len(t.lat) for t in items))
+    time = np.full((n, width), np.datetime64("NaT"), dtype="datetime64[ns]")
+    lat, lon, alt = (np.full((n, width), np.nan) for _ in range(3))
+    for i, t in enumerate(items):
+        k = len(t.lat)
+        time[i, :k], lat[i, :k], lon[i, :k], alt[i, :k] = t.time, t.lat, t.lon, t.alt
+    names: list[str] = []
+    for t in items:
+        for e in t.events:
+            if e.name not in names:
+                names.append(e.name)
+    ev_t = np.full((n, len(names)), np.datetime64("NaT"), dtype="datetime64[ns]")
+    ev = {k: np.full((n, len(names)), np.nan) for k in ("lat", "lon", "alt")}
+    for i, t in enumerate(items):
+        for e in t.events:
+            j = names.index(e.name)
+            if np.isnan(ev["lat"][i, j]):  # the first of a repeated name wins
+                ev_t[i, j], ev["lat"][i, j], ev["lon"][i, j], ev["alt"][i, j] = e.time, e.lat, e.lon, e.alt
+    obs = ("trajectory", "obs")
+    ds = xr.Dataset(
+        {
+            "n_obs": ("trajectory", np.array([len(t.lat) for t in items]),
+                      {"long_name": "number of valid points of each trajectory"}),
+            "event_time": (("trajectory", "event"), ev_t, {"long_name": "time of each event (UTC)"}),
+            "event_latitude": (("trajectory", "event"), ev["lat"], {"units": "degrees_north"}),
+            "event_longitude": (("trajectory", "event"), ev["lon"], {"units": "degrees_east"}),
+            "event_altitude": (("trajectory", "event"), ev["alt"], {"units": "m"}),
+        },
+        coords={
+            "trajectory": ("trajectory", np.array([t.index for t in items]),
+                           {"cf_role": "trajectory_id", "long_name": "trajectory number"}),
+            "event": ("event", np.array(names, dtype=str)),
+            "time": (obs, time, {"standard_name": "time", "long_name": "time (UTC)"}),
+            "latitude": (obs, lat, {"standard_name": "latitude", "units": "degrees_north"}),
+            "longitude": (obs, lon, {"standard_name": "longitude", "units": "degrees_east"}),
+            "altitude": (obs, alt, {"standard_name": "altitude", "units": "m", "positive": "up"}),
+        },
+        attrs={"Conventions": "CF-1.11", "featureType": "trajectory", "source": source, **(attrs or {})},
+    )
+    return ds
