@@ -28,7 +28,7 @@ from ..geodesy import EARTH_RADIUS
 __all__ = ["Place", "nearest_place", "nearest_places", "ATTRIBUTION"]
 
 ATTRIBUTION = "place names: GeoNames (CC BY 4.0)"
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 _COMPASS = ("N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE", "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW")
 
 
@@ -85,52 +85,57 @@ def _cache_dir() -> Path:
 
 
 def _convert(src: Path) -> dict:
-    """GeoNames records as arrays: lat, lon (float32), population, and labels as one UTF-8 blob + offsets."""
+    """GeoNames records as arrays: unit vectors and positions, population, labels as one UTF-8 blob + offsets."""
     with gzip.open(src / "geocode.gz") as fh:
         records = json.loads(fh.read())
     with open(src / "countries.csv", encoding="utf-8") as fh:
         countries = {row[0]: row[1] for row in csv.reader(fh) if len(row) >= 2}
-    fields = [(r["city"], r.get("state", ""), r["country_code"]) for r in records]
-    codes = sorted({c for _, _, c in fields})
-    text = "\n".join(f"{n}\t{a}\t{c}" for n, a, c in fields).encode("utf-8")
+    labels = [f"{r['city']}\t{r.get('state', '')}\t{r['country_code']}".encode("utf-8") for r in records]
+    codes = sorted({r["country_code"] for r in records})
+    lat = np.array([r["latitude"] for r in records], dtype=np.float64)
+    lon = np.array([r["longitude"] for r in records], dtype=np.float64)
     return {
-        "lat": np.array([r["latitude"] for r in records], dtype=np.float32),
-        "lon": np.array([r["longitude"] for r in records], dtype=np.float32),
+        "lat": lat.astype(np.float32),
+        "lon": lon.astype(np.float32),
+        "xyz": _unit(lat, lon).astype(np.float32),
         "population": np.array([r.get("population", 0) for r in records], dtype=np.int64),
-        "text": np.frombuffer(text, dtype=np.uint8),
+        "text": np.frombuffer(b"".join(labels), dtype=np.uint8),
+        "offsets": np.cumsum([0] + [len(b) for b in labels]).astype(np.int64),
         "country_codes": np.array(codes),
         "country_names": np.array([countries.get(c, c) for c in codes]),
     }
 
 
+def _unit(lat, lon) -> np.ndarray:
+    la, lo = np.deg2rad(lat), np.deg2rad(lon)
+    return np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=-1)
+
+
 class _Places:
     def __init__(self, arrays: dict):
-        self.lat = arrays["lat"].astype(np.float64)
-        self.lon = arrays["lon"].astype(np.float64)
-        self.population = arrays["population"]
-        self._rows = bytes(arrays["text"]).decode("utf-8").split("\n")
+        self.lat, self.lon, self.xyz = arrays["lat"], arrays["lon"], arrays["xyz"]
+        self.population, self._text, self._offsets = arrays["population"], arrays["text"], arrays["offsets"]
         self._countries = dict(zip(arrays["country_codes"].tolist(), arrays["country_names"].tolist()))
-        la, lo = np.deg2rad(self.lat), np.deg2rad(self.lon)
-        self.xyz = np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=1)
 
     def nearest(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-        la, lo = np.deg2rad(lat), np.deg2rad(lon)
-        q = np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=0)
+        q = _unit(lat, lon).astype(np.float32)
         out = np.empty(lat.size, dtype=np.int64)
         for s in range(0, lat.size, 64):
-            out[s:s + 64] = np.argmax(self.xyz @ q[:, s:s + 64], axis=0)
+            out[s:s + 64] = np.argmax(self.xyz @ q[s:s + 64].T, axis=0)
         return out
 
     def place(self, k: int, lat: float, lon: float) -> Place:
-        name, admin, code = self._rows[k].split("\t")
-        p1, p2 = np.deg2rad(self.lat[k]), np.deg2rad(lat)
-        dl = np.deg2rad(lon - self.lon[k])
+        label = bytes(self._text[self._offsets[k]:self._offsets[k + 1]]).decode("utf-8")
+        name, admin, code = label.split("\t")
+        plat, plon = float(self.lat[k]), float(self.lon[k])
+        p1, p2 = np.deg2rad(plat), np.deg2rad(lat)
+        dl = np.deg2rad(lon - plon)
         a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
         dist = 2 * EARTH_RADIUS * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
         bearing = np.rad2deg(np.arctan2(np.sin(dl) * np.cos(p2),
                                         np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl)))
-        return Place(name, admin, self._countries.get(code, code), code, float(self.lat[k]), float(self.lon[k]),
-                     int(self.population[k]), float(dist), float(bearing % 360.0))
+        return Place(name, admin, self._countries.get(code, code), code, plat, plon, int(self.population[k]),
+                     float(dist), float(bearing % 360.0))
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,0 +1,239 @@
+"""Commands and options.  Heavy modules (xarray, numba, matplotlib) are imported only when a command needs them."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .. import __version__
+from ..errors import InputError, StratotrackError
+
+PROG = "stratotrack"
+
+app = typer.Typer(
+    name=PROG,
+    help="Predict high-altitude balloon trajectories (offline on the embedded climatology, or on your wind files).",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class ProfileName(str, enum.Enum):
+    standard = "standard"
+    float = "float"
+    drift = "drift"
+
+
+class Outside(str, enum.Enum):
+    clamp = "clamp"
+    stop = "stop"
+
+
+def _version(value: bool):
+    if value:
+        print(f"{PROG} {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+                                                    help="Print the version and exit.")] = None,
+):
+    """stratotrack: balloon trajectory prediction."""
+
+
+# -- progress --------------------------------------------------------------------------------------------------------
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@contextlib.contextmanager
+def _phase(text: str, delay: float = 0.8):
+    """A spinner on stderr for a step that takes longer than ``delay`` seconds (nothing when stderr is no terminal)."""
+    console = _stderr()
+    if not console.is_terminal:
+        yield
+        return
+    status = console.status(text, spinner="dots")
+    lock = threading.Lock()
+    state = {"started": False, "done": False}
+
+    def start():
+        with lock:
+            if not state["done"]:
+                status.start()
+                state["started"] = True
+
+    timer = threading.Timer(delay, start)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        with lock:
+            state["done"] = True
+            if state["started"]:
+                status.stop()
+
+
+# -- predict ---------------------------------------------------------------------------------------------------------
+def _check_longitude(lon: float) -> None:
+    if not -180.0 <= lon <= 360.0:
+        raise InputError(f"longitude {lon!r} is outside -180..360 degrees; expected degrees east in either "
+                         "convention (-180..180 or 0..360)")
+
+
+@app.command()
+def predict(
+    lat: Annotated[float, typer.Option("--lat", help="Start latitude, degrees north (-90..90).")],
+    lon: Annotated[float, typer.Option("--lon", help="Start longitude, degrees east (-180..180 or 0..360).")],
+    alt: Annotated[float, typer.Option("--alt", help="Start altitude, m above mean sea level (drift: the "
+                                                     "altitude aloft).")] = 0.0,
+    time: Annotated[Optional[str], typer.Option("--time", help="Start time, ISO 8601 (e.g. 2023-01-17T11:00:00Z); "
+                                                               "default now, UTC.")] = None,
+    profile: Annotated[ProfileName, typer.Option("--profile", help="standard (ascent, burst, descent), float "
+                                                                   "(ascent, then float) or drift (follow the "
+                                                                   "wind at --alt).")] = ProfileName.standard,
+    ascent_rate: Annotated[Optional[float], typer.Option("--ascent-rate", help="Ascent rate, m/s [default: 5].")] = None,
+    burst_altitude: Annotated[Optional[float], typer.Option("--burst-altitude",
+                                                           help="Burst altitude, m [default: 30000].")] = None,
+    descent_rate: Annotated[Optional[float], typer.Option("--descent-rate",
+                                                         help="Descent rate at sea level, m/s [default: 5].")] = None,
+    float_altitude: Annotated[Optional[float], typer.Option("--float-altitude",
+                                                           help="Float altitude, m (float profile).")] = None,
+    duration: Annotated[Optional[str], typer.Option("--duration", help="How long to fly from the start (float, "
+                                                                       "drift): seconds or e.g. 36h, 3d.")] = None,
+    stop: Annotated[Optional[str], typer.Option("--stop", help="Stop time, ISO 8601 (float, drift).")] = None,
+    landing_altitude: Annotated[Optional[float], typer.Option("--landing-altitude",
+                                                             help="Ground height at landing, m [default: 0].")] = None,
+    launch_altitude: Annotated[Optional[float], typer.Option("--launch-altitude",
+                                                            help="Launch site height for --backward, m "
+                                                                 "[default: 0].")] = None,
+    backward: Annotated[bool, typer.Option("--backward", help="Run back in time: from a landing (standard) or "
+                                                              "a position aloft to where it came from.")] = False,
+    step: Annotated[Optional[float], typer.Option("--step", help="Integration step, s [default: 60].")] = None,
+    output_interval: Annotated[Optional[float], typer.Option("--output-interval",
+                                                            help="Seconds between output points [default: the "
+                                                                 "step].")] = None,
+    wind: Annotated[str, typer.Option("--wind", help="'climatology' (embedded, offline) or a GRIB/NetCDF/Zarr "
+                                                     "file.")] = "climatology",
+    outside: Annotated[Outside, typer.Option("--outside", help="Outside the wind data: clamp (use the nearest "
+                                                               "data, counted and reported) or stop.")] = Outside.clamp,
+    max_duration: Annotated[Optional[str], typer.Option("--max-duration", help="Cap on any run: seconds or "
+                                                                               "e.g. 10d.")] = None,
+    out: Annotated[Optional[list[Path]], typer.Option("--out", "-o", help="Export to a file; the extension picks "
+                                                                          "the format: .csv .geojson .kml .kmz "
+                                                                          ".czml .gpx .nc (repeatable).")] = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write a quick-look figure (.png, .svg, "
+                                                                ".pdf).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+):
+    """Predict a flight and print a summary; export it with --out, draw it with --plot."""
+    import stratotrack.io as sio
+
+    _check_longitude(lon)
+    outputs = list(out or [])
+    for path in outputs:  # fail before any work: unknown formats and unwritable paths
+        sio.check_output(path)
+    if plot is not None:
+        from ..io import plot as plot_mod
+        from ..io._common import check_writable
+
+        plot_mod.check(plot)
+        check_writable(plot)
+
+    engine = {"ascent_rate": ascent_rate, "burst_altitude": burst_altitude, "descent_rate": descent_rate,
+              "float_altitude": float_altitude, "duration": duration, "stop": stop,
+              "landing_altitude": landing_altitude, "launch_altitude": launch_altitude, "step": step,
+              "output_interval": output_interval, "max_duration": max_duration}
+    kwargs = {k: v for k, v in engine.items() if v is not None}
+    with _phase("Computing the trajectory (the first run in a new installation compiles, ~15 s)..."):
+        import stratotrack as st
+
+        ds = st.predict(lat, lon, alt, time, profile.value, backward=backward, wind=wind, outside=outside.value,
+                        **kwargs)
+    written = []
+    for path in outputs:
+        with _phase(f"Writing {path}..."):
+            sio.write(ds, path)
+        written.append(str(path))
+    if plot is not None:
+        with _phase(f"Drawing {plot}..."):
+            plot_mod.write(ds, plot)
+        written.append(str(plot))
+
+    from ..io.summary import summarize
+
+    summary = summarize(ds)
+    summary["files"] = written
+    if as_json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        from .render import render
+
+        render(summary)
+
+
+# -- inspect ---------------------------------------------------------------------------------------------------------
+@app.command()
+def inspect(
+    source: Annotated[str, typer.Argument(help="'climatology' or a GRIB/NetCDF/Zarr wind file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the description as JSON.")] = False,
+):
+    """Describe a wind source: coverage in space, height and time, levels, and the assumptions taken."""
+    with _phase(f"Reading {source}..."):
+        import stratotrack as st
+
+        desc = st.open_wind(source).describe()
+    if as_json:
+        print(json.dumps(desc, indent=2, ensure_ascii=False))
+    else:
+        from .render import render_wind
+
+        render_wind(desc)
+
+
+# -- running ---------------------------------------------------------------------------------------------------------
+def _is_click(exc, name) -> bool:
+    """Whether ``exc`` is click's (or Typer's bundled click's) exception class ``name``, without importing either."""
+    return any(c.__name__ == name for c in type(exc).__mro__)
+
+
+def _fail(message: str, code: int = 2) -> int:
+    text = " ".join(str(message).split())  # one line, whatever the message
+    print(f"{PROG}: error: {text}", file=sys.stderr)
+    return code
+
+
+def run(argv=None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name=PROG, standalone_mode=False)
+    except StratotrackError as exc:
+        return _fail(exc)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception as exc:
+        if _is_click(exc, "NoArgsIsHelpError"):
+            print(exc.format_message() if hasattr(exc, "format_message") else "")
+            return 0
+        if _is_click(exc, "Abort"):
+            return _fail("interrupted", 130)
+        if _is_click(exc, "ClickException"):
+            return _fail(exc.format_message(), getattr(exc, "exit_code", 2) or 2)
+        raise
+    return result if isinstance(result, int) else 0
