@@ -117,14 +117,18 @@ def tracks(ds: xr.Dataset) -> list[Track]:
 
 
 def iso(times) -> np.ndarray | str:
-    """ISO 8601 text with Z, to the millisecond (whole seconds without a fraction); NaT becomes ''."""
+    """ISO 8601 text with Z; NaT becomes ''.
+
+    One format for the whole array, so that a column parses with one pattern: whole seconds where every time is a
+    whole second, else milliseconds throughout.
+    """
     t = np.asarray(times, dtype="datetime64[ns]")
     nat = np.isnat(t)
     ns = np.where(nat, 0, t.astype(np.int64))
     ms = (ns + 500_000) // 1_000_000
-    text = np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms")
-    out = np.array([("" if bad else (s[:-4] if s.endswith(".000") else s) + "Z") for s, bad in
-                    zip(text.ravel(), nat.ravel())], dtype=object).reshape(t.shape)
+    unit = "s" if np.all(ms % 1000 == 0) else "ms"
+    text = np.datetime_as_string(ms.astype("datetime64[ms]"), unit=unit)
+    out = np.where(nat, "", np.char.add(text, "Z")).astype(object)
     return str(out) if out.ndim == 0 else out
 
 

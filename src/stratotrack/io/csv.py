@@ -26,13 +26,13 @@ _ALIASES = {
 def write(ds, path) -> None:
     items = tracks(ds)
     ensemble = len(items) > 1
+    times = iter(iso(np.concatenate([t.time for t in items])))  # one time format for the whole column
     with atomic_open(path) as fh:
         w = _csv.writer(fh, lineterminator="\n")
         w.writerow(COLUMNS + (["trajectory"] if ensemble else []))
         for t in items:
-            times = iso(t.time)
             for k in range(len(t.lat)):
-                row = [times[k], f"{t.lat[k]:.{LATLON_DECIMALS}f}", f"{t.lon[k]:.{LATLON_DECIMALS}f}",
+                row = [next(times), f"{t.lat[k]:.{LATLON_DECIMALS}f}", f"{t.lon[k]:.{LATLON_DECIMALS}f}",
                        f"{t.alt[k]:.{ALT_DECIMALS}f}"]
                 w.writerow(row + ([t.index] if ensemble else []))
 

@@ -47,6 +47,11 @@ def read(path) -> xr.Dataset:
     if missing or ds.attrs.get("featureType", "trajectory").lower() != "trajectory":
         raise InputError(f"NetCDF file '{path}' is not a CF trajectory file; expected variables "
                          f"{', '.join(_REQUIRED)} and featureType=trajectory")
+    for name, var in list(ds.data_vars.items()):  # integer flags with a fill value come back as float + NaN
+        dtype, fill = var.encoding.get("dtype"), var.encoding.get("_FillValue")
+        if dtype is not None and np.issubdtype(dtype, np.integer) and fill is not None and var.dtype.kind == "f":
+            ds[name] = var.fillna(fill).astype(dtype)
+            ds[name].attrs = {**var.attrs, "_FillValue": np.asarray(fill, dtype=dtype)[()]}
     if "n_obs" not in ds:
         ds["n_obs"] = ("trajectory", np.isfinite(ds["latitude"].values).sum(axis=-1))
     return ds.set_coords([k for k in _REQUIRED if k in ds.data_vars])
