@@ -38,6 +38,21 @@ class Outside(str, enum.Enum):
     stop = "stop"
 
 
+def _number(what: str, unit: str):
+    """A parser of a float option whose error names the value and what was expected."""
+
+    def parse(text) -> float:
+        if isinstance(text, (int, float)):
+            return float(text)
+        try:
+            return float(text)
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is not a number; expected {what} in {unit}") from None
+
+    parse.__name__ = what.replace(" ", "_")
+    return parse
+
+
 def _version(value: bool):
     if value:
         print(f"{PROG} {__version__}")
@@ -96,47 +111,56 @@ def _check_longitude(lon: float) -> None:
                          "convention (-180..180 or 0..360)")
 
 
+def _num(flag: str, what: str, unit: str, text: str):
+    """A float option that names the bad value and what was expected when it is not a number."""
+    return typer.Option(flag, parser=_number(what, unit), help=text)
+
+
+_OptNum = Optional[float]
+_OUT_HELP = "Export to a file; the extension picks the format: .csv .geojson .kml .kmz .czml .gpx .nc (repeatable)."
+
+
 @app.command()
 def predict(
-    lat: Annotated[float, typer.Option("--lat", help="Start latitude, degrees north (-90..90).")],
-    lon: Annotated[float, typer.Option("--lon", help="Start longitude, degrees east (-180..180 or 0..360).")],
-    alt: Annotated[float, typer.Option("--alt", help="Start altitude, m above mean sea level (drift: the "
-                                                     "altitude aloft).")] = 0.0,
-    time: Annotated[Optional[str], typer.Option("--time", help="Start time, ISO 8601 (e.g. 2023-01-17T11:00:00Z); "
-                                                               "default now, UTC.")] = None,
-    profile: Annotated[ProfileName, typer.Option("--profile", help="standard (ascent, burst, descent), float "
-                                                                   "(ascent, then float) or drift (follow the "
-                                                                   "wind at --alt).")] = ProfileName.standard,
-    ascent_rate: Annotated[Optional[float], typer.Option("--ascent-rate", help="Ascent rate, m/s [default: 5].")] = None,
-    burst_altitude: Annotated[Optional[float], typer.Option("--burst-altitude",
-                                                           help="Burst altitude, m [default: 30000].")] = None,
-    descent_rate: Annotated[Optional[float], typer.Option("--descent-rate",
-                                                         help="Descent rate at sea level, m/s [default: 5].")] = None,
-    float_altitude: Annotated[Optional[float], typer.Option("--float-altitude",
-                                                           help="Float altitude, m (float profile).")] = None,
-    duration: Annotated[Optional[str], typer.Option("--duration", help="How long to fly from the start (float, "
-                                                                       "drift): seconds or e.g. 36h, 3d.")] = None,
+    lat: Annotated[float, _num("--lat", "latitude", "degrees north", "Start latitude, degrees north (-90..90).")],
+    lon: Annotated[float, _num("--lon", "longitude", "degrees east",
+                               "Start longitude, degrees east (-180..180 or 0..360).")],
+    alt: Annotated[float, _num("--alt", "altitude", "m",
+                               "Start altitude, m above mean sea level (drift: the altitude aloft).")] = 0.0,
+    time: Annotated[Optional[str], typer.Option(
+        "--time", help="Start time, ISO 8601 (e.g. 2023-01-17T11:00:00Z); default now, UTC.")] = None,
+    profile: Annotated[ProfileName, typer.Option(
+        "--profile", help="standard (ascent, burst, descent), float (ascent, then float) or drift (follow the wind "
+                          "at --alt).")] = ProfileName.standard,
+    ascent_rate: Annotated[_OptNum, _num("--ascent-rate", "an ascent rate", "m/s",
+                                         "Ascent rate, m/s [default: 5].")] = None,
+    burst_altitude: Annotated[_OptNum, _num("--burst-altitude", "a burst altitude", "m",
+                                            "Burst altitude, m [default: 30000].")] = None,
+    descent_rate: Annotated[_OptNum, _num("--descent-rate", "a descent rate", "m/s",
+                                          "Descent rate at sea level, m/s [default: 5].")] = None,
+    float_altitude: Annotated[_OptNum, _num("--float-altitude", "a float altitude", "m",
+                                            "Float altitude, m (float profile).")] = None,
+    duration: Annotated[Optional[str], typer.Option(
+        "--duration", help="How long to fly from the start (float, drift): seconds or e.g. 36h, 3d.")] = None,
     stop: Annotated[Optional[str], typer.Option("--stop", help="Stop time, ISO 8601 (float, drift).")] = None,
-    landing_altitude: Annotated[Optional[float], typer.Option("--landing-altitude",
-                                                             help="Ground height at landing, m [default: 0].")] = None,
-    launch_altitude: Annotated[Optional[float], typer.Option("--launch-altitude",
-                                                            help="Launch site height for --backward, m "
-                                                                 "[default: 0].")] = None,
-    backward: Annotated[bool, typer.Option("--backward", help="Run back in time: from a landing (standard) or "
-                                                              "a position aloft to where it came from.")] = False,
-    step: Annotated[Optional[float], typer.Option("--step", help="Integration step, s [default: 60].")] = None,
-    output_interval: Annotated[Optional[float], typer.Option("--output-interval",
-                                                            help="Seconds between output points [default: the "
-                                                                 "step].")] = None,
-    wind: Annotated[str, typer.Option("--wind", help="'climatology' (embedded, offline) or a GRIB/NetCDF/Zarr "
-                                                     "file.")] = "climatology",
-    outside: Annotated[Outside, typer.Option("--outside", help="Outside the wind data: clamp (use the nearest "
-                                                               "data, counted and reported) or stop.")] = Outside.clamp,
-    max_duration: Annotated[Optional[str], typer.Option("--max-duration", help="Cap on any run: seconds or "
-                                                                               "e.g. 10d.")] = None,
-    out: Annotated[Optional[list[Path]], typer.Option("--out", "-o", help="Export to a file; the extension picks "
-                                                                          "the format: .csv .geojson .kml .kmz "
-                                                                          ".czml .gpx .nc (repeatable).")] = None,
+    landing_altitude: Annotated[_OptNum, _num("--landing-altitude", "a landing altitude", "m",
+                                              "Ground height at landing, m [default: 0].")] = None,
+    launch_altitude: Annotated[_OptNum, _num("--launch-altitude", "a launch altitude", "m",
+                                             "Launch site height for --backward, m [default: 0].")] = None,
+    backward: Annotated[bool, typer.Option(
+        "--backward", help="Run back in time: from a landing (standard) or a position aloft to where it came "
+                           "from.")] = False,
+    step: Annotated[_OptNum, _num("--step", "a step", "seconds", "Integration step, s [default: 60].")] = None,
+    output_interval: Annotated[_OptNum, _num("--output-interval", "an output interval", "seconds",
+                                             "Seconds between output points [default: the step].")] = None,
+    wind: Annotated[str, typer.Option(
+        "--wind", help="'climatology' (embedded, offline) or a GRIB/NetCDF/Zarr file.")] = "climatology",
+    outside: Annotated[Outside, typer.Option(
+        "--outside", help="Outside the wind data: clamp (use the nearest data, counted and reported) or "
+                          "stop.")] = Outside.clamp,
+    max_duration: Annotated[Optional[str], typer.Option(
+        "--max-duration", help="Cap on any run: seconds or e.g. 10d.")] = None,
+    out: Annotated[Optional[list[Path]], typer.Option("--out", "-o", help=_OUT_HELP)] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write a quick-look figure (.png, .svg, "
                                                                 ".pdf).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,

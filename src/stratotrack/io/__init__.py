@@ -57,8 +57,9 @@ def check_output(path) -> Path:
     """Check, before any work is done, that ``path`` has a known extension and can be written."""
     from ._common import check_writable
 
+    path = check_writable(path)
     format_of(path)
-    return check_writable(path)
+    return path
 
 
 def write(ds, path) -> Path:
