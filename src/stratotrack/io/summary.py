@@ -82,7 +82,8 @@ def summarize(ds: xr.Dataset, *, places: bool = True, max_trajectories: int | No
         wanted += [(e.lat, e.lon) for e in t.events]
         if len(t.lat):
             wanted.append((t.lat[-1], t.lon[-1]))
-    found = iter(_places(wanted) if places else [None] * len(wanted))
+    looked_up = _places(wanted) if places else [None] * len(wanted)
+    found = iter(looked_up)
     out_tracks = []
     for t in shown:
         events = [_point(e.name, e.time, e.lat, e.lon, e.alt, next(found)) for e in t.events]
@@ -111,7 +112,7 @@ def summarize(ds: xr.Dataset, *, places: bool = True, max_trajectories: int | No
         "trajectories": out_tracks,
         "warnings": warnings,
     }
-    if places:
+    if any(p is not None for p in looked_up):
         from ..geo.places import ATTRIBUTION
 
         summary["attribution"] = ATTRIBUTION
