@@ -18,6 +18,7 @@ from .wind import WindField, open_wind
 from .wind._sample import FLAG_NAMES
 
 PROFILES = ("standard", "float", "drift")
+_OBS_NAMES = ("time", "latitude", "longitude", "altitude", "stage")
 _END_WORDS = {"landing": "landed", "end": "stop time reached", "launch": "reached the launch altitude",
               "burst": "burst", "float_start": "reached float altitude"}
 
@@ -25,7 +26,8 @@ _END_WORDS = {"landing": "landed", "end": "stop time reached", "launch": "reache
 def _array(name, value, unit):
     arr = np.asarray(value, dtype=float)
     if not np.all(np.isfinite(arr)):
-        raise InputError(f"{name} {arr[~np.isfinite(arr)].ravel()[0]!r} {unit} is invalid; expected a finite number")
+        bad = float(arr[~np.isfinite(arr)].ravel()[0])
+        raise InputError(f"{name} {bad!r} {unit} is invalid; expected a finite number")
     return arr
 
 
@@ -84,7 +86,7 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
     lon = _array("longitude", lon, "degrees")
     alt = _array("altitude", alt, "m")
     if np.any(np.abs(lat) > 90):
-        raise InputError(f"latitude {lat[np.abs(lat) > 90].ravel()[0]!r} is beyond ±90 degrees")
+        raise InputError(f"latitude {float(lat[np.abs(lat) > 90].ravel()[0])!r} is beyond ±90 degrees")
     t0 = to_epoch_seconds(now() if time is None else time)
     step = float(step)
     if not (np.isfinite(step) and step > 0):
@@ -218,7 +220,8 @@ def _to_dataset(integ, prof, field: WindField, shape, step, outside) -> xr.Datas
             "end_altitude": ("trajectory", end_z, {"units": "m"}),
             "clamped_steps": (("trajectory", "outside"), raw.clamped,
                               {"long_name": "integration steps that used winds clamped at the edge of the data"}),
-            **{k: ("trajectory", v) for k, v in params.items()},
+            # a parameter named like an output coordinate (drift: "altitude") must not replace it
+            **{(f"{prof.name}_{k}" if k in _OBS_NAMES else k): ("trajectory", v) for k, v in params.items()},
         },
         coords={
             "trajectory": ("trajectory", traj, {"cf_role": "trajectory_id", "long_name": "trajectory number"}),

@@ -33,6 +33,8 @@ MODELS = {"rate": 0, "drag": 1, "target": 2}
 TERMINATORS = {"none": 0, "above": 1, "below": 2, "time": 3}
 #: time constant (s) with which a ``target`` stage closes on its altitude
 TARGET_TAU = 60.0
+#: highest burst altitude (m): the top of the US Standard Atmosphere 1976 whose density the drag descent uses
+MAX_BURST_ALTITUDE = 86000.0
 
 
 @dataclass
@@ -97,7 +99,7 @@ def _positive(name, value, unit="m/s"):
     arr = np.asarray(value, dtype=float)
     bad = ~(arr > 0) | ~np.isfinite(arr)
     if bad.any():
-        raise InputError(f"{name} {arr[bad].ravel()[0]!r} {unit} is invalid; expected a positive finite number")
+        raise InputError(f"{name} {float(arr[bad].ravel()[0])!r} {unit} is invalid; expected a positive finite number")
     return arr
 
 
@@ -105,7 +107,7 @@ def _finite(name, value, unit="m"):
     arr = np.asarray(value, dtype=float)
     bad = ~np.isfinite(arr)
     if bad.any():
-        raise InputError(f"{name} {arr[bad].ravel()[0]!r} {unit} is invalid; expected a finite number")
+        raise InputError(f"{name} {float(arr[bad].ravel()[0])!r} {unit} is invalid; expected a finite number")
     return arr
 
 
@@ -129,6 +131,11 @@ def standard(ascent_rate=5.0, burst_altitude=30000.0, descent_rate=5.0, *, start
     a = _positive("ascent rate", ascent_rate)
     d = _positive("descent rate", descent_rate)
     b = _finite("burst altitude", burst_altitude)
+    if np.any(b > MAX_BURST_ALTITUDE):
+        raise InputError(
+            f"burst altitude {float(b[b > MAX_BURST_ALTITUDE].ravel()[0]):g} m is above the top of the standard "
+            f"atmosphere that the descent law uses; expected at most {MAX_BURST_ALTITUDE:g} m"
+        )
     z0 = _finite("start altitude", start_altitude)
     params = {"ascent_rate": a, "burst_altitude": b, "descent_rate": d}
     if not backward:

@@ -157,7 +157,7 @@ class WindField:
         t, la, lo, z = np.broadcast_arrays(t, np.asarray(lat, float), np.asarray(lon, float), np.asarray(alt, float))
         shape = t.shape
         if np.any(np.abs(la) > 90):
-            raise InputError(f"latitude {la[np.abs(la) > 90].ravel()[0]!r} is beyond ±90 degrees")
+            raise InputError(f"latitude {float(la[np.abs(la) > 90].ravel()[0])!r} is beyond ±90 degrees")
         flat = [np.ascontiguousarray(a, dtype=np.float64).ravel() for a in (t, la, lo, z)]
         n = flat[0].size
         u, v, w = np.empty(n), np.empty(n), np.empty(n)

@@ -72,6 +72,13 @@ def _speed_factor(name, da, notes):
     return factor
 
 
+def _show(value) -> str:
+    """A coordinate value as a person writes it (no NumPy scalar reprs in messages)."""
+    if isinstance(value, np.datetime64):
+        return np.datetime_as_string(value, unit="s") + "Z"
+    return repr(value.item()) if isinstance(value, np.generic) else repr(value)
+
+
 def _check_axis(name, values, allow_descending=True):
     values = np.asarray(values)
     if values.ndim != 1:
@@ -83,14 +90,14 @@ def _check_axis(name, values, allow_descending=True):
     d = np.diff(values).astype(float) if np.issubdtype(values.dtype, np.number) else np.diff(values).astype("timedelta64[ns]").astype(float)
     if np.any(d == 0):
         k = int(np.nonzero(d == 0)[0][0])
-        raise WindDataError(f"coordinate {name!r} has the duplicated value {values[k]!r}; expected distinct values")
+        raise WindDataError(f"coordinate {name!r} has the duplicated value {_show(values[k])}; expected distinct values")
     if np.all(d > 0):
         return False
     if np.all(d < 0) and allow_descending:
         return True
     k = int(np.nonzero(np.sign(d) != np.sign(d[0]))[0][0])
     raise WindDataError(
-        f"coordinate {name!r} is not sorted (at {values[k + 1]!r} after {values[k]!r}); expected ascending or descending values"
+        f"coordinate {name!r} is not sorted (at {_show(values[k + 1])} after {_show(values[k])}); expected ascending or descending values"
     )
 
 
@@ -182,7 +189,7 @@ def from_dataset(ds: xr.Dataset, *, source="dataset", kind=None, variables=None)
     lat = np.asarray(ds[latn].values, dtype=float)
     lat_desc = _check_axis(latn, lat)
     if np.any(np.abs(lat) > 90):
-        raise WindDataError(f"latitude {lat[np.abs(lat) > 90][0]!r} in the data is beyond ±90 degrees")
+        raise WindDataError(f"latitude {float(lat[np.abs(lat) > 90][0])!r} in the data is beyond ±90 degrees")
     lon = np.asarray(ds[lonn].values, dtype=float)
     lon_desc = _check_axis(lonn, lon)
     lon_order = np.arange(lon.size)[::-1] if lon_desc else np.arange(lon.size)
@@ -210,7 +217,7 @@ def from_dataset(ds: xr.Dataset, *, source="dataset", kind=None, variables=None)
                 raise WindDataError(f"pressure coordinate {vert!r} has units {vunits!r}; expected 'hPa' or 'Pa'")
         levels = levels_raw * factor
         if np.any(levels <= 0):
-            raise WindDataError(f"pressure level {levels_raw[levels <= 0][0]!r} is not positive")
+            raise WindDataError(f"pressure level {float(levels_raw[levels <= 0][0])!r} is not positive")
         lev_order = np.argsort(-levels)  # increasing height
     else:
         factor = LENGTH_UNITS.get(vunits or "m")
