@@ -140,3 +140,13 @@ def test_a_particle_crossing_a_pole_agrees_with_the_reference():
     d = great_circle_distance(raw.lat.T, raw.lon.T, rla, rlo, EARTH_RADIUS)
     lengths = np.array([path_length(rla[:, i], rlo[:, i]) for i in range(n)])
     assert np.all(d.max(axis=0) / lengths < 1e-9)
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
+    "engine/reference.py bug: rk4_reference ravels alt without broadcasting it to the particles, so a scalar "
+    "altitude with several particles fails (inhomogeneous arrays) instead of meaning 'all at this altitude'"))
+def test_reference_takes_a_scalar_altitude_like_the_engine():
+    wind = field("analytic rotation")
+    la, lo, z = rk4_reference(wind, T0, LAT[:3], LON[:3], 18000.0, 120.0, 2)
+    assert z.shape == (3, 3)
+    np.testing.assert_allclose(z, 18000.0)
