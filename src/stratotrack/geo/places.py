@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..geodesy import EARTH_RADIUS
+from ..geodesy import great_circle_distance
 
 __all__ = ["Place", "nearest_place", "nearest_places", "ATTRIBUTION"]
 
@@ -128,10 +128,9 @@ class _Places:
         label = bytes(self._text[self._offsets[k]:self._offsets[k + 1]]).decode("utf-8")
         name, admin, code = label.split("\t")
         plat, plon = float(self.lat[k]), float(self.lon[k])
+        dist = great_circle_distance(plat, plon, lat, lon)
         p1, p2 = np.deg2rad(plat), np.deg2rad(lat)
         dl = np.deg2rad(lon - plon)
-        a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-        dist = 2 * EARTH_RADIUS * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
         bearing = np.rad2deg(np.arctan2(np.sin(dl) * np.cos(p2),
                                         np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl)))
         return Place(name, admin, self._countries.get(code, code), code, plat, plon, int(self.population[k]),

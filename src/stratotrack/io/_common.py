@@ -87,6 +87,16 @@ def atomic_open(path, mode="w"):
         yield fh
 
 
+def xml_sub(parent, tag: str, text=None):
+    """A child element with a namespaced tag ('{ns}name') and optional text."""
+    import xml.etree.ElementTree as ET
+
+    el = ET.SubElement(parent, tag)
+    if text is not None:
+        el.text = str(text)
+    return el
+
+
 # -- reading the prediction Dataset ----------------------------------------------------------------------------------
 def wrap_lon(lon):
     """Longitudes in -180..180."""

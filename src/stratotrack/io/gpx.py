@@ -14,7 +14,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from ._common import ALT_DECIMALS, LATLON_DECIMALS, Event, Track, atomic_open, describe, iso, parse_times, \
-    to_dataset, tracks
+    to_dataset, tracks, xml_sub
 
 GPX_NS = "http://www.topografix.com/GPX/1/1"
 ET.register_namespace("", GPX_NS)
@@ -22,10 +22,7 @@ _N = "{%s}" % GPX_NS
 
 
 def _sub(parent, tag, text=None):
-    el = ET.SubElement(parent, _N + tag)
-    if text is not None:
-        el.text = str(text)
-    return el
+    return xml_sub(parent, _N + tag, text)
 
 
 def _point(parent, tag, lat, lon, alt, time, name=None, desc=None, kind=None):

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._common import ALT_DECIMALS, LATLON_DECIMALS, Event, Track, atomic_open, describe, iso, parse_times, \
-    to_dataset, tracks
+    to_dataset, tracks, xml_sub
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 GX_NS = "http://www.google.com/kml/ext/2.2"
@@ -36,10 +36,7 @@ _EVENT_ICON = "http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"
 
 
 def _sub(parent, tag, text=None, ns=_K):
-    el = ET.SubElement(parent, ns + tag)
-    if text is not None:
-        el.text = str(text)
-    return el
+    return xml_sub(parent, ns + tag, text)
 
 
 def _coord(lon, lat, alt, sep=","):
