@@ -112,9 +112,7 @@ def test_float_prediction(warm, climatology):
 
 def test_drift_prediction(warm, climatology):
     ds = st.predict(37.74, -122.22, 20000.0, T0, "drift", duration="6h", wind=climatology)
-    if ds["altitude"].dims != ("trajectory", "obs"):
-        pytest.xfail("stratotrack.predict's drift parameter 'altitude' replaces the altitude coordinate "
-                     "(api.py, reported to the engine's owner)")
+    assert ds["altitude"].dims == ("trajectory", "obs")  # the drift parameter "altitude" keeps its own name
     summary = cli_json("--lat", 37.74, "--lon", -122.22, "--alt", 20000, "--time", T0, "--profile", "drift",
                        "--duration", "6h")
     assert_agrees(summary, ds)
