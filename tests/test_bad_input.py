@@ -161,6 +161,14 @@ def test_latitude_beyond_90_in_the_start_positions(lat):
     check(err, f"latitude {float(bad)!r}", "beyond ±90 degrees")
 
 
+@pytest.mark.parametrize("lon", [400.0, -180.5, [10.0, 361.0]])
+def test_longitude_outside_either_convention(lon):
+    with pytest.raises(InputError) as err:
+        st.predict(10.0, lon, 0.0, T0, wind=wind())
+    bad = [x for x in np.ravel(lon) if not -180 <= x <= 360][0]
+    check(err, f"longitude {float(bad)!r}", "-180..360")
+
+
 def test_latitude_beyond_90_when_sampling():
     with pytest.raises(InputError) as err:
         wind().sample(T0, [10.0, -95.0], 0.0, 1000.0)

@@ -97,8 +97,6 @@ def test_fresh_install_with_the_readme_commands(tmp_path):
     assert "SKIPPED" in second.stdout and "fresh-install test's own run" in second.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="pyproject.toml's [tool.setuptools.package-data] does not list "
-                                       "stratotrack.geo's data yet, so `pip install .` has no map for --plot")
 def test_the_wheel_ships_the_data_files(tmp_path):
     """What `pip install .` installs: the climatology, and the Natural Earth file that --plot draws."""
     import zipfile

@@ -81,12 +81,16 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
     >>> str(ds.end_reason.values[0])
     'landed'
     """
-    field = open_wind(wind)
     lat = _array("latitude", lat, "degrees")
     lon = _array("longitude", lon, "degrees")
     alt = _array("altitude", alt, "m")
     if np.any(np.abs(lat) > 90):
         raise InputError(f"latitude {float(lat[np.abs(lat) > 90].ravel()[0])!r} is beyond ±90 degrees")
+    if np.any((lon < -180.0) | (lon > 360.0)):
+        bad = float(lon[(lon < -180.0) | (lon > 360.0)].ravel()[0])
+        raise InputError(f"longitude {bad!r} is outside -180..360 degrees; expected degrees east in either "
+                         "convention (-180..180 or 0..360)")
+    field = open_wind(wind)
     t0 = to_epoch_seconds(now() if time is None else time)
     step = float(step)
     if not (np.isfinite(step) and step > 0):

@@ -105,12 +105,6 @@ def _phase(text: str, delay: float = 0.8):
 
 
 # -- predict ---------------------------------------------------------------------------------------------------------
-def _check_longitude(lon: float) -> None:
-    if not -180.0 <= lon <= 360.0:
-        raise InputError(f"longitude {lon!r} is outside -180..360 degrees; expected degrees east in either "
-                         "convention (-180..180 or 0..360)")
-
-
 def _num(flag: str, what: str, unit: str, text: str):
     """A float option that names the bad value and what was expected when it is not a number."""
     return typer.Option(flag, parser=_number(what, unit), help=text)
@@ -168,7 +162,6 @@ def predict(
     """Predict a flight and print a summary; export it with --out, draw it with --plot."""
     import stratotrack.io as sio
 
-    _check_longitude(lon)
     outputs = list(out or [])
     for path in outputs:  # fail before any work: unknown formats and unwritable paths
         sio.check_output(path)
