@@ -132,6 +132,16 @@ class Integrator:
                 until = last + self.h  # one more step covers the end event
             self.advance(until)
 
+    def take_chunks(self) -> list:
+        """Hand over the outputs recorded since the last call and forget them (streaming consumers).
+
+        Returns a list of ``(time, lat, lon, alt, stage, count)`` tuples, one per chunk (the first call also gets
+        the start points): arrays ``[n, m]`` of which the first ``count[i]`` columns of row ``i`` are valid.  Once
+        taken, outputs are no longer part of :meth:`result`; events and the particle state are kept.
+        """
+        chunks, self._chunks = self._chunks, []
+        return chunks
+
     def result(self) -> RawTrajectories:
         """Outputs of all chunks so far, NaN-padded into ``[n, obs]`` arrays."""
         n = self.n
