@@ -26,8 +26,15 @@ def climatology_path() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def _climatology() -> WindField:
-    with xr.open_dataset(climatology_path()) as ds:
-        return from_dataset(ds.load(), source="climatology (HWM14 monthly means, 0-40 km)", kind="climatology")
+    from . import _prepared
+
+    path = climatology_path()
+    field = _prepared.load(path)
+    if field is None:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            field = from_dataset(ds.load(), source="climatology (HWM14 monthly means, 0-40 km)", kind="climatology")
+        _prepared.save(path, field)
+    return field
 
 
 def _open_grib(path: Path) -> xr.Dataset:
