@@ -105,6 +105,22 @@ def _phase(text: str, delay: float = 0.8):
 
 
 # -- predict ---------------------------------------------------------------------------------------------------------
+def _skip_numba_blas_probe() -> None:
+    """Load numba's array library without its BLAS probe.
+
+    When numba loads its first kernel it checks for BLAS by importing ``scipy.linalg`` (about 0.3 s, SciPy being
+    installed for the place-name search).  stratotrack's kernels use no BLAS, and a command is a process of its own,
+    so the command line lets numba conclude there is none; ``scipy.linalg`` stays importable afterwards.
+    """
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    sys.modules["scipy.linalg.cython_blas"] = None  # makes that import raise ImportError
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        del sys.modules["scipy.linalg.cython_blas"]
+
+
 def _num(flag: str, what: str, unit: str, text: str):
     """A float option that names the bad value and what was expected when it is not a number."""
     return typer.Option(flag, parser=_number(what, unit), help=text)
@@ -161,6 +177,8 @@ def predict(
 ):
     """Predict a flight and print a summary; export it with --out, draw it with --plot."""
     import stratotrack.io as sio
+
+    _skip_numba_blas_probe()
 
     outputs = list(out or [])
     for path in outputs:  # fail before any work: unknown formats and unwritable paths
