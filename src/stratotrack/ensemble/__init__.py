@@ -1,0 +1,17 @@
+"""Ensembles: perturbations, Monte Carlo runs that reduce as they go, probability maps and launch windows.
+
+>>> import stratotrack as st
+>>> from stratotrack.ensemble import Normal
+>>> r = st.ensemble(52.2, 0.1, 0, "2023-01-17T11:00Z", members=50, seed=1, spread={"ascent_rate": Normal(0.3)})
+>>> r.products["landing"].n
+50
+"""
+
+from .perturb import BALLOONS, Balloon, Normal, Offsets, Uniform, WindError
+from .result import EnsembleResult
+from .run import ensemble
+from .summaries import Passage
+from .windows import windows
+
+__all__ = ["ensemble", "windows", "EnsembleResult", "Normal", "Uniform", "Balloon", "BALLOONS", "WindError",
+           "Offsets", "Passage"]
