@@ -16,6 +16,7 @@ __all__ = [
     "__version__",
     "predict",
     "open_wind",
+    "fetch",
     "WindField",
     "Integrator",
     "Profile",
@@ -30,6 +31,7 @@ __all__ = [
 _LAZY = {
     "predict": ("stratotrack.api", "predict"),
     "open_wind": ("stratotrack.wind", "open_wind"),
+    "fetch": ("stratotrack.download", "fetch"),
     "WindField": ("stratotrack.wind", "WindField"),
     "Integrator": ("stratotrack.engine", "Integrator"),
     "Profile": ("stratotrack.flight", "Profile"),

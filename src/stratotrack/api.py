@@ -90,8 +90,8 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
         bad = float(lon[(lon < -180.0) | (lon > 360.0)].ravel()[0])
         raise InputError(f"longitude {bad!r} is outside -180..360 degrees; expected degrees east in either "
                          "convention (-180..180 or 0..360)")
-    field = open_wind(wind)
     t0 = to_epoch_seconds(now() if time is None else time)
+    field = open_wind(wind, time=t0)  # a fetched source ("gfs"...) picks the cache entry covering the start times
     step = float(step)
     if not (np.isfinite(step) and step > 0):
         raise InputError(f"step {step!r} s is invalid; expected a positive number of seconds")

@@ -241,6 +241,12 @@ def inspect(
         render_wind(desc)
 
 
+# -- fetch, cache (cli/data.py) ---------------------------------------------------------------------------------------
+from .data import register as _register_data  # noqa: E402
+
+_register_data(app)
+
+
 # -- running ---------------------------------------------------------------------------------------------------------
 def _is_click(exc, name) -> bool:
     """Whether ``exc`` is click's (or Typer's bundled click's) exception class ``name``, without importing either."""

@@ -88,12 +88,14 @@ def open_dataset(path) -> xr.Dataset:
         raise WindDataError(f"cannot read wind file {str(path)!r}: {type(exc).__name__}: {exc}") from None
 
 
-def open_wind(source="climatology", *, variables=None) -> WindField:
+def open_wind(source="climatology", *, variables=None, time=None) -> WindField:
     """Prepare winds for prediction.
 
     ``source`` is ``"climatology"`` (the embedded default), a path to a NetCDF, GRIB or Zarr file, an
     ``xarray.Dataset``, or an existing :class:`WindField` (returned as it is).  ``variables`` maps the roles
-    ``u``, ``v``, ``height`` and ``w`` to variable names when they are not recognised.
+    ``u``, ``v``, ``height`` and ``w`` to variable names when they are not recognised.  ``"gfs"``, ``"gefs"``,
+    ``"ecmwf"``, ``"era5"``, ``"ncep"`` or a cache entry id open winds fetched with :func:`stratotrack.fetch`
+    (``time``: the times they must cover; the newest such cycle is used).
 
     >>> wind = open_wind("climatology")
     >>> wind.time_mode, wind.vertical
@@ -107,13 +109,18 @@ def open_wind(source="climatology", *, variables=None) -> WindField:
         text = str(source)
         if text == "climatology":
             return _climatology()
+        from ..cache import open_cached  # downloaded winds: "gfs", "era5"... (covering ``time``) or an entry id
+
+        cached = open_cached(text, time)
+        if cached is not None:
+            return cached
         path = Path(text).expanduser()
         if path.exists():
             with open_dataset(path) as ds:
                 return from_dataset(ds, source=str(path), variables=variables)
         raise WindDataError(
-            f"unknown wind source {text!r}; expected 'climatology', a path to a NetCDF/GRIB/Zarr file, "
-            "an xarray Dataset or a WindField"
+            f"unknown wind source {text!r}; expected 'climatology', 'gfs', 'gefs', 'ecmwf', 'era5', 'ncep' "
+            "(fetched winds), a cache entry id, a path to a NetCDF/GRIB/Zarr file, an xarray Dataset or a WindField"
         )
     raise WindDataError(
         f"wind source of type {type(source).__name__} is not understood; expected 'climatology', a path, "

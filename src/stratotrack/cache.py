@@ -1,0 +1,393 @@
+"""The local cache of downloaded winds: each dataset stored once, ready to sample, with an index.
+
+Layout under :func:`cache_dir` (``STRATOTRACK_CACHE`` or ``STRATOTRACK_CACHE_DIR`` overrides the platform's user cache directory)::
+
+    index.sqlite                 one row per entry (source, cycle, valid times, levels, region, size, checksum)
+    entries/<id>-<token>/        field.npy (the prepared float32 array [time, lat, lon, level, var], memory-mapped
+                                 on open, so opening costs no copy and no decoding) + meta.json (coordinates)
+    downloads/                   partial downloads (.part files, resumed by the next fetch)
+    tmp/                         entries being written
+
+Safety between processes: an entry is written in ``tmp/`` and renamed into ``entries/`` (atomic on one file
+system) before its index row is committed; index changes are SQLite transactions (``BEGIN IMMEDIATE`` with a busy
+timeout), so concurrent fetches, lists and clears never see half an entry.  A replaced entry gets a new folder;
+the old one is removed after the index points at the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import time as _time
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError, WindDataError
+
+__all__ = ["Cache", "Entry", "cache_dir"]
+
+ENV = "STRATOTRACK_CACHE"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,          -- gfs, gefs, ecmwf, era5, ncep
+    model TEXT, product TEXT, member TEXT,
+    cycle REAL,                    -- model run, s since 1970 (NULL for reanalyses)
+    start REAL NOT NULL, "end" REAL NOT NULL,   -- first/last valid time, s since 1970
+    levels TEXT,                   -- JSON list of hPa
+    region TEXT,                   -- W,S,E,N
+    resolution REAL,               -- degrees
+    shape TEXT,                    -- JSON [time, lat, lon, level, var]
+    path TEXT NOT NULL,            -- folder under entries/
+    nbytes INTEGER NOT NULL,       -- size of field.npy
+    sha256 TEXT NOT NULL,          -- of the field's bytes
+    downloaded INTEGER,            -- bytes transferred to build it
+    created REAL NOT NULL,
+    origin TEXT                    -- where it came from (URLs, request)
+);
+CREATE INDEX IF NOT EXISTS entries_source ON entries(source, cycle);
+"""
+
+
+def cache_dir() -> Path:
+    """The cache root: ``$STRATOTRACK_CACHE`` (or ``$STRATOTRACK_CACHE_DIR``, which the rest of stratotrack's
+    caches honour) or ``platformdirs.user_cache_dir("stratotrack")``."""
+    env = os.environ.get(ENV) or os.environ.get("STRATOTRACK_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("stratotrack"))
+
+
+def _iso(seconds) -> str | None:
+    if seconds is None:
+        return None
+    return _dt.datetime.fromtimestamp(float(seconds), _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One cached dataset (a row of the index)."""
+
+    id: str
+    source: str
+    model: str | None
+    product: str | None
+    member: str | None
+    cycle: float | None
+    start: float
+    end: float
+    levels: list
+    region: str | None
+    resolution: float | None
+    shape: list
+    path: Path
+    nbytes: int
+    sha256: str
+    downloaded: int | None
+    created: float
+    origin: str | None = None
+
+    def describe(self) -> dict:
+        return {
+            "id": self.id, "source": self.source, "model": self.model, "product": self.product,
+            "member": self.member, "cycle": _iso(self.cycle), "start": _iso(self.start), "end": _iso(self.end),
+            "levels_hPa": self.levels, "region": self.region, "resolution_deg": self.resolution,
+            "shape": self.shape, "bytes": self.nbytes, "downloaded_bytes": self.downloaded,
+            "created": _iso(self.created), "path": str(self.path),
+        }
+
+
+class Cache:
+    """The wind cache at ``root`` (default :func:`cache_dir`)."""
+
+    def __init__(self, root=None):
+        self.root = Path(root).expanduser() if root is not None else cache_dir()
+
+    # -- places ------------------------------------------------------------------------------------------------
+    @property
+    def index_path(self) -> Path:
+        return self.root / "index.sqlite"
+
+    @property
+    def downloads(self) -> Path:
+        path = self.root / "downloads"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _mkdirs(self):
+        for sub in ("entries", "tmp"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    @contextlib.contextmanager
+    def _db(self, write=False):
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WindDataError(f"cannot create the wind cache at {str(self.root)!r}: {exc.strerror}") from None
+        con = sqlite3.connect(self.index_path, timeout=60.0, isolation_level=None)
+        try:
+            con.execute("PRAGMA busy_timeout = 60000")
+            con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            for stmt in SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    con.execute(stmt)
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                con.execute("ROLLBACK")
+            raise
+        finally:
+            con.close()
+
+    def _row(self, row) -> Entry:
+        (id_, source, model, product, member, cycle, start, end, levels, region, resolution, shape, path, nbytes,
+         sha, downloaded, created, origin) = row
+        return Entry(id_, source, model, product, member, cycle, start, end, json.loads(levels or "[]"), region,
+                     resolution, json.loads(shape or "[]"), self.root / "entries" / path, int(nbytes), sha,
+                     downloaded, created, origin)
+
+    _COLS = ('id, source, model, product, member, cycle, start, "end", levels, region, resolution, shape, path, '
+             'nbytes, sha256, downloaded, created, origin')
+
+    # -- reading the index -----------------------------------------------------------------------------------
+    def entries(self, source=None) -> list[Entry]:
+        """All entries (of one source), newest cycle first."""
+        if not self.index_path.exists():
+            return []
+        with self._db() as con:
+            if source is None:
+                rows = con.execute(f"SELECT {self._COLS} FROM entries ORDER BY source, cycle DESC, created DESC")
+            else:
+                rows = con.execute(f"SELECT {self._COLS} FROM entries WHERE source = ? "
+                                   "ORDER BY cycle DESC, created DESC", (source,))
+            return [self._row(r) for r in rows.fetchall()]
+
+    def get(self, entry_id: str) -> Entry | None:
+        if not self.index_path.exists():
+            return None
+        with self._db() as con:
+            row = con.execute(f"SELECT {self._COLS} FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        return None if row is None else self._row(row)
+
+    def find(self, source: str, times=None) -> Entry:
+        """The entry of ``source`` to use for ``times`` (epoch seconds, any shape; None: the newest).
+
+        Forecasts: the newest cycle whose valid times cover all of ``times``.  Reanalyses: the entry covering them
+        (the most recently stored one if several do).
+        """
+        candidates = self.entries(source)
+        if not candidates:
+            raise WindDataError(f"no {source} winds are in the cache ({self.root}); fetch some first with "
+                                f"'stratotrack fetch {source} ...'")
+        if times is None:
+            return candidates[0]
+        t = np.asarray(times, dtype=float).ravel()
+        t0, t1 = float(t.min()), float(t.max())
+        covering = [e for e in candidates if e.start <= t0 and e.end >= t1]
+        if not covering:
+            have = "; ".join(f"{e.id} covers {_iso(e.start)} to {_iso(e.end)}" for e in candidates[:4])
+            when = _iso(t0) if t0 == t1 else f"{_iso(t0)} to {_iso(t1)}"
+            raise WindDataError(f"no cached {source} winds cover {when} ({have}); fetch a cycle that does with "
+                                f"'stratotrack fetch {source} ...'")
+        return max(covering, key=lambda e: ((e.cycle if e.cycle is not None else -1e300), e.created))
+
+    # -- writing ---------------------------------------------------------------------------------------------
+    def store(self, field, *, entry_id: str, source: str, model=None, product=None, member=None, cycle=None,
+              levels=(), region=None, resolution=None, downloaded=None, origin=None, write_extra=None) -> Entry:
+        """Store a prepared :class:`~stratotrack.wind.WindField` as entry ``entry_id`` (replacing any such entry).
+
+        ``write_extra(folder)`` may add files (such as ``air_temperature.nc``) to the entry before it appears.
+        """
+        self._mkdirs()
+        token = secrets.token_hex(4)
+        folder = f"{entry_id}-{token}"
+        tmp = self.root / "tmp" / f"{folder}.{os.getpid()}"
+        tmp.mkdir(parents=True)
+        try:
+            data = np.ascontiguousarray(field.data, dtype=np.float32)
+            digest = hashlib.sha256(memoryview(data).cast("B")).hexdigest()
+            with open(tmp / "field.npy", "wb") as fh:
+                np.lib.format.write_array(fh, data, allow_pickle=False)
+                fh.flush()
+                os.fsync(fh.fileno())
+            nbytes = (tmp / "field.npy").stat().st_size
+            meta = {
+                "format": 1, "id": entry_id, "lat": field.lat.tolist(), "lon": field.lon.tolist(),
+                "knots": field.knots.tolist(), "knot_index": field.knot_index.tolist(),
+                "time_mode": field.time_mode, "vertical": field.vertical, "levels": np.asarray(field.levels).tolist(),
+                "source": field.source, "kind": field.kind,
+                "valid_time": None if field.valid_time is None else str(np.datetime64(field.valid_time, "s")),
+                "notes": list(field.notes), "attrs": _jsonable(field.attrs), "shape": list(data.shape),
+                "dtype": "float32", "sha256": digest,
+            }
+            with open(tmp / "meta.json", "w") as fh:
+                json.dump(meta, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if write_extra is not None:
+                write_extra(tmp)
+            final = self.root / "entries" / folder
+            os.rename(tmp, final)  # atomic: the folder appears whole or not at all
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        knots = np.asarray(field.knots, dtype=float)
+        start, end = (float(knots[0]), float(knots[-1])) if field.time_mode == "series" else (-1e300, 1e300)
+        cyc = None if cycle is None else _epoch(cycle)
+        row = (entry_id, source, model, product, None if member is None else str(member), cyc, start, end,
+               json.dumps([float(x) for x in levels]), region, resolution, json.dumps(list(data.shape)), folder,
+               int(nbytes), digest, downloaded, _time.time(), origin)
+        old = None
+        try:
+            with self._db(write=True) as con:
+                prev = con.execute("SELECT path FROM entries WHERE id = ?", (entry_id,)).fetchone()
+                old = None if prev is None else prev[0]
+                con.execute(f"INSERT OR REPLACE INTO entries ({self._COLS}) VALUES "
+                            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+        except BaseException:
+            shutil.rmtree(final, ignore_errors=True)
+            raise
+        if old and old != folder:
+            shutil.rmtree(self.root / "entries" / old, ignore_errors=True)
+        return self.get(entry_id)
+
+    def remove(self, entries) -> list[Entry]:
+        """Remove entries (index rows first, then their folders)."""
+        entries = list(entries)
+        if not entries:
+            return []
+        with self._db(write=True) as con:
+            con.executemany("DELETE FROM entries WHERE id = ? AND path = ?",
+                            [(e.id, e.path.name) for e in entries])
+        for e in entries:
+            shutil.rmtree(e.path, ignore_errors=True)
+        return entries
+
+    def clear(self, older_than=None, source=None) -> list[Entry]:
+        """Remove all entries (of ``source``; stored more than ``older_than`` seconds ago), stale temporary
+        folders, and partial downloads older than a day."""
+        now = _time.time()
+        chosen = [e for e in self.entries(source)
+                  if older_than is None or now - e.created > float(older_than)]
+        removed = self.remove(chosen)
+        # folders no index row points at (a process that died between rename and commit) and old temp folders
+        keep = {e.path.name for e in self.entries()}
+        for sub, age in (("entries", 3600.0), ("tmp", 3600.0), ("downloads", 86400.0 if older_than is None else 0)):
+            base = self.root / sub
+            if not base.is_dir():
+                continue
+            for p in base.iterdir():
+                if sub == "entries" and p.name in keep:
+                    continue
+                with contextlib.suppress(OSError):
+                    if sub == "downloads" and source is None and older_than is None:
+                        shutil.rmtree(p) if p.is_dir() else p.unlink()
+                    elif now - p.stat().st_mtime > age:
+                        shutil.rmtree(p) if p.is_dir() else p.unlink()
+        return removed
+
+    # -- opening ---------------------------------------------------------------------------------------------
+    def open(self, entry: Entry | str):
+        """The entry as a :class:`~stratotrack.wind.WindField` whose array is memory-mapped (read-only)."""
+        from .wind.field import WindField
+
+        if isinstance(entry, str):
+            found = self.get(entry)
+            if found is None:
+                raise WindDataError(f"cache entry {entry!r} does not exist in {self.root}; "
+                                    "see 'stratotrack cache list'")
+            entry = found
+        npy = entry.path / "field.npy"
+        try:
+            size = npy.stat().st_size
+            with open(entry.path / "meta.json") as fh:
+                meta = json.load(fh)
+        except (OSError, ValueError):
+            raise WindDataError(f"cache entry {entry.id!r} is damaged or was removed ({entry.path}); "
+                                f"run 'stratotrack cache clear {entry.id}' and fetch it again") from None
+        if size != entry.nbytes:
+            raise WindDataError(f"cache entry {entry.id!r} is damaged: field.npy has {size} bytes, the index says "
+                                f"{entry.nbytes}; run 'stratotrack cache clear {entry.id}' and fetch it again")
+        data = np.asarray(np.load(npy, mmap_mode="r", allow_pickle=False))
+        if list(data.shape) != meta["shape"]:
+            raise WindDataError(f"cache entry {entry.id!r} is damaged: its array has shape {list(data.shape)}, "
+                                f"expected {meta['shape']}")
+        valid = meta.get("valid_time")
+        return WindField(
+            data=data, lat=np.asarray(meta["lat"]), lon=np.asarray(meta["lon"]), knots=np.asarray(meta["knots"]),
+            knot_index=np.asarray(meta["knot_index"], dtype=np.int64), time_mode=meta["time_mode"],
+            vertical=meta["vertical"], levels=np.asarray(meta["levels"], dtype=float),
+            source=f"cache entry {entry.id}", kind=meta["kind"],
+            valid_time=None if valid is None else np.datetime64(valid, "s"), notes=list(meta["notes"]),
+            attrs=dict(meta.get("attrs", {}), cache_entry=entry.id),
+        )
+
+    def verify(self, entry: Entry) -> bool:
+        """Whether the entry's bytes still match the checksum taken when it was stored (reads the whole file)."""
+        field = self.open(entry)
+        return hashlib.sha256(memoryview(np.ascontiguousarray(field.data)).cast("B")).hexdigest() == entry.sha256
+
+
+CACHED_SOURCES = ("gfs", "gefs", "ecmwf", "era5", "ncep")
+
+
+def open_cached(name: str, time=None, root=None):
+    """The WindField that ``open_wind(name)`` means for a cache name (``"gfs"``, ``"era5"``...: the entry covering
+    ``time``, newest cycle first) or a cache entry id; None when ``name`` is neither."""
+    text = str(name).strip()
+    cache = Cache(root)
+    if text.lower() in CACHED_SOURCES:
+        times = None
+        if time is not None:
+            from .timeutil import to_epoch_seconds
+
+            times = np.asarray(time, dtype=float) if np.issubdtype(np.asarray(time).dtype, np.number) \
+                else to_epoch_seconds(time)
+        return cache.open(cache.find(text.lower(), times))
+    if "-" in text and "/" not in text and os.sep not in text and cache.index_path.exists():
+        entry = cache.get(text)
+        if entry is not None:
+            return cache.open(entry)
+    return None
+
+
+def _epoch(value) -> float:
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_dt.timezone.utc)
+        return value.timestamp()
+    return float((np.datetime64(value, "ns") - np.datetime64(0, "ns")).astype(np.int64) / 1e9)
+
+
+def _jsonable(attrs: dict) -> dict:
+    out = {}
+    for k, v in dict(attrs).items():
+        try:
+            json.dumps(v)
+            out[str(k)] = v
+        except TypeError:
+            out[str(k)] = str(v)
+    return out
+
+
+def parse_age(text) -> float:
+    """``30d``, ``12h``, ``90m``, ``3600`` (seconds) -> seconds."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", str(text).lower())
+    if not m:
+        raise InputError(f"age {str(text)!r} is not understood; expected e.g. 30d, 12h or 3600 (seconds)")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
