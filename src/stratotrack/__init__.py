@@ -15,6 +15,8 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "predict",
+    "ensemble",
+    "windows",
     "open_wind",
     "fetch",
     "WindField",
@@ -30,6 +32,8 @@ __all__ = [
 
 _LAZY = {
     "predict": ("stratotrack.api", "predict"),
+    "ensemble": ("stratotrack.ensemble", None),  # the package, callable as stratotrack.ensemble.ensemble
+    "windows": ("stratotrack.ensemble", "windows"),
     "open_wind": ("stratotrack.wind", "open_wind"),
     "fetch": ("stratotrack.download", "fetch"),
     "WindField": ("stratotrack.wind", "WindField"),

@@ -174,13 +174,47 @@ def predict(
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write a quick-look figure (.png, .svg, "
                                                                 ".pdf).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    members: Annotated[Optional[int], typer.Option(
+        "--members", help="Run an ensemble of this many members (see --spread, --wind-error, --offsets).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Ensemble seed (same seed, same result).")] = None,
+    spread: Annotated[Optional[list[str]], typer.Option(
+        "--spread", help="Ensemble spread NAME=SD or NAME=uniform:HALFWIDTH of ascent_rate, burst_altitude, "
+                         "descent_rate, float_altitude (m/s, m) or launch_time (e.g. 30m); repeatable.")] = None,
+    wind_error: Annotated[bool, typer.Option(
+        "--wind-error", help="Ensemble: add stochastic forecast wind error (OU, growing with lead time).")] = False,
+    wind_error_scale: Annotated[_OptNum, _num("--wind-error-scale", "a wind error scale", "(factor)",
+                                              "Ensemble: scale the default wind error (implies --wind-error).")] = None,
+    offsets: Annotated[bool, typer.Option(
+        "--offsets", help="Ensemble: HYSPLIT grid offsets (+-1 cell, +-250 m; 27 combinations).")] = False,
+    passage: Annotated[Optional[list[str]], typer.Option(
+        "--passage", help="Ensemble: probability of passing within RADIUS_KM of LAT,LON,RADIUS_KM; repeatable.")] = None,
+    at: Annotated[Optional[list[str]], typer.Option(
+        "--at", help="Ensemble: position density at this time (ISO 8601); repeatable.")] = None,
+    levels: Annotated[Optional[str], typer.Option(
+        "--levels", help="Ensemble: contour probabilities [default: 0.5,0.9,0.99].")] = None,
+    keep: Annotated[Optional[str], typer.Option(
+        "--keep", help="Ensemble: summary, members (a row per member) or trajectories (every point).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Ensemble: members run at once.")] = 25000,
 ):
-    """Predict a flight and print a summary; export it with --out, draw it with --plot."""
+    """Predict a flight and print a summary; export it with --out, draw it with --plot; --members: an ensemble."""
     import stratotrack.io as sio
 
     _skip_numba_blas_probe()
 
     outputs = list(out or [])
+    if members is not None:
+        from . import ensemble as ens_cli
+
+        engine = {"ascent_rate": ascent_rate, "burst_altitude": burst_altitude, "descent_rate": descent_rate,
+                  "float_altitude": float_altitude, "duration": duration, "stop": stop,
+                  "landing_altitude": landing_altitude, "launch_altitude": launch_altitude, "step": step,
+                  "output_interval": output_interval, "max_duration": max_duration}
+        return ens_cli.predict_ensemble(
+            lat=lat, lon=lon, alt=alt, time=time, profile=profile.value, backward=backward, wind=wind,
+            outside=outside.value, kwargs={k: v for k, v in engine.items() if v is not None}, members=members,
+            seed=seed, spread=spread, wind_error=wind_error, wind_error_scale=wind_error_scale, offsets=offsets,
+            passage=passage, at=at, levels=levels, keep=keep, batch_size=batch_size, outputs=outputs, plot=plot,
+            as_json=as_json, phase=_phase)
     for path in outputs:  # fail before any work: unknown formats and unwritable paths
         sio.check_output(path)
     if plot is not None:
@@ -245,6 +279,12 @@ def inspect(
 from .data import register as _register_data  # noqa: E402
 
 _register_data(app)
+
+
+# -- windows (cli/ensemble.py) ---------------------------------------------------------------------------------------
+from .ensemble import register as _register_ensemble  # noqa: E402
+
+_register_ensemble(app)
 
 
 # -- running ---------------------------------------------------------------------------------------------------------

@@ -163,8 +163,9 @@ class EnsembleResult:
             else:
                 ring = list(r["polygon"]) + [r["polygon"][0]]
                 geom = {"type": "Polygon", "coordinates": [ring]}
-            props = {k: v for k, v in r.items() if k not in ("polygon",)}
-            feats.append({"type": "Feature", "properties": {"kind": "passage", **props}, "geometry": geom})
+            props = {k: v for k, v in r.items() if k not in ("polygon", "kind")}
+            feats.append({"type": "Feature", "properties": {"kind": "passage", "target": r["kind"], **props},
+                          "geometry": geom})
         return {"type": "FeatureCollection", "features": feats,
                 "properties": {"ensemble": _jsonable(self.meta)}}
 

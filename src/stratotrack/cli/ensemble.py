@@ -1,0 +1,220 @@
+"""Ensemble options of ``stratotrack predict`` (``--members`` and perturbations) and ``stratotrack windows``.
+
+Thin: parse, call :func:`stratotrack.ensemble` / :func:`stratotrack.windows`, print and write.  No science here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import InputError
+
+ENSEMBLE_OUT_HELP = ("With --members: .nc (gridded probabilities, ellipses, passage), .geojson (50/90/99% contours, "
+                     "ellipses, passage), .csv (one row per member, or every point with --keep trajectories), .json "
+                     "(summary); trajectory formats (.kml, .gpx, .czml) need --keep trajectories.")
+
+
+def parse_spreads(items) -> dict:
+    """``NAME=VALUE`` or ``NAME=normal:VALUE`` / ``NAME=uniform:VALUE`` (repeatable)."""
+    out = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not value:
+            raise InputError(f"--spread {item!r} is not NAME=VALUE; expected e.g. ascent_rate=0.5 or "
+                             "burst_altitude=uniform:2000 or launch_time=normal:30m")
+        out[name.strip().replace("-", "_")] = value.strip()
+    return out
+
+
+def parse_passages(items) -> list:
+    out = []
+    for item in items or []:
+        parts = item.split(",")
+        try:
+            lat, lon, r = (float(p) for p in parts)
+        except ValueError:
+            raise InputError(f"--passage {item!r} is not LAT,LON,RADIUS_KM; expected e.g. 51.5,-0.1,25") from None
+        out.append({"lat": lat, "lon": lon, "radius_km": r, "name": f"{lat:g},{lon:g},{r:g}km"})
+    return out
+
+
+def parse_levels(text):
+    if text is None:
+        return (0.5, 0.9, 0.99)
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InputError(f"--levels {text!r} is not a list of numbers; expected e.g. 0.5,0.9,0.99") from None
+
+
+def perturbation_kwargs(spread, wind_error, wind_error_scale, offsets) -> dict:
+    from ..ensemble import Offsets, WindError
+
+    kw = {"spread": parse_spreads(spread)}
+    if wind_error or wind_error_scale is not None:
+        kw["wind_error"] = WindError(scale=1.0 if wind_error_scale is None else wind_error_scale)
+    if offsets:
+        kw["offsets"] = Offsets()
+    return kw
+
+
+def check_outputs(outputs, keep):
+    from ..ensemble.result import FORMATS
+    from ..io import check_output
+    from ..io._common import check_writable
+
+    for path in outputs:
+        ext = Path(path).suffix.lower()
+        if ext in FORMATS:
+            check_writable(path)
+        elif keep == "trajectories":
+            check_output(path)
+        else:
+            raise InputError(f"extension {ext or str(path)!r} is not an ensemble output; expected one of "
+                             f"{', '.join(FORMATS)} (trajectory formats need --keep trajectories)")
+
+
+def predict_ensemble(*, lat, lon, alt, time, profile, backward, wind, outside, kwargs, members, seed, spread,
+                     wind_error, wind_error_scale, offsets, passage, at, levels, keep, batch_size, outputs, plot,
+                     as_json, phase):
+    """``stratotrack predict --members N``: run the ensemble, write its products, print its summary."""
+    import stratotrack as st
+
+    if plot is not None:
+        raise InputError("--plot draws a single prediction; with --members write .geojson/.nc products instead")
+    keep = keep or ("members" if any(Path(p).suffix.lower() == ".csv" for p in outputs) else "summary")
+    check_outputs(outputs, keep)
+    kw = perturbation_kwargs(spread, wind_error, wind_error_scale, offsets)
+    kwargs = dict(kwargs)
+    kwargs.pop("output_interval", None) if keep != "trajectories" else None
+    with phase(f"Running {members} members..."):
+        res = st.ensemble(lat, lon, alt, time, profile, members=members, seed=seed, backward=backward, wind=wind,
+                          outside=outside, passages=parse_passages(passage), at=list(at) if at else None,
+                          levels=parse_levels(levels), keep=keep, batch_size=batch_size, **kw, **kwargs)
+    written = []
+    for path in outputs:
+        with phase(f"Writing {path}..."):
+            if Path(path).suffix.lower() in (".nc", ".geojson", ".json", ".csv"):
+                res.write(path)
+            else:
+                import stratotrack.io as sio
+
+                sio.write(res.trajectories, path)
+        written.append(str(path))
+    summary = res.summary()
+    summary["files"] = written
+    if as_json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        render_ensemble(summary)
+
+
+def render_ensemble(summary):
+    from rich.console import Console
+
+    console = Console()
+    e = summary["ensemble"]
+    launch = e["launch"]
+    console.print(f"[bold]stratotrack ensemble[/bold]: {e['members']} members, seed {e['seed']}, profile {e['profile']}")
+    console.print(f"launch      {launch['latitude']:.4f}, {launch['longitude']:.4f}, {launch['altitude']:g} m at "
+                  f"{launch['time']}")
+    pert = e["perturbations"]
+    lines = [f"{k} {v}" for k, v in pert["spread"].items()]
+    lines += [v for k, v in pert.items() if k in ("balloon", "wind_error", "offsets") and v]
+    console.print("perturb     " + ("; ".join(lines) if lines else "none (every member is the deterministic "
+                                    "prediction)"))
+    console.print(f"winds       {'; '.join(pert['winds'])}")
+    for name, p in summary["products"].items():
+        ell = {x["level"]: x for x in p["ellipses"]}
+        e90 = ell.get(0.9) or p["ellipses"][-1]
+        console.print(f"{name:<11} mean {p['mean_latitude']:.4f}, {p['mean_longitude']:.4f}; {e90['level']:.0%} "
+                      f"ellipse {e90['semi_major_km']:.1f} x {e90['semi_minor_km']:.1f} km (semi-axes), azimuth "
+                      f"{e90['azimuth_deg']:.0f} deg")
+    for r in summary["passages"]:
+        when = r["first_passage"]
+        console.print(f"passage     {r['name']}: P = {r['probability']:.3f} +- {r['standard_error']:.3f}"
+                      + (f", first passage median {when['median']}" if when else ""))
+    console.print(f"time        {e['wall_seconds']:.1f} s ({e['engine_seconds']:.1f} s in the engine)")
+    for f in summary.get("files", []):
+        console.print(f"wrote       {f}")
+
+
+def register(app):
+    """Add ``stratotrack windows`` to the app."""
+
+    @app.command()
+    def windows(
+        lat: Annotated[float, typer.Option("--lat", help="Launch latitude, degrees north.")],
+        lon: Annotated[float, typer.Option("--lon", help="Launch longitude, degrees east.")],
+        alt: Annotated[float, typer.Option("--alt", help="Launch altitude, m.")] = 0.0,
+        start: Annotated[Optional[str], typer.Option("--start", help="First launch, ISO 8601 [default: now].")] = None,
+        end: Annotated[Optional[str], typer.Option("--end", help="Last launch at or before, ISO 8601 [default: "
+                                                                 "start + 24 h].")] = None,
+        every: Annotated[str, typer.Option("--every", help="Launch interval, e.g. 1h, 3h, 90m.")] = "1h",
+        profile: Annotated[str, typer.Option("--profile", help="standard or float.")] = "standard",
+        ascent_rate: Annotated[float, typer.Option("--ascent-rate", help="m/s.")] = 5.0,
+        burst_altitude: Annotated[float, typer.Option("--burst-altitude", help="m.")] = 30000.0,
+        descent_rate: Annotated[float, typer.Option("--descent-rate", help="m/s at sea level.")] = 5.0,
+        float_altitude: Annotated[Optional[float], typer.Option("--float-altitude", help="m (float).")] = None,
+        duration: Annotated[Optional[str], typer.Option("--duration", help="Float duration, e.g. 2d.")] = None,
+        wind: Annotated[str, typer.Option("--wind", help="'climatology' or a wind file.")] = "climatology",
+        members: Annotated[int, typer.Option("--members", help="Ensemble members per launch (0: none).")] = 0,
+        seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of the ensembles.")] = None,
+        spread: Annotated[Optional[list[str]], typer.Option(
+            "--spread", help="NAME=SD or NAME=uniform:HALFWIDTH (ascent_rate, burst_altitude, descent_rate, "
+                             "float_altitude, launch_time); repeatable.")] = None,
+        wind_error: Annotated[bool, typer.Option("--wind-error", help="Add the default forecast wind error.")] = False,
+        out: Annotated[Optional[list[Path]], typer.Option(
+            "--out", "-o", help="Table .csv, map .png/.svg/.pdf, trajectories .nc/.geojson/.kml/.gpx/.czml.")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+    ):
+        """Predict the same flight launched every --every from --start to --end: a table and a map of landings."""
+        from ..ensemble.windows import FORMATS
+        from ..io._common import check_writable
+
+        outputs = list(out or [])
+        for path in outputs:
+            if Path(path).suffix.lower() not in FORMATS:
+                raise InputError(f"extension {Path(path).suffix or str(path)!r} is not a windows output; expected "
+                                 f"one of {', '.join(FORMATS)}")
+            check_writable(path)
+        if members < 0:
+            raise InputError(f"members {members} is invalid; expected 0 (no ensemble) or more")
+        import stratotrack as st
+
+        opts = {"ascent_rate": ascent_rate, "burst_altitude": burst_altitude, "descent_rate": descent_rate,
+                "wind": wind}
+        if float_altitude is not None:
+            opts["float_altitude"] = float_altitude
+        if duration is not None:
+            opts["duration"] = duration
+        ens = perturbation_kwargs(spread, wind_error, None, False) if members else None
+        res = st.windows(lat, lon, alt, start, end, every, profile, members=members, seed=seed,
+                         ensemble_options=ens, **opts)
+        for path in outputs:
+            res.write(path)
+        df = res.table
+        if as_json:
+            print(df.to_json(orient="records", date_format="iso", indent=1))
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(title=f"{len(df)} launches every {every}")
+        cols = ["launch_time", "end_time", "end_latitude", "end_longitude", "distance_km", "bearing_deg"]
+        if members:
+            cols += ["ellipse90_semi_major_km", "ellipse90_semi_minor_km"]
+        for c in cols:
+            t.add_column(c.replace("_", " "))
+        for _, row in df.iterrows():
+            t.add_row(*[str(row[c])[:19] if "time" in c else f"{row[c]:.3f}" if "itude" in c else f"{row[c]:.1f}"
+                        for c in cols])
+        Console().print(t)
+        for path in outputs:
+            Console().print(f"wrote {path}")
+
+    return windows
