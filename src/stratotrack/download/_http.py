@@ -113,6 +113,7 @@ def download_ranges(sess, url, ranges, dest: Path, *, stats: Stats, progress: Pr
     ``grib_messages``: the number of GRIB messages the result must hold (checked, with each message's length).
     """
     import requests
+    import urllib3
 
     dest = Path(dest)
     part = dest.with_name(dest.name + ".part")
@@ -163,11 +164,14 @@ def download_ranges(sess, url, ranges, dest: Path, *, stats: Stats, progress: Pr
                     raise WindDataError(f"{url} is shorter than its inventory says (asked for bytes up to {end}, "
                                         f"the file ends at {served_end}): the remote file is truncated; nothing "
                                         "was cached")
+                raw = r.raw
+                # read1 hands over whatever arrived, so the bytes before a dropped connection are kept
+                read = raw.read1 if hasattr(raw, "read1") else raw.read
                 with open(part, "ab") as fh:
-                    for chunk in r.iter_content(CHUNK):
+                    while got < want:
+                        chunk = read(min(CHUNK, want - got))
                         if not chunk:
-                            continue
-                        chunk = chunk[: want - got]
+                            break
                         fh.write(chunk)
                         got += len(chunk)
                         stats.bytes += len(chunk)
@@ -178,7 +182,7 @@ def download_ranges(sess, url, ranges, dest: Path, *, stats: Stats, progress: Pr
         except WindDataError:
             part.unlink(missing_ok=True)
             raise
-        except (requests.RequestException, OSError) as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             failures += 1
             have = part.stat().st_size if part.exists() else 0
             if progress is not None:

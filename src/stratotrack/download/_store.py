@@ -86,7 +86,15 @@ def store(cache, ds: xr.Dataset, *, entry_id: str, source: str, label: str, kind
 
 def open_grib(path, shorts) -> xr.Dataset:
     """The isobaric fields ``shorts`` (cfgrib short names) of a downloaded GRIB file as one Dataset with a
-    ``valid_time`` dimension (one file per step, or one file holding several steps)."""
+    ``valid_time`` dimension (one file per step, or one file holding several steps).
+
+    Downloaded subsets hold only those fields on regular latitude/longitude grids: they are decoded message by
+    message with eccodes (about ten times faster than cfgrib's file index); anything else goes through cfgrib.
+    """
+    try:
+        return _decode_regular(path, shorts)
+    except _NotRegular:
+        pass
     parts = []
     for short in shorts:
         try:
@@ -105,3 +113,76 @@ def open_grib(path, shorts) -> xr.Dataset:
     if "valid_time" not in ds.dims:
         ds = ds.expand_dims("valid_time")
     return ds
+
+
+class _NotRegular(Exception):
+    pass
+
+
+_UNITS = {"u": "m s**-1", "v": "m s**-1", "gh": "gpm", "t": "K"}
+
+
+def _decode_regular(path, shorts) -> xr.Dataset:
+    import eccodes
+
+    wanted = set(shorts)
+    fields, grid = {}, None
+    with open(path, "rb") as fh:
+        while True:
+            h = eccodes.codes_grib_new_from_file(fh)
+            if h is None:
+                break
+            try:
+                if eccodes.codes_get(h, "gridType") != "regular_ll":
+                    raise _NotRegular()
+                short = eccodes.codes_get(h, "shortName")
+                tol = eccodes.codes_get(h, "typeOfLevel")
+                if short not in wanted or tol != "isobaricInhPa":
+                    continue
+                g = tuple(eccodes.codes_get(h, k) for k in (
+                    "Ni", "Nj", "latitudeOfFirstGridPointInDegrees", "latitudeOfLastGridPointInDegrees",
+                    "longitudeOfFirstGridPointInDegrees", "longitudeOfLastGridPointInDegrees"))
+                if eccodes.codes_get(h, "jPointsAreConsecutive") or eccodes.codes_get(h, "iScansNegatively"):
+                    raise _NotRegular()
+                if grid is None:
+                    grid = g
+                elif g != grid:
+                    raise _NotRegular()
+                date = eccodes.codes_get(h, "validityDate")
+                time = eccodes.codes_get(h, "validityTime")
+                valid = np.datetime64(f"{date // 10000:04d}-{date // 100 % 100:02d}-{date % 100:02d}T"
+                                      f"{time // 100:02d}:{time % 100:02d}", "ns")
+                level = float(eccodes.codes_get(h, "level"))
+                values = eccodes.codes_get_values(h).astype(np.float32).reshape(g[1], g[0])
+                if eccodes.codes_get(h, "bitmapPresent"):
+                    missing = eccodes.codes_get(h, "missingValue")
+                    values[values == missing] = np.nan
+                fields[(short, valid, level)] = values
+            finally:
+                eccodes.codes_release(h)
+    if grid is None:
+        raise WindDataError(f"the downloaded {path.name} has no isobaric {'/'.join(shorts)} messages")
+    times = sorted({k[1] for k in fields})
+    levels = sorted({k[2] for k in fields}, reverse=True)
+    ni, nj, lat0, lat1, lon0, lon1 = grid
+    lat = np.linspace(lat0, lat1, nj)
+    if lon1 < lon0:
+        lon1 += 360.0
+    lon = np.linspace(lon0, lon1, ni)
+    data = {}
+    for short in shorts:
+        cube = np.full((len(times), len(levels), nj, ni), np.nan, dtype=np.float32)
+        for ti, t in enumerate(times):
+            for li, lev in enumerate(levels):
+                values = fields.get((short, t, lev))
+                if values is None:
+                    raise WindDataError(f"the downloaded {path.name} lacks {short} at {lev:g} hPa for {t}")
+                cube[ti, li] = values
+        data[short] = (("valid_time", "isobaricInhPa", "latitude", "longitude"), cube,
+                       {"units": _UNITS.get(short, ""), "GRIB_shortName": short})
+    return xr.Dataset(data, coords={
+        "valid_time": np.array(times, dtype="datetime64[ns]"),
+        "isobaricInhPa": ("isobaricInhPa", np.array(levels), {"units": "hPa", "standard_name": "air_pressure"}),
+        "latitude": ("latitude", lat, {"units": "degrees_north", "standard_name": "latitude"}),
+        "longitude": ("longitude", lon, {"units": "degrees_east", "standard_name": "longitude"}),
+    })
