@@ -134,11 +134,12 @@ def test_regional_field_spanning_the_antimeridian():
                                                                 latitude=slice(0.0, 60.0))
     wind = st.open_wind(ds)
     assert not wind.is_global
-    out = st.predict([30.0, 30.0], [170.0, -190.0], ALT, T0, "drift", duration="1d", wind=wind, outside="stop")
+    # one start west of the antimeridian, one east of it given in the 0..360 convention (182 = -178)
+    out = st.predict([30.0, 30.0], [170.0, 182.0], ALT, T0, "drift", duration="1d", wind=wind, outside="stop")
     assert list(out.end_reason.values) == ["stop time reached"] * 2
     assert out.clamped_steps.values.sum() == 0
-    ela, elo = analytic.uniform_wind_path(30.0, 170.0, ALT, 20.0, 0.0, DAY)
-    assert elo < -170.0  # the end is east of the antimeridian
+    ela, elo = analytic.uniform_wind_path(30.0, np.array([170.0, -178.0]), ALT, 20.0, 0.0, DAY)
+    assert elo[0] < -170.0  # the end is east of the antimeridian
     assert end_error(out, ela, elo).max() < 1e-3
     # and a particle that drifts out of the region is stopped at its edge, not carried on silently
     gone = st.predict(30.0, 225.0, ALT, T0, "drift", duration="1d", wind=wind, outside="stop")
@@ -192,20 +193,24 @@ def test_grid_order_is_two_for_the_accelerating_rotation():
     assert np.all(lengths(ds) > 1.2 * lengths(steady))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug (engine/kernels.py rk4_rows, polar branch; mirrored in engine/reference.py): poleward of 70 "
-    "degrees the stage velocities are projected onto the start point's tangent plane and combined with the "
-    "exponential map, which is only second order (errors 324, 81, 20 m at steps 3600, 1800, 900 s on an exact "
-    "great circle); RK4 on the 3-vector with normalised stage points is exact here to 0.07 m at every step"))
 def test_time_step_order_is_four_in_the_polar_cap():
     """Rotation about an equatorial axis along grid meridians: the wind along the path is exact on the grid
-    (constant speed along a great circle over the pole), so only the time integration errs."""
-    wind = rotation(0.0, 30.0)
-    lat, lon = np.array([60.0, -60.0]), np.array([120.0, -60.0])
-    ela, elo = analytic.solid_body_path(lat, lon, DAY, 0.0, 30.0, 10.0)
-    errors = [end_error(drift(wind, lat, lon, DAY, step=s), ela, elo) for s in (3600.0, 1800.0, 900.0)]
+    (constant speed along a great circle over the pole), so only the time integration errs.  The rotation is fast
+    (one turn a day) and the particles stay poleward of 70 degrees (72N -> pole -> 78N), so every step is a
+    Cartesian one and the time error stands well above the ~1 cm floor of float32 winds.  Measured errors 48, 3.1,
+    0.21 m (orders 3.97, 3.90); the former tangent-plane/exponential-map step was second order here."""
+    wind = st.open_wind(analytic.solid_body_rotation(0.0, 30.0, 1.0, resolution=0.5))
+    lat, lon = np.array([72.0, -72.0]), np.array([120.0, -60.0])
+    duration = 7200.0
+    ela, elo = analytic.solid_body_path(lat, lon, duration, 0.0, 30.0, 1.0)
+    errors = []
+    for s in (3600.0, 1800.0, 900.0):
+        ds = drift(wind, lat, lon, duration, step=s)
+        assert np.nanmin(np.abs(ds.latitude.values)) >= 70.0
+        errors.append(end_error(ds, ela, elo))
     orders = [order(a, b) for a, b in zip(errors, errors[1:])]
-    assert all(np.all(q > 3.5) for q in orders), (errors, orders)
+    assert np.all(errors[-1] > 0.05)  # above rounding
+    assert all(np.all((3.6 < q) & (q < 4.4)) for q in orders), (errors, orders)
 
 
 # -- forward, then backward -----------------------------------------------------------------------------------------

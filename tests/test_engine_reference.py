@@ -142,9 +142,6 @@ def test_a_particle_crossing_a_pole_agrees_with_the_reference():
     assert np.all(d.max(axis=0) / lengths < 1e-9)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "engine/reference.py bug: rk4_reference ravels alt without broadcasting it to the particles, so a scalar "
-    "altitude with several particles fails (inhomogeneous arrays) instead of meaning 'all at this altitude'"))
 def test_reference_takes_a_scalar_altitude_like_the_engine():
     wind = field("analytic rotation")
     la, lo, z = rk4_reference(wind, T0, LAT[:3], LON[:3], 18000.0, 120.0, 2)

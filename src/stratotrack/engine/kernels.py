@@ -8,8 +8,9 @@ a partial RK4 step from the start of the step, and the rest of the step continue
 points that fall inside a step are computed the same way, so the output interval is independent of the step.
 
 Away from the poles the state is integrated in (lat, lon); poleward of ``POLAR_LATITUDE`` a step is taken in 3-D
-Cartesian coordinates on the unit sphere (tangent-plane RK4 with the exponential map), so trajectories cross the
-poles without singularities.  :mod:`stratotrack.engine.reference` is the NumPy twin of this module.
+Cartesian coordinates: classic RK4 on the 3-D position vector with unit-sphere velocities (wind / radius), each
+stage point and the result projected radially back onto the unit sphere, so trajectories cross the poles without
+singularities and the step keeps its fourth order.  :mod:`stratotrack.engine.reference` is the NumPy twin of this module.
 """
 
 from __future__ import annotations
@@ -117,21 +118,10 @@ def _tangent(la, lo, u, v, r):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def _expmap(x, y, zc, vx, vy, vz, h):
-    """Move from unit vector (x, y, zc) along tangent velocity v for time h (great-circle arc)."""
-    d = vx * x + vy * y + vz * zc
-    vx -= d * x
-    vy -= d * y
-    vz -= d * zc
-    s = math.sqrt(vx * vx + vy * vy + vz * vz)
-    if s * abs(h) < 1e-15:
-        nx, ny, nz = x + h * vx, y + h * vy, zc + h * vz
-    else:
-        ca = math.cos(s * h)
-        sa = math.sin(s * h) / s
-        nx, ny, nz = ca * x + sa * vx, ca * y + sa * vy, ca * zc + sa * vz
-    n = math.sqrt(nx * nx + ny * ny + nz * nz)
-    return nx / n, ny / n, nz / n
+def _unit(x, y, zc):
+    """The point (x, y, zc) projected radially onto the unit sphere."""
+    n = math.sqrt(x * x + y * y + zc * zc)
+    return x / n, y / n, zc / n
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
@@ -165,9 +155,8 @@ def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, c
     flags in fls[i].
 
     The stages run outer and the particles inner, so the samples of different particles overlap in the CPU; the
-    scalar paths call it with one row.  In (lat, lon) away from the poles; poleward of POLAR_LATITUDE the stages
-    move along great circles from the start point (exponential map of the tangent velocity) and combine as
-    3-vectors.  This is the engine's only RK4.
+    scalar paths call it with one row.  In (lat, lon) away from the poles; poleward of POLAR_LATITUDE on the
+    3-D position vector (stage points renormalised onto the unit sphere before sampling, and the result too).  This is the engine's only RK4.
     """
     for i in range(b0, b1):
         if act[i]:
@@ -216,7 +205,8 @@ def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, c
                 las = la
                 los = lo
             elif polar:
-                xs, ys, zcs = _expmap(sc[i, C_X0], sc[i, C_Y0], sc[i, C_ZC0], sc[i, C_VX], sc[i, C_VY], sc[i, C_VZ], c * h)
+                xs, ys, zcs = _unit(sc[i, C_X0] + c * h * sc[i, C_VX], sc[i, C_Y0] + c * h * sc[i, C_VY],
+                                    sc[i, C_ZC0] + c * h * sc[i, C_VZ])
                 las, los = _to_latlon(xs, ys, zcs)
             else:
                 las, los = _fold(la + c * h * sc[i, C_DLA], lo + c * h * sc[i, C_DLO])
@@ -254,7 +244,8 @@ def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, c
         if act[i]:
             h = sc[i, C_DT]
             if sc[i, C_POLAR] > 0.5:
-                xn, yn, zn = _expmap(sc[i, C_X0], sc[i, C_Y0], sc[i, C_ZC0], sc[i, C_SVX], sc[i, C_SVY], sc[i, C_SVZ], h)
+                xn, yn, zn = _unit(sc[i, C_X0] + h * sc[i, C_SVX], sc[i, C_Y0] + h * sc[i, C_SVY],
+                                   sc[i, C_ZC0] + h * sc[i, C_SVZ])
                 la1, lo1 = _to_latlon(xn, yn, zn)
             else:
                 la1, lo1 = _fold(sc[i, C_LA0] + h * sc[i, C_SLA], sc[i, C_LO0] + h * sc[i, C_SLO])

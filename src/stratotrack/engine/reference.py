@@ -1,7 +1,8 @@
 """Plain NumPy twin of the compiled RK4 in :mod:`stratotrack.engine.kernels` (no events, no outputs).
 
 Integrates particles through whole steps of one vertical-motion model with the same arithmetic as the kernel
-(lat/lon stages away from the poles, great-circle stages poleward of POLAR_LATITUDE).  Slow and simple on purpose:
+(lat/lon stages away from the poles; poleward of POLAR_LATITUDE RK4 on the 3-D position vector with every stage
+point and the result renormalised onto the unit sphere).  Slow and simple on purpose:
 tests hold the compiled engine to it.
 """
 
@@ -46,12 +47,8 @@ def _tangent(la, lo, u, v, r):
     return (u[:, None] * east + v[:, None] * north) / r[:, None]
 
 
-def _expmap(p, vel, h):
-    vel = vel - (vel * p).sum(-1, keepdims=True) * p
-    s = np.linalg.norm(vel, axis=-1, keepdims=True)
-    safe = np.where(s > 0, s, 1.0)
-    out = np.where(s * abs(h) < 1e-15, p + h * vel, np.cos(s * h) * p + np.sin(s * h) / safe * vel)
-    return out / np.linalg.norm(out, axis=-1, keepdims=True)
+def _renormalised(p):
+    return p / np.linalg.norm(p, axis=-1, keepdims=True)
 
 
 def _latlon(p):
@@ -65,7 +62,7 @@ def rk4_reference(field, t0, lat, lon, alt, h, nsteps, model=2, params=(0.0, 60.
     """
     la = np.array(lat, dtype=float).ravel()
     lo = np.array(lon, dtype=float).ravel()
-    z = np.array(alt, dtype=float).ravel()
+    z = np.array(alt, dtype=float).ravel() * np.ones_like(la)
     t = np.array(t0, dtype=float).ravel() * np.ones_like(la)
     params = list(params)
     if model == 2 and params[0] == 0.0:
@@ -86,7 +83,7 @@ def rk4_reference(field, t0, lat, lon, alt, h, nsteps, model=2, params=(0.0, 60.
                 las, los = la, lo
             else:
                 ll_la, ll_lo = _fold(la + c * h * dla, lo + c * h * dlo)
-                pc_la, pc_lo = _latlon(_expmap(p0, vel, c * h))
+                pc_la, pc_lo = _latlon(_renormalised(p0 + c * h * vel))
                 las, los = np.where(polar, pc_la, ll_la), np.where(polar, pc_lo, ll_lo)
             u, v, _w, _f = sample_reference(field, t + c * h, las, los, zs)
             r = EARTH_RADIUS + zs
@@ -99,7 +96,7 @@ def rk4_reference(field, t0, lat, lon, alt, h, nsteps, model=2, params=(0.0, 60.
             sla += weights[k] * dla
             slo += weights[k] * dlo
         ll_la, ll_lo = _fold(la + h * sla, lo + h * slo)
-        pc_la, pc_lo = _latlon(_expmap(p0, svel, h))
+        pc_la, pc_lo = _latlon(_renormalised(p0 + h * svel))
         la, lo = np.where(polar, pc_la, ll_la), np.where(polar, pc_lo, ll_lo)
         z = z + h * sz
         t = t + h
