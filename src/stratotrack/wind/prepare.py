@@ -38,6 +38,8 @@ SPEED_UNITS = {
 PRESSURE_UNITS = {"pa": 1.0, "hpa": 100.0, "mbar": 100.0, "millibar": 100.0, "millibars": 100.0, "mb": 100.0}
 LENGTH_UNITS = {"m": 1.0, "meter": 1.0, "meters": 1.0, "metre": 1.0, "metres": 1.0, "km": 1000.0, "gpm": 1.0}
 GEOPOTENTIAL_UNITS = ("m2 s-2", "m**2 s**-2", "m^2 s^-2", "m2/s2", "m2.s-2")
+#: Dataset attribute in which readers leave notes on what they dropped or assumed (moved to WindField.notes)
+READER_NOTES = "stratotrack_reader_notes"
 
 
 def _find(ds_items, spec, what, mapping_name=None):
@@ -55,6 +57,14 @@ def _find(ds_items, spec, what, mapping_name=None):
         if cand in lower:
             return lower[cand]
     return None
+
+
+def recognise(ds: xr.Dataset, variables=None) -> dict:
+    """Which variable of ``ds`` plays each role (``u``, ``v``, ``height``, ``w``), as :func:`from_dataset` sees it."""
+    variables = dict(variables or {})
+    items = ds.data_vars.items()
+    found = {role: _find(items, VARIABLES[role], role, variables.get(role)) for role in VARIABLES}
+    return {role: name for role, name in found.items() if name is not None}
 
 
 def _units(obj) -> str:
@@ -148,7 +158,7 @@ def from_dataset(ds: xr.Dataset, *, source="dataset", kind=None, variables=None)
     unknown = set(variables) - set(VARIABLES)
     if unknown:
         raise WindDataError(f"unknown variable role(s) {sorted(unknown)}; expected some of {sorted(VARIABLES)}")
-    notes: list[str] = []
+    notes: list[str] = [str(n) for n in np.atleast_1d(ds.attrs.get(READER_NOTES, [])) if str(n)]
     data_vars = ds.data_vars.items()
     uname = _find(data_vars, VARIABLES["u"], "u", variables.get("u"))
     vname = _find(data_vars, VARIABLES["v"], "v", variables.get("v"))
@@ -190,7 +200,7 @@ def from_dataset(ds: xr.Dataset, *, source="dataset", kind=None, variables=None)
     lat_desc = _check_axis(latn, lat)
     if np.any(np.abs(lat) > 90):
         raise WindDataError(f"latitude {float(lat[np.abs(lat) > 90][0])!r} in the data is beyond ±90 degrees")
-    lon = np.asarray(ds[lonn].values, dtype=float)
+    lon = _unwrap_longitudes(np.asarray(ds[lonn].values, dtype=float), notes)
     lon_desc = _check_axis(lonn, lon)
     lon_order = np.arange(lon.size)[::-1] if lon_desc else np.arange(lon.size)
     lon_sorted = lon[lon_order]
@@ -312,7 +322,127 @@ def from_dataset(ds: xr.Dataset, *, source="dataset", kind=None, variables=None)
         kind=kind,
         valid_time=valid,
         notes=notes,
-        attrs=dict(ds.attrs),
+        attrs={k: v for k, v in ds.attrs.items() if k != READER_NOTES},
+    )
+
+
+def _unwrap_longitudes(lon, notes):
+    """Longitudes of a region that crosses the antimeridian (170..180, -180..-170) made continuous (170..190)."""
+    if lon.ndim != 1 or lon.size < 3 or not np.all(np.isfinite(lon)):
+        return lon
+    d = np.diff(lon)
+    jumps = np.nonzero(d < -180.0)[0]
+    if jumps.size == 1 and np.all(np.delete(d, jumps) > 0):
+        k = int(jumps[0]) + 1
+        out = lon.copy()
+        out[k:] += 360.0
+        notes.append(f"longitudes cross the antimeridian; unwrapped to {out[0]:g}..{out[-1]:g}")
+        return out
+    return lon
+
+
+def _same_axis(a, b, tol=1e-6) -> bool:
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=0, atol=tol))
+
+
+def _axis_text(values, unit="", scale=1.0) -> str:
+    return f"{values.size} ({values[0] * scale:g}..{values[-1] * scale:g}{unit})"
+
+
+def combine(fields, *, sources=None) -> WindField:
+    """One time-continuous :class:`WindField` from fields on the same grid and levels at different times.
+
+    Each field is a time series or a single time (a forecast step) with a known valid time.  Grids and levels
+    must agree; a time given twice must carry the same winds.  Uneven spacing (a missing forecast step or day) is
+    reported in the notes: winds are interpolated linearly across the gap.
+    """
+    fields = list(fields)
+    if not fields:
+        raise WindDataError("no wind fields to combine; expected at least one")
+    names = list(sources) if sources is not None else [f.source for f in fields]
+    first, name0 = fields[0], names[0]
+    pieces = []  # (time in s, field index, data index)
+    for f, name in zip(fields, names):
+        if f.time_mode == "monthly":
+            raise WindDataError(f"{name!r} is a monthly climatology; only fields at real times can be combined")
+        if f.time_mode == "steady":
+            if f.valid_time is None:
+                raise WindDataError(f"{name!r} has a single time but no valid time; cannot place it among other files")
+            pieces.append((float((np.datetime64(f.valid_time, "s") - np.datetime64(0, "s")).astype(np.int64)), f, 0))
+        else:
+            pieces.extend((float(k), f, int(i)) for k, i in zip(f.knots, f.knot_index))
+        if f.vertical != first.vertical:
+            raise WindDataError(
+                f"{name!r} has {f.vertical} levels but {name0!r} has {first.vertical} levels; expected the same kind of levels"
+            )
+        if not _same_axis(f.levels, first.levels, tol=1e-3):
+            unit, scale = (" hPa", 0.01) if f.vertical == "pressure" else (" m", 1.0)
+            raise WindDataError(
+                f"{name!r} has {_axis_text(f.levels, unit, scale)} levels but {name0!r} has "
+                f"{_axis_text(first.levels, unit, scale)}; expected the same levels in every file"
+            )
+        for axis, what in (("lat", "latitudes"), ("lon", "longitudes")):
+            a, b = getattr(f, axis), getattr(first, axis)
+            same = _same_axis(a, b) or (axis == "lon" and a.shape == b.shape
+                                         and np.allclose(((a - b + 180.0) % 360.0) - 180.0, 0.0, atol=1e-6))
+            if not same:
+                raise WindDataError(
+                    f"{name!r} has {_axis_text(a, ' deg')} {what} but {name0!r} has {_axis_text(b, ' deg')}; "
+                    "expected the same grid in every file"
+                )
+    nvar = min(f.data.shape[-1] for f in fields)
+    pieces.sort(key=lambda p: p[0])
+    times, blocks, owners = [], [], []
+    for t, f, i in pieces:
+        block = f.data[i, ..., :nvar]
+        if times and t == times[-1]:
+            if not np.array_equal(block, blocks[-1]):
+                when = np.datetime_as_string(np.datetime64(int(t), "s")) + "Z"
+                raise WindDataError(
+                    f"{owners[-1].source!r} and {f.source!r} both hold {when} with different winds; expected each time "
+                    "once (files from different cycles or members mixed?)"
+                )
+            continue
+        times.append(t)
+        blocks.append(block)
+        owners.append(f)
+    notes = []
+    for f in fields:
+        for n in f.notes:
+            if n not in notes and "single time" not in n:
+                notes.append(n)
+    if nvar < max(f.data.shape[-1] for f in fields):
+        notes.append("vertical wind is missing from some files; it is not used")
+    knots = np.array(times)
+    if knots.size >= 3:
+        d = np.diff(knots)
+        spacings, counts = np.unique(d, return_counts=True)
+        usual = float(spacings[np.argmax(counts)])  # the most common spacing (the smallest of a tie)
+        for k in np.nonzero(d > 1.5 * usual)[0]:
+            a = np.datetime_as_string(np.datetime64(int(knots[k]), "s")) + "Z"
+            b = np.datetime_as_string(np.datetime64(int(knots[k + 1]), "s")) + "Z"
+            notes.append(
+                f"gap in the wind data: nothing between {a} and {b} ({d[k] / 3600:g} h, the other times are "
+                f"{usual / 3600:g} h apart); winds are interpolated linearly across it"
+            )
+    if knots.size == 1:
+        only = fields[0]
+        return only
+    kinds = {f.kind for f in fields}
+    src = names[0] if len(set(names)) == 1 else f"{len(fields)} files: {names[0]} .. {names[-1]}"
+    return WindField(
+        data=np.ascontiguousarray(np.stack(blocks)),
+        lat=first.lat,
+        lon=first.lon,
+        knots=knots,
+        knot_index=np.arange(knots.size),
+        time_mode="series",
+        vertical=first.vertical,
+        levels=first.levels,
+        source=src,
+        kind=kinds.pop() if len(kinds) == 1 else "data",
+        notes=notes,
+        attrs=dict(first.attrs),
     )
 
 
