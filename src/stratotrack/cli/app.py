@@ -259,20 +259,31 @@ def predict(
 # -- inspect ---------------------------------------------------------------------------------------------------------
 @app.command()
 def inspect(
-    source: Annotated[str, typer.Argument(help="'climatology' or a GRIB/NetCDF/Zarr wind file.")],
+    source: Annotated[str, typer.Argument(help="'climatology', a GRIB/NetCDF/Zarr wind file or a quoted glob of files.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the description as JSON.")] = False,
 ):
-    """Describe a wind source: coverage in space, height and time, levels, and the assumptions taken."""
+    """Describe a wind source: format, variables, coverage in space, height and time, levels, resolution, and the
+    assumptions taken.  SOURCE is a wind file (GRIB1/GRIB2, NetCDF, Zarr), a glob pattern of files (quote it),
+    'climatology', a downloaded source name or a cache entry id."""
     with _phase(f"Reading {source}..."):
-        import stratotrack as st
+        from ..wind import describe
 
-        desc = st.open_wind(source).describe()
+        desc = describe(source)
     if as_json:
         print(json.dumps(desc, indent=2, ensure_ascii=False))
     else:
         from .render import render_wind
 
-        render_wind(desc)
+        text = dict(desc)  # lists that read better as one line than as "a .. b" ranges
+        for key, sep in (("variables", "; "), ("other_variables", ", "), ("levels_hPa", ", "), ("times", ", "),
+                         ("time_step_h", ", ")):
+            if isinstance(text.get(key), list):
+                text[key] = sep.join(f"{v:g}" if isinstance(v, float) else str(v) for v in text[key]) or "-"
+        if "resolution_deg" in text:
+            text["resolution_deg"] = "{:g} x {:g} (lat x lon)".format(*text["resolution_deg"])
+        if "grid_points" in text:
+            text["grid_points"] = "{} x {} (lat x lon)".format(*text["grid_points"])
+        render_wind(text)
 
 
 # -- fetch, cache (cli/data.py) ---------------------------------------------------------------------------------------
