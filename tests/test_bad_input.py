@@ -169,6 +169,21 @@ def test_longitude_outside_either_convention(lon):
     check(err, f"longitude {float(bad)!r}", "-180..360")
 
 
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(burst_altitude=45000.0), ["the burst altitude of 45.0 km", "levels reach 40.0 km"]),
+    (dict(profile="float", float_altitude=41000.0, duration="3h"), ["the float altitude of 41.0 km"]),
+    (dict(profile="drift", alt=42000.0, duration="1h"), ["the start altitude of 42.0 km"]),
+])
+def test_levels_that_do_not_reach_the_requested_altitude(kwargs, words):
+    """With outside='stop' a flight above the data's top would end at once: refused up front (clamp warns)."""
+    kwargs = {"alt": 0.0, **kwargs}
+    with pytest.raises(WindDataError) as err:
+        st.predict(10.0, 20.0, time=T0, wind="climatology", outside="stop", **kwargs)
+    check(err, *words, "expected winds with higher levels")
+    ds = st.predict(10.0, 20.0, time=T0, wind="climatology", outside="clamp", **kwargs)
+    assert "clamp" in ds.attrs["warnings"]
+
+
 def test_latitude_beyond_90_when_sampling():
     with pytest.raises(InputError) as err:
         wind().sample(T0, [10.0, -95.0], 0.0, 1000.0)

@@ -14,7 +14,7 @@ from .errors import InputError
 from .flight import Profile
 from .flight import profiles as P
 from .timeutil import format_time, from_epoch_seconds, now, parse_duration, to_epoch_seconds
-from .wind import WindField, open_wind
+from .wind import WindField, check_altitude, open_wind
 from .wind._sample import FLAG_NAMES
 
 PROFILES = ("standard", "float", "drift")
@@ -106,6 +106,12 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
     if n == 0:
         raise InputError("no start positions given; expected at least one latitude/longitude")
     field.check_times(t0)
+    if outside == "stop" and not isinstance(profile, Profile):
+        # a run asked to stop at the edge of the data would end at once: say so before integrating
+        check_altitude(field, alt, what="the start altitude")
+        top = {"standard": ("burst altitude", burst_altitude), "float": ("float altitude", float_altitude)}
+        if profile in top and top[profile][1] is not None:
+            check_altitude(field, top[profile][1], what=f"the {top[profile][0]}")
     codes, vals = prof.encode(n)
     sgn = -1.0 if prof.backward else 1.0
     if max_duration is not None:
