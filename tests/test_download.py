@@ -191,3 +191,24 @@ def test_unknown_wind_name_and_api_errors(cache, tmp_path, monkeypatch):
         st.fetch("era5", start="2023-02-01", end="2023-02-02")
     with pytest.raises(InputError, match="GEFS member 'x7'"):
         st.fetch("gefs", cycle="2023-02-01T00", member="x7")
+
+
+def test_gefs_member_through_herbies_gefs_template(shared_data, cache, tmp_path):
+    from _archive import describe, read_messages, write_grib_with_idx
+
+    import eccodes
+
+    root = tmp_path / "gefs"
+    handles = read_messages(shared_data / "gfs" / "gfs.t12z.pgrbf120.2p5deg.grib2")
+    names = describe(handles)
+    for fxx in (0, 6):  # herbie's layout for GEFS since 2020-09-23, product atmos.5, member p05
+        write_grib_with_idx(root / f"gefs.{C00:%Y%m%d}/00/atmos/pgrb2ap5/gep05.t00z.pgrb2a.0p50.f{fxx:03d}",
+                            handles, C00, fxx, names)
+    for h in handles:
+        eccodes.codes_release(h)
+    with ArchiveServer(root) as srv:
+        entry = st.fetch("gefs", cycle="2023-02-01T00", hours="0,6", member=5, resolution=0.5, levels="100-10",
+                         region=REGION, mirror=srv.url, progress=False)
+    assert entry.source == "gefs" and entry.member == "p05" and entry.product == "atmos.5"
+    assert entry.levels == [100, 70, 50, 30, 20, 10] and entry.id.startswith("gefs-2023020100-a5-p05-")
+    assert st.open_wind("gefs", time=np.datetime64("2023-02-01T03:00")).attrs["cache_entry"] == entry.id
