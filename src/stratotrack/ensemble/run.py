@@ -137,7 +137,8 @@ def ensemble(lat, lon, alt=0.0, time=None, profile="standard", *, members=100, s
     passes = _passages(passages)
     for p in passes:
         p.sgn = sgn
-    fields = [open_wind(w) for w in (winds if winds is not None else [wind])]
+    # each source as open_wind takes it (a fetched name such as "gefs" picks the cycle covering the launch)
+    fields = [open_wind(w, time=np.array([t_launch])) for w in (winds if winds is not None else [wind])]
     if not fields:
         raise InputError("winds is an empty list; expected at least one wind source")
 
@@ -326,7 +327,9 @@ def _consume(integ, prev, passes, snapshots, snap_times, snap, sgn, drop):
         chunks = integ._chunks[getattr(integ, "_consumed", 0):]
         integ._consumed = len(integ._chunks)
     for o_t, o_la, o_lo, _z, _st, o_n in chunks:
-        n, m = o_t.shape
+        n = o_t.shape[0]
+        m = max(int(o_n.max(initial=0)), 1)  # only the columns some row filled
+        o_t, o_la, o_lo = o_t[:, :m], o_la[:, :m], o_lo[:, :m]
         valid = np.arange(m)[None, :] < o_n[:, None]
         if prev is None:
             t, la, lo, ok = o_t, o_la, o_lo, valid
@@ -335,8 +338,11 @@ def _consume(integ, prev, passes, snapshots, snap_times, snap, sgn, drop):
             la = np.concatenate([prev[1][:, None], o_la], axis=1)
             lo = np.concatenate([prev[2][:, None], o_lo], axis=1)
             ok = np.concatenate([prev[3][:, None], valid], axis=1)
-        for p in passes:
-            p.update(t, la, lo, ok)
+        act = np.nonzero(o_n > 0)[0]  # rows that moved (ended members add nothing)
+        if passes and act.size:
+            ta, laa, loa, oka = t[act], la[act], lo[act], ok[act]
+            for p in passes:
+                p.update(ta, laa, loa, oka, rows=act)
         for key, ts in zip(snapshots, snap_times):
             s_lat, s_lon, done = snap[key]
             st = sgn * t

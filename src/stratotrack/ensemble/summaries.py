@@ -265,10 +265,12 @@ class Passage:
         y = np.cos(p1) * np.sin(p) - np.sin(p1) * np.cos(p) * np.cos(dl)
         return x, y, cosc
 
-    def update(self, t, lat, lon, valid):
-        """Points ``[n, m]`` (times, positions) of the batch in time order, ``valid`` marks real points.
-
-        Segments join consecutive valid points of a row (the caller prepends each row's previous point)."""
+    def update(self, t, lat, lon, valid, rows=None):
+        """Points ``[k, m]`` (times, positions) in time order of the batch's members ``rows`` (default: all),
+        ``valid`` marks real points.  Segments join consecutive valid points of a row (the caller prepends each
+        row's previous point)."""
+        if rows is None:
+            rows = np.arange(lat.shape[0])
         if self.kind == "polygon":
             rel = (lon - self._lon0 + 180.0) % 360.0 - 180.0
             pts = np.stack([rel[valid], lat[valid]], axis=1)
@@ -306,13 +308,14 @@ class Passage:
                 when = np.fmin(when, np.pad(seg_when, ((0, 0), (0, 1)), constant_values=np.nan))
         row_hit = hit.any(axis=1)
         if row_hit.any():
-            rows = np.nonzero(row_hit)[0]
-            w = when[rows]
+            local = np.nonzero(row_hit)[0]
+            w = when[local]
             sgn = getattr(self, "sgn", 1.0)
             first = np.nanmin(w, axis=1) if sgn > 0 else np.nanmax(w, axis=1)
-            new = ~self._passed[rows]
-            self._when[rows[new]] = first[new]
-            self._passed[rows] = True
+            members = rows[local]
+            new = ~self._passed[members]
+            self._when[members[new]] = first[new]
+            self._passed[members] = True
 
     def end_batch(self, keep=False):
         self.n += self._passed.size
