@@ -164,7 +164,9 @@ def predict(
     output_interval: Annotated[_OptNum, _num("--output-interval", "an output interval", "seconds",
                                              "Seconds between output points [default: the step].")] = None,
     wind: Annotated[str, typer.Option(
-        "--wind", help="'climatology' (embedded, offline) or a GRIB/NetCDF/Zarr file.")] = "climatology",
+        "--wind", help="'climatology' (embedded, offline); a fetched source: gfs, gefs, ecmwf, era5, ncep (the "
+                       "newest cached cycle covering the launch) or a cache entry id; or GRIB/NetCDF/Zarr file(s): "
+                       "a path or a quoted glob.")] = "climatology",
     outside: Annotated[Outside, typer.Option(
         "--outside", help="Outside the wind data: clamp (use the nearest data, counted and reported) or "
                           "stop.")] = Outside.clamp,
