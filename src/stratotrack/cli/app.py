@@ -300,6 +300,12 @@ from .ensemble import register as _register_ensemble  # noqa: E402
 _register_ensemble(app)
 
 
+# -- track, origin (cli/track.py) ------------------------------------------------------------------------------------
+from .track import register as _register_track  # noqa: E402
+
+_register_track(app)
+
+
 # -- running ---------------------------------------------------------------------------------------------------------
 def _is_click(exc, name) -> bool:
     """Whether ``exc`` is click's (or Typer's bundled click's) exception class ``name``, without importing either."""
