@@ -150,7 +150,9 @@ class ParticleFilter:
             z = self._altitude_samples(m)
             d = G.direction(obs.lat, obs.lon, az, el)
             la, lo, rng_ = G.ray_at_altitude(obs.lat, obs.lon, obs.alt, d, z)
-            ok = np.isfinite(la) & (rng_ < 1500e3)
+            _, _, ground = G.ray_at_altitude(obs.lat, obs.lon, max(obs.alt, 0.0) + 1.0, d, 0.0)
+            blocked = np.isfinite(ground) & (ground < rng_)  # the line enters the Earth first: not visible
+            ok = np.isfinite(la) & (rng_ < 1500e3) & ~blocked
             lat, lon, alt = np.concatenate([lat, la[ok]]), np.concatenate([lon, lo[ok]]), np.concatenate([alt, z[ok]])
             if lat.size >= n:
                 break

@@ -8,8 +8,8 @@
 3. The samples give a probability map of the launch place (a smoothed density with highest-density contours), the
    distribution of launch times, and, for candidate sites (a CSV of name, latitude, longitude), the probability
    that the launch was nearer to each site than to any other and within ``max_km`` of it; sites are ranked by that
-   probability.  The share of backward paths passing within ``radius_km`` of each site is reported beside it (it
-   does not depend on the launch-time prior).
+   probability.  The share of backward paths passing within ``radius_km`` of each site (each path as long as its
+   own drawn time afloat) is reported beside it.
 
 A small table of real radiosonde stations ships as an example (:data:`STATIONS`).
 """

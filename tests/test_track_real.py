@@ -1,0 +1,115 @@
+"""Tracking on real data in ../shared/data (``shared_data`` fixture): the six Oakland RS41 flights (receiver KMZ
+files) and the reported checkpoints of the 2023 balloon."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import stratotrack as st
+from stratotrack.geodesy import great_circle_distance
+from stratotrack.track import Observations, predict_landing, read_observations, straight_line_baseline
+from stratotrack.track import geometry as G
+from stratotrack.track.motion import engine_move
+from stratotrack.track.sounding import profile_field
+
+pytestmark = pytest.mark.shared
+
+
+def flights(shared_data):
+    return sorted((shared_data / "flights" / "oakland-rs41-2023-01").glob("*.kmz"))
+
+
+def ascent(obs):
+    z = np.array([o.alt for o in obs])
+    k = int(np.argmax(z))
+    return Observations(obs.items[:k + 1])
+
+
+def reintegrate(obs):
+    """Winds from the ascent track (displacement / time between fixes, on each fix-to-fix altitude layer), flown
+    back through the engine along the measured altitude(t).  Returns (measured drift m, miss m)."""
+    t = np.array([o.time for o in obs])
+    la, lo, z = (np.array([getattr(o, k) for o in obs]) for k in ("lat", "lon", "alt"))
+    x, y = G.local_offsets(la[1:], lo[1:], la[:-1], lo[:-1])
+    u, v = x / np.diff(t), y / np.diff(t)
+    zs = np.ravel(np.stack([z[:-1] + 0.01, z[1:] - 0.01], 1))
+    order = np.argsort(zs)
+    zs, us, vs = zs[order], np.repeat(u, 2)[order], np.repeat(v, 2)[order]
+    zs = np.concatenate([[0.0], zs, [zs[-1] + 2000.0]])
+    us, vs = np.concatenate([[us[0]], us, [us[-1]]]), np.concatenate([[vs[0]], vs, [vs[-1]]])
+    wind = st.open_wind(profile_field(zs, us, vs, la[0], lo[0], half_width=5.0, resolution=0.25))
+    cla, clo, cz = la[:1], lo[:1], z[:1]
+    for i in range(t.size - 1):
+        rate = (z[i + 1] - z[i]) / (t[i + 1] - t[i])
+        cla, clo, cz = engine_move(wind, t[i], cla, clo, cz, np.array([rate]), t[i + 1], step=5.0)
+    drift = float(great_circle_distance(la[0], lo[0], la[-1], lo[-1]))
+    return drift, float(great_circle_distance(cla[0], clo[0], la[-1], lo[-1])), float(cz[0] - z[-1])
+
+
+def test_reintegrating_measured_winds_reproduces_the_drift_within_1_percent(shared_data):
+    """rs-drift's sounding has no time per level (drift ~ 1/ascent rate is then a free parameter), so the check uses
+    the Oakland flights' timed fixes: winds measured by the ascent's own displacement, re-flown by the engine."""
+    for path in flights(shared_data):
+        drift, miss, dz = reintegrate(ascent(read_observations(path)))
+        assert drift > 30e3
+        assert miss < 0.01 * drift, (path.name, miss, drift)
+        assert abs(dz) < 1.0
+
+
+def test_oakland_landings_from_ascent_beat_straight_line_baseline(shared_data):
+    wind = st.open_wind("climatology")
+    tracker, baseline = [], []
+    for path in flights(shared_data):
+        obs = read_observations(path)
+        last = obs[-1]
+        up = ascent(obs)
+        fc = predict_landing(up, wind, landing_altitude=last.alt, members=1)
+        tracker.append(float(great_circle_distance(fc.lat, fc.lon, last.lat, last.lon)) / 1000.0)
+        bl = straight_line_baseline(up, last.time)
+        baseline.append(float(great_circle_distance(bl[0], bl[1], last.lat, last.lon)) / 1000.0)
+    assert len(tracker) == 6
+    assert np.median(tracker) < np.median(baseline)
+    assert np.median(tracker) < 30.0
+    assert sum(a < b for a, b in zip(tracker, baseline)) >= 4
+
+
+def test_descent_rate_is_converted_to_sea_level(shared_data):
+    obs = read_observations(flights(shared_data)[1])
+    fc = predict_landing(obs, "climatology", members=1)
+    assert fc.state.phase == "descent"
+    from stratotrack import atmosphere as atm
+
+    # the observed fall rate at altitude is faster than its sea-level equivalent
+    t = np.array([o.time for o in obs])
+    z = np.array([o.alt for o in obs])
+    tail = t > t[-1] - 120
+    fall = -np.polyfit(t[tail], z[tail], 1)[0]
+    assert fall > fc.descent_rate
+    assert fc.descent_rate == pytest.approx(fall * np.sqrt(atm.density(z[tail].mean()) / atm.RHO0), rel=0.3)
+
+
+def test_incident_checkpoints_track_and_origin_end_to_end(shared_data, tmp_path, capsys):
+    from stratotrack.cli import run
+
+    csv = shared_data / "incident-2023" / "checkpoints.csv"
+    out = tmp_path / "fused.kml"
+    assert run(["track", str(csv), "--particles", "2000", "--forecast", "12h", "-o", str(out), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert out.exists() and d["mode"] == "float" and d["observations"] == 7
+    a = d["altitude_from_drift"]
+    odds = a["odds"]["27,000 ft : 60,000 ft"]
+    assert odds < 1.0  # the drift favours 60,000 ft over the 27,000 ft guess
+    assert a["interval90_m"][1] - a["interval90_m"][0] > 5000  # and says how wide its answer is on a climatology
+    assert d["last"]["r95_km"] > 20  # honest width on a climatology
+    assert any("climatology" in n for n in d["notes"])
+    geo = tmp_path / "origin.geojson"
+    assert run(["origin", str(csv), "--particles", "600", "--min-days", "3", "--max-days", "20", "-o", str(geo),
+                "--json"]) == 0
+    o = json.loads(capsys.readouterr().out)
+    assert len(o["ranking"]) >= 12 and geo.exists()
+    assert sum(r["probability"] for r in o["ranking"]) < 0.5  # most launch samples match no station: honest
+    lo, hi = o["launch_time_90"]
+    assert lo < "2023-01-20" and hi > "2023-01-25"  # weeks-wide launch-time band
