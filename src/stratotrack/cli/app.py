@@ -306,6 +306,12 @@ from .track import register as _register_track  # noqa: E402
 _register_track(app)
 
 
+# -- assess (cli/assess.py) ------------------------------------------------------------------------------------------
+from .assess import register as _register_assess  # noqa: E402
+
+_register_assess(app)
+
+
 # -- running ---------------------------------------------------------------------------------------------------------
 def _is_click(exc, name) -> bool:
     """Whether ``exc`` is click's (or Typer's bundled click's) exception class ``name``, without importing either."""
