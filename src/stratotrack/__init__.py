@@ -17,6 +17,8 @@ __all__ = [
     "predict",
     "ensemble",
     "windows",
+    "track",
+    "origin",
     "open_wind",
     "fetch",
     "WindField",
@@ -34,6 +36,8 @@ _LAZY = {
     "predict": ("stratotrack.api", "predict"),
     "ensemble": ("stratotrack.ensemble", None),  # the package, callable as stratotrack.ensemble.ensemble
     "windows": ("stratotrack.ensemble", "windows"),
+    "track": ("stratotrack.track", None),  # the package: st.track.track(...), st.track.ParticleFilter...
+    "origin": ("stratotrack.track", "origin"),
     "open_wind": ("stratotrack.wind", "open_wind"),
     "fetch": ("stratotrack.download", "fetch"),
     "WindField": ("stratotrack.wind", "WindField"),
