@@ -15,7 +15,7 @@ report (``sigma_t``) widens its position error by the wind speed times ``sigma_t
 >>> from stratotrack.track import Observation, ParticleFilter
 >>> pf = ParticleFilter(st.open_wind("climatology"), n=500, seed=1)
 >>> _ = pf.run([Observation.fix("2023-02-01T21:00Z", 45.7, -109.5, 18000, sigma_h=5e3, sigma_z=500)])
->>> round(pf.estimate()["altitude"] / 1000)
+>>> round(pf.estimate()["alt"] / 1000)
 18
 """
 
