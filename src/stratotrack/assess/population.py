@@ -163,7 +163,7 @@ class RasterPopulation:
         lat = np.asarray(lat, dtype=float)
         lon = (np.asarray(lon, dtype=float) + 180.0) % 360.0 - 180.0
         inv = ~self.transform
-        col, row = inv * (lon, lat)
+        col, row = inv @ (lon, lat)
         row = np.floor(row).astype(np.int64)
         col = np.floor(col).astype(np.int64)
         ok = (row >= 0) & (row < self.values.shape[0]) & (col >= 0) & (col < self.values.shape[1])
