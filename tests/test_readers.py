@@ -328,15 +328,16 @@ def test_unknown_wind_name_lists_the_valid_names():
 
 @pytest.mark.shared
 def test_levels_that_do_not_reach_the_requested_altitude(gfs):
-    """Reads ../shared: GFS at 2.5 degrees stops at 10 hPa (~32 km): asking for 35 km is refused in one line;
-    predict itself clamps (counted in a warning) or stops the flight there."""
+    """Reads ../shared: GFS at 2.5 degrees stops at 10 hPa (~32 km): asking for 35 km is refused in one line
+    (also by predict when told to stop at the data's edge); with clamping, predict counts it in a warning."""
     _, _, wind = gfs
     check_altitude(wind, 30000.0)
     with pytest.raises(WindDataError) as err:
         check_altitude(wind, [20000.0, 35000.0], what="the burst altitude")
     _one_line(err, "the burst altitude of 35.0 km", "reach 32.0 km (top level 10 hPa)")
-    ds = st.predict(45.0, 10.0, 500.0, VALID, burst_altitude=35000.0, wind=wind, outside="stop")
-    assert str(ds.end_reason.values[0]) == "left the wind data (above its top)"
+    with pytest.raises(WindDataError) as err:  # a run told to stop at the data's edge is refused up front
+        st.predict(45.0, 10.0, 500.0, VALID, burst_altitude=35000.0, wind=wind, outside="stop")
+    _one_line(err, "the burst altitude of 35.0 km", "reach 32.0 km")
     ds = st.predict(45.0, 10.0, 500.0, VALID, burst_altitude=35000.0, wind=wind)
     assert "clamped above data" in ds.attrs["warnings"]
 
