@@ -31,7 +31,7 @@ def main():
     ap.add_argument("--every-hours", type=float, default=3.0)
     args = ap.parse_args()
     import stratotrack as st
-    from stratotrack.assess import Site, assess, write_report
+    from stratotrack.analysis import Site, assess, write_report
 
     w = st.open_wind("climatology")
     t0 = time.perf_counter()

@@ -211,7 +211,7 @@ def main():
     from _archive import ArchiveServer
 
     import stratotrack as st
-    from stratotrack.cache import Cache
+    from stratotrack.wind.cache import Cache
 
     print(f"work folder {work}")
     if args.open_only:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from stratotrack.cache import Cache, open_cached
+from stratotrack.wind.cache import Cache, open_cached
 from stratotrack.errors import InputError, WindDataError
 from stratotrack.wind.prepare import from_dataset
 
@@ -105,7 +105,7 @@ WRITER = textwrap.dedent("""
     import numpy as np
     sys.path.insert(0, {tests!r})
     from test_cache import _dataset
-    from stratotrack.cache import Cache
+    from stratotrack.wind.cache import Cache
     from stratotrack.wind.prepare import from_dataset
     cache = Cache({root!r})
     me = int(sys.argv[1])
@@ -196,8 +196,8 @@ def test_ncep_from_a_folder_laid_out_like_psl(cache, tmp_path):
 
 
 def test_era5_requests_one_per_month_with_area_and_levels():
-    from stratotrack.download import era5
-    from stratotrack.download._parse import parse_levels, parse_region
+    from stratotrack.wind.download import era5
+    from stratotrack.wind.download._parse import parse_levels, parse_region
 
     reqs = era5.requests_for(dt.datetime(2023, 1, 30), dt.datetime(2023, 2, 2, 18), parse_levels("150-10"),
                              parse_region("-130,20,-60,55"), step_hours=6)
@@ -210,7 +210,7 @@ def test_era5_requests_one_per_month_with_area_and_levels():
 
 
 def test_ecmwf_request_selects_levels_and_params():
-    from stratotrack.download import ecmwf
+    from stratotrack.wind.download import ecmwf
 
     req = ecmwf.request(dt.datetime(2024, 5, 1, 12), [0, 3, 6], (150.0, 10.0))
     assert req["levelist"] == [150, 100, 70, 50, 30, 20, 10] and req["param"] == ["u", "v", "gh", "t"]

@@ -17,7 +17,7 @@ import pytest
 from _archive import ArchiveServer, build_gfs_archive, gfs_path, wanted_bytes
 
 import stratotrack as st
-from stratotrack.cache import Cache
+from stratotrack.wind.cache import Cache
 from stratotrack.cli.app import run
 from stratotrack.errors import InputError, WindDataError
 

@@ -19,6 +19,7 @@ __all__ = [
     "windows",
     "track",
     "origin",
+    "assess",
     "open_wind",
     "fetch",
     "WindField",
@@ -38,8 +39,9 @@ _LAZY = {
     "windows": ("stratotrack.ensemble", "windows"),
     "track": ("stratotrack.track", None),  # the package: st.track.track(...), st.track.ParticleFilter...
     "origin": ("stratotrack.track", "origin"),
+    "assess": ("stratotrack.analysis", "assess"),
     "open_wind": ("stratotrack.wind", "open_wind"),
-    "fetch": ("stratotrack.download", "fetch"),
+    "fetch": ("stratotrack.wind.download", "fetch"),
     "WindField": ("stratotrack.wind", "WindField"),
     "Integrator": ("stratotrack.engine", "Integrator"),
     "Profile": ("stratotrack.flight", "Profile"),

@@ -60,7 +60,7 @@ def register(app):
     ):
         """Sites, satellites, airspace and termination windows of a flight, in one report."""
         import stratotrack as st
-        from stratotrack import assess as A
+        from stratotrack import analysis as A
         from stratotrack.errors import InputError
         from stratotrack.timeutil import parse_duration
 
@@ -107,7 +107,7 @@ def register(app):
                        criterion=criterion, population=pop, termination=termination, seed=seed)
         written = A.write_report(res, *(out or []))
         if as_json:
-            from stratotrack.assess.report import _jsonable
+            from stratotrack.analysis.report import _jsonable
 
             print(json.dumps(_jsonable(res), indent=1))
             return

@@ -1,5 +1,5 @@
 """``stratotrack fetch`` and ``stratotrack cache list|clear``: thin wrappers of :func:`stratotrack.fetch` and
-:class:`stratotrack.cache.Cache`.  Nothing heavy is imported until a command runs."""
+:class:`stratotrack.wind.cache.Cache`.  Nothing heavy is imported until a command runs."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def fetch(
 ):
     """Download winds (only the variables, levels and hours needed) into the local cache; use them with
     --wind gfs (the newest cycle covering the flight) or --wind <entry id>."""
-    from ..download import fetch as do_fetch
+    from ..wind.download import fetch as do_fetch
 
     entry = do_fetch(source, cycle=cycle, hours=hours, levels=levels, region=region, resolution=resolution,
                      member=member, start=start, end=end, mirror=mirror, temperature=not no_temperature)
@@ -65,7 +65,7 @@ def cache_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print the entries as JSON.")] = False,
 ):
     """List the cached winds, newest cycle first."""
-    from ..cache import Cache
+    from ..wind.cache import Cache
 
     cache = Cache()
     entries = cache.entries(source.lower() if source else None)
@@ -103,7 +103,7 @@ def cache_clear(
     source: Annotated[Optional[str], typer.Option("--source", help="Only this source (gfs, era5...).")] = None,
 ):
     """Remove cached winds (all, some ids, one source, or those older than an age)."""
-    from ..cache import Cache, parse_age
+    from ..wind.cache import Cache, parse_age
 
     cache = Cache()
     age = parse_age(older_than) if older_than is not None else None

@@ -152,7 +152,7 @@ def open_wind(source="climatology", *, variables=None, time=None) -> WindField:
         text = str(source)
         if text == "climatology":
             return _climatology()
-        from ..cache import open_cached  # downloaded winds: "gfs", "era5"... (covering ``time``) or an entry id
+        from .cache import open_cached  # downloaded winds: "gfs", "era5"... (covering ``time``) or an entry id
 
         cached = open_cached(text, time)
         if cached is not None:

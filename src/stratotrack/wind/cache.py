@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, WindDataError
+from ..errors import InputError, WindDataError
 
 __all__ = ["Cache", "Entry", "cache_dir"]
 
@@ -300,7 +300,7 @@ class Cache:
     # -- opening ---------------------------------------------------------------------------------------------
     def open(self, entry: Entry | str):
         """The entry as a :class:`~stratotrack.wind.WindField` whose array is memory-mapped (read-only)."""
-        from .wind.field import WindField
+        from .field import WindField
 
         if isinstance(entry, str):
             found = self.get(entry)
@@ -350,7 +350,7 @@ def open_cached(name: str, time=None, root=None):
     if text.lower() in CACHED_SOURCES:
         times = None
         if time is not None:
-            from .timeutil import to_epoch_seconds
+            from ..timeutil import to_epoch_seconds
 
             times = np.asarray(time, dtype=float) if np.issubdtype(np.asarray(time).dtype, np.number) \
                 else to_epoch_seconds(time)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from ..errors import InputError, WindDataError
+from ...errors import InputError, WindDataError
 
 BASE = "https://psl.noaa.gov/thredds/dodsC/Datasets/ncep.reanalysis/pressure"
 FIRST = _dt.datetime(1948, 1, 1)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import stratotrack as st
-from stratotrack.assess import (Piece, Sensor, Site, airspace, engagement_windows, fall, horizon_distance,
+from stratotrack.analysis import (Piece, Sensor, Site, airspace, engagement_windows, fall, horizon_distance,
                                 load_sites, overflights, parse_tles, passes, read_tles, reach_radius)
-from stratotrack.assess.termination import piece_profile
+from stratotrack.analysis.termination import piece_profile
 from stratotrack.atmosphere import density
 from stratotrack.errors import InputError
 from stratotrack.geodesy import EARTH_RADIUS as R
@@ -109,7 +109,7 @@ def test_satellite_passes_match_skyfield():
 
 
 def test_pattern_of_life_balloon_loitering_vs_satellites():
-    from stratotrack.assess import pattern_of_life
+    from stratotrack.analysis import pattern_of_life
 
     # a balloon circling 30 km from a site for a day is in view all the time; satellites pass for minutes
     t = np.arange(0, 86401, 300.0) + st.timeutil.to_epoch_seconds("2023-02-01T00:00Z").item()
@@ -257,7 +257,7 @@ def test_expected_casualties_from_a_user_raster(tmp_path):
     import rasterio
     from rasterio.transform import from_origin
 
-    from stratotrack.assess import RasterPopulation
+    from stratotrack.analysis import RasterPopulation
 
     path = tmp_path / "pop.tif"
     grid = np.zeros((20, 20), dtype=np.float32)

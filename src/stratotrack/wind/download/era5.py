@@ -12,7 +12,7 @@ import datetime as _dt
 import os
 from pathlib import Path
 
-from ..errors import InputError, WindDataError
+from ...errors import InputError, WindDataError
 
 DATASET = "reanalysis-era5-pressure-levels"
 LEVELS = (1, 2, 3, 5, 7, 10, 20, 30, 50, 70, 100, 125, 150, 175, 200, 225, 250, 300, 350, 400, 450, 500, 550, 600,

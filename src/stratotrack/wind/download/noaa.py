@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from ..errors import InputError, WindDataError
+from ...errors import InputError, WindDataError
 from . import _http
 
 VARIABLES = {"UGRD": "u", "VGRD": "v", "HGT": "gh", "TMP": "t"}

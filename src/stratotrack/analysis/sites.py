@@ -3,7 +3,7 @@
 A site is a point with a radius (``Site.point``) or a polygon (``Site.area``; GeoJSON/CSV through
 :func:`load_sites`).  For every trajectory (one flight or each member of an ensemble) :func:`overflights` finds when
 the point under the balloon enters and leaves the site, the closest approach, and how long the site lies within the
-sensor's reach (:class:`stratotrack.assess.geometry.Sensor`: ground points seen above an elevation mask and within
+sensor's reach (:class:`stratotrack.analysis.geometry.Sensor`: ground points seen above an elevation mask and within
 an off-nadir limit); over an ensemble, the probability of each.
 
 Polygon edges are straight in longitude/latitude (as in GeoJSON) and take the shorter way round, so a ring may cross

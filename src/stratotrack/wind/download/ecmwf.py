@@ -8,7 +8,7 @@ is passed to it as its source URL, so any copy laid out like the open-data porta
 
 from __future__ import annotations
 
-from ..errors import InputError, WindDataError
+from ...errors import InputError, WindDataError
 from . import _http
 
 # the pressure levels (hPa) of the open-data "pl" files

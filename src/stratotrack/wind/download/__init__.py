@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 
-from ..errors import InputError, WindDataError
+from ...errors import InputError, WindDataError
 from ._parse import (FORECASTS, REANALYSES, SOURCES, check_source, parse_cycle, parse_hours, parse_levels,
                      parse_region)
 
@@ -30,7 +30,7 @@ MIRROR_ENV = "STRATOTRACK_MIRROR"
 
 
 def _when(value, what) -> _dt.datetime:
-    from ..timeutil import parse_time
+    from ...timeutil import parse_time
 
     if value is None:
         raise InputError(f"{what} is missing; expected a date such as 2023-02-01 or 2023-02-01T06:00Z")
@@ -40,7 +40,7 @@ def _when(value, what) -> _dt.datetime:
 
 def fetch(source, *, cycle=None, hours="0-120", levels=None, region=None, resolution=0.25, member=None,
           start=None, end=None, mirror=None, temperature=True, progress=None, cache=None):
-    """Download winds and store them in the cache; returns the cache :class:`~stratotrack.cache.Entry`.
+    """Download winds and store them in the cache; returns the cache :class:`~stratotrack.wind.cache.Entry`.
 
     Forecasts (``"gfs"``, ``"gefs"``, ``"ecmwf"``): ``cycle`` (model run, e.g. ``"2023-02-01T00"``; default the
     newest run found, looking back up to a day), ``hours`` (``"0-120"`` every 3 h, ``"0-120/6"``, ``"0,3,6"``; use

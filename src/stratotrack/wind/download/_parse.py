@@ -10,7 +10,7 @@ import datetime as _dt
 import re
 from dataclasses import dataclass
 
-from ..errors import InputError
+from ...errors import InputError
 
 SOURCES = ("gfs", "gefs", "ecmwf", "era5", "ncep")
 FORECASTS = ("gfs", "gefs", "ecmwf")

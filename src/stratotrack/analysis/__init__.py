@@ -1,7 +1,7 @@
 """Mission analysis: sensitive sites and sensor geometry, pattern of life against satellites, airspace, and
 termination risk with engagement windows (``stratotrack assess``).
 
->>> from stratotrack.assess import horizon_distance
+>>> from stratotrack.analysis import horizon_distance
 >>> round(float(horizon_distance(18000.0)) / 1000)
 479
 """

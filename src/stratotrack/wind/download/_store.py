@@ -8,7 +8,7 @@ import json
 import numpy as np
 import xarray as xr
 
-from ..errors import WindDataError
+from ...errors import WindDataError
 from ._parse import Region
 
 TEMPERATURE_NAMES = ("t", "air", "tmp", "air_temperature")
@@ -61,7 +61,7 @@ def entry_id(source: str, when: str, params: dict) -> str:
 def store(cache, ds: xr.Dataset, *, entry_id: str, source: str, label: str, kind: str, model=None, product=None,
           member=None, cycle=None, region: Region | None = None, downloaded=None, origin=None):
     """Prepare ``ds`` (u, v, height [, temperature]) into a WindField and store it; returns the cache Entry."""
-    from ..wind.prepare import from_dataset
+    from ..prepare import from_dataset
 
     tname = next((n for n in ds.data_vars if str(n).lower() in TEMPERATURE_NAMES), None)
     temperature = ds[tname] if tname is not None else None

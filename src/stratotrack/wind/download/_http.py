@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import WindDataError
+from ...errors import WindDataError
 
 CHUNK = 1 << 18
 RETRIES = 4
