@@ -207,7 +207,7 @@ def main():
                                                                "--workdir.")
     args = ap.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="stratotrack-fetch-bench-"))
-    os.environ["STRATOTRACK_CACHE"] = str(work / "cache")
+    os.environ["STRATOTRACK_CACHE_DIR"] = str(work / "cache")
     from _archive import ArchiveServer
 
     import stratotrack as st

@@ -39,7 +39,7 @@ def _dataset(start="2023-02-01T00", hours=(0, 6, 12), seed=0):
 
 @pytest.fixture()
 def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("STRATOTRACK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("STRATOTRACK_CACHE_DIR", str(tmp_path / "cache"))
     return Cache()
 
 

@@ -46,7 +46,7 @@ def server(archive):
 
 @pytest.fixture()
 def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("STRATOTRACK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("STRATOTRACK_CACHE_DIR", str(tmp_path / "cache"))
     return Cache()
 
 

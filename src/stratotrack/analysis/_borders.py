@@ -118,14 +118,9 @@ def _unpack(buf, off):
 
 
 def _cache_file() -> Path:
-    env = os.environ.get("STRATOTRACK_CACHE_DIR")
-    if env:
-        base = Path(env).expanduser()
-    else:
-        import platformdirs
+    from ..cachedir import cache_dir
 
-        base = Path(platformdirs.user_cache_dir("stratotrack"))
-    return base / "borders" / f"ne50m-territorial-v{_VERSION}.npz"
+    return cache_dir() / "borders" / f"ne50m-territorial-v{_VERSION}.npz"
 
 
 @functools.lru_cache(maxsize=1)

@@ -35,12 +35,9 @@ _MASK_VERSION = 1
 
 
 def _cache_dir() -> Path:
-    env = os.environ.get("STRATOTRACK_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
+    from ..cachedir import cache_dir
 
-    return Path(platformdirs.user_cache_dir("stratotrack"))
+    return cache_dir()
 
 
 @functools.lru_cache(maxsize=1)

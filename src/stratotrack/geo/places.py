@@ -76,12 +76,9 @@ def _source_dir() -> Path:
 
 
 def _cache_dir() -> Path:
-    env = os.environ.get("STRATOTRACK_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
+    from ..cachedir import cache_dir
 
-    return Path(platformdirs.user_cache_dir("stratotrack"))
+    return cache_dir()
 
 
 def _convert(src: Path) -> dict:

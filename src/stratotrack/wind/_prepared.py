@@ -17,20 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cachedir import cache_dir
 from .field import WindField
 
 FORMAT_VERSION = 1
 _ARRAYS = ("data", "lat", "lon", "knots", "knot_index", "levels")
 
 
-def cache_dir() -> Path:
-    """The user cache folder (``$STRATOTRACK_CACHE_DIR`` or the platform's cache folder for stratotrack)."""
-    env = os.environ.get("STRATOTRACK_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("stratotrack"))
 
 
 def _key(source: Path) -> str:

@@ -1,6 +1,7 @@
 """The local cache of downloaded winds: each dataset stored once, ready to sample, with an index.
 
-Layout under :func:`cache_dir` (``STRATOTRACK_CACHE`` or ``STRATOTRACK_CACHE_DIR`` overrides the platform's user cache directory)::
+Layout under :func:`stratotrack.cachedir.cache_dir` (``$STRATOTRACK_CACHE_DIR`` overrides the platform's user cache
+directory)::
 
     index.sqlite                 one row per entry (source, cycle, valid times, levels, region, size, checksum)
     entries/<id>-<token>/        field.npy (the prepared float32 array [time, lat, lon, level, var], memory-mapped
@@ -30,11 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cachedir import cache_dir
 from ..errors import InputError, WindDataError
 
 __all__ = ["Cache", "Entry", "cache_dir"]
 
-ENV = "STRATOTRACK_CACHE"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     id TEXT PRIMARY KEY,
@@ -57,15 +58,6 @@ CREATE INDEX IF NOT EXISTS entries_source ON entries(source, cycle);
 """
 
 
-def cache_dir() -> Path:
-    """The cache root: ``$STRATOTRACK_CACHE`` (or ``$STRATOTRACK_CACHE_DIR``, which the rest of stratotrack's
-    caches honour) or ``platformdirs.user_cache_dir("stratotrack")``."""
-    env = os.environ.get(ENV) or os.environ.get("STRATOTRACK_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("stratotrack"))
 
 
 def _iso(seconds) -> str | None:
