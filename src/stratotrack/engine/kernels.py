@@ -22,7 +22,7 @@ from numba import njit, prange
 
 from .. import atmosphere as _atm
 from ..geodesy import EARTH_RADIUS
-from ..wind._sample import FLAG_ABOVE, FLAG_BELOW, FLAG_REGION, FLAG_TIME, sample
+from ..wind._sample import FLAG_ABOVE, FLAG_BELOW, FLAG_REGION, FLAG_TIME, column, locate
 
 #: poleward of this latitude a step is integrated in Cartesian coordinates
 POLAR_LATITUDE = 70.0
@@ -140,23 +140,43 @@ def _cos_near(c0, s0, d, la):
     return c0 * cd - s0 * sd
 
 
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def _sin_cos_near(c0, s0, d):
+    """(cos(a + d), sin(a + d)) from cos(a), sin(a) for |d| <= 0.05 rad, by Taylor series exact to double
+    precision."""
+    d2 = d * d
+    cd = 1.0 - d2 / 2.0 * (1.0 - d2 / 12.0 * (1.0 - d2 / 30.0 * (1.0 - d2 / 56.0)))
+    sd = d * (1.0 - d2 / 6.0 * (1.0 - d2 / 20.0 * (1.0 - d2 / 42.0 * (1.0 - d2 / 72.0))))
+    return c0 * cd - s0 * sd, s0 * cd + c0 * sd
+
+
 # columns of the per-particle scratch rows used by rk4_rows
 C_LA0, C_LO0, C_Z0, C_T0, C_DT, C_POLAR = 0, 1, 2, 3, 4, 5
 C_COS0, C_SIN0, C_DLA, C_DLO, C_DZ, C_SLA, C_SLO, C_SZ = 6, 7, 8, 9, 10, 11, 12, 13
 C_X0, C_Y0, C_ZC0, C_VX, C_VY, C_VZ, C_SVX, C_SVY, C_SVZ = 14, 15, 16, 17, 18, 19, 20, 21, 22
 C_LA1, C_LO1, C_Z1 = 23, 24, 25
-SCRATCH_COLUMNS = 26
+#: the latitude whose cosine and sine C_COS0/C_SIN0 hold (NO_LATITUDE: none); carried from one step to the next
+C_CLAT = 26
+NO_LATITUDE = 1000.0
+#: the current RK4 stage point (latitude, longitude, altitude) and its 8 interpolation weights
+C_LAS, C_LOS, C_ZS, C_W = 27, 28, 29, 30
+SCRATCH_COLUMNS = 38
+#: integer scratch columns: the 8 corner offsets of the current stage point
+ISCRATCH_COLUMNS = 8
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls):
+def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, isc):
     """One RK4 step for each active row i in [b0, b1): from (t, la, lo, z) = sc[i, C_T0/C_LA0/C_LO0/C_Z0] over
     sc[i, C_DT] seconds (signed) under particle i's current stage; result in sc[i, C_LA1/C_LO1/C_Z1], sample
     flags in fls[i].
 
-    The stages run outer and the particles inner, so the samples of different particles overlap in the CPU; the
-    scalar paths call it with one row.  In (lat, lon) away from the poles; poleward of POLAR_LATITUDE on the
-    3-D position vector (stage points renormalised onto the unit sphere before sampling, and the result too).  This is the engine's only RK4.
+    The stages run outer and the particles inner, and each stage is two passes over the rows (locate the stage
+    point in the grid; then interpolate the column and take the rates), so that the short loop bodies of several
+    particles overlap in the CPU; the scalar paths call it with one row.  In (lat, lon) away from the poles
+    (cos/sin of the start latitude carried over from the previous step by a Taylor step, no trigonometric call
+    per stage); poleward of POLAR_LATITUDE on the 3-D position vector (stage points renormalised onto the unit
+    sphere before sampling, and the result too).  This is the engine's only RK4.
     """
     for i in range(b0, b1):
         if act[i]:
@@ -170,12 +190,13 @@ def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, c
                 sc[i, C_X0] = cp * math.cos(lo * D2R)
                 sc[i, C_Y0] = cp * math.sin(lo * D2R)
                 sc[i, C_ZC0] = math.sin(la * D2R)
-            else:
+                for c in range(C_VX, C_SVZ + 1):
+                    sc[i, c] = 0.0
+            elif sc[i, C_CLAT] != la:
                 sc[i, C_COS0] = math.cos(la * D2R)
                 sc[i, C_SIN0] = math.sin(la * D2R)
+                sc[i, C_CLAT] = la
             for c in range(C_DLA, C_SZ + 1):
-                sc[i, c] = 0.0
-            for c in range(C_VX, C_SVZ + 1):
                 sc[i, c] = 0.0
     for k in range(4):
         if k == 0:
@@ -187,40 +208,51 @@ def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, c
         else:
             c = 1.0
             wgt = 1.0 / 6.0
+        # pass 1: the stage point and where it lies in the grid
         for i in range(b0, b1):
             if not act[i]:
                 continue
-            s = stage[i]
-            model = codes[i, s, 0]
-            p0 = vals[i, s, 0]
-            p1 = vals[i, s, 1]
-            p2 = vals[i, s, 2]
-            p3 = vals[i, s, 3]
             h = sc[i, C_DT]
             la = sc[i, C_LA0]
             lo = sc[i, C_LO0]
-            polar = sc[i, C_POLAR] > 0.5
             zs = sc[i, C_Z0] + c * h * sc[i, C_DZ]
             if k == 0:
                 las = la
                 los = lo
-            elif polar:
+            elif sc[i, C_POLAR] > 0.5:
                 xs, ys, zcs = _unit(sc[i, C_X0] + c * h * sc[i, C_VX], sc[i, C_Y0] + c * h * sc[i, C_VY],
                                     sc[i, C_ZC0] + c * h * sc[i, C_VZ])
                 las, los = _to_latlon(xs, ys, zcs)
             else:
                 las, los = _fold(la + c * h * sc[i, C_DLA], lo + c * h * sc[i, C_DLO])
-            u, v, _w, fl, kh, th = sample(data, lat, knots, kidx, fp, ip, sc[i, C_T0] + c * h, las, los, zs,
-                                          khint[i], thint[i])
-            khint[i] = kh
+            bases, weights, fl, th = locate(lat, knots, kidx, fp, ip, sc[i, C_T0] + c * h, las, los, thint[i])
             thint[i] = th
             fls[i] |= fl
+            sc[i, C_LAS] = las
+            sc[i, C_LOS] = los
+            sc[i, C_ZS] = zs
+            for q in range(8):
+                isc[i, q] = bases[q]
+                sc[i, C_W + q] = weights[q]
+        # pass 2: the winds there and the rates
+        for i in range(b0, b1):
+            if not act[i]:
+                continue
+            zs = sc[i, C_ZS]
+            bases = (isc[i, 0], isc[i, 1], isc[i, 2], isc[i, 3], isc[i, 4], isc[i, 5], isc[i, 6], isc[i, 7])
+            weights = (sc[i, C_W], sc[i, C_W + 1], sc[i, C_W + 2], sc[i, C_W + 3], sc[i, C_W + 4], sc[i, C_W + 5],
+                       sc[i, C_W + 6], sc[i, C_W + 7])
+            u, v, _w, fl, kh = column(data, ip, bases, weights, zs, khint[i])
+            khint[i] = kh
+            fls[i] |= fl
+            s = stage[i]
             r = EARTH_RADIUS + zs
-            dz = vertical_rate(model, p0, p1, p2, p3, zs)
+            dz = vertical_rate(codes[i, s, 0], vals[i, s, 0], vals[i, s, 1], vals[i, s, 2], vals[i, s, 3], zs)
             sc[i, C_DZ] = dz
             sc[i, C_SZ] += wgt * dz
-            if polar:
-                vx, vy, vz = _tangent(las, los, u, v, r)
+            las = sc[i, C_LAS]
+            if sc[i, C_POLAR] > 0.5:
+                vx, vy, vz = _tangent(las, sc[i, C_LOS], u, v, r)
                 sc[i, C_VX] = vx
                 sc[i, C_VY] = vy
                 sc[i, C_VZ] = vz
@@ -231,7 +263,7 @@ def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, c
                 if k == 0:
                     cl = sc[i, C_COS0]
                 else:
-                    cl = _cos_near(sc[i, C_COS0], sc[i, C_SIN0], (las - la) * D2R, las)
+                    cl = _cos_near(sc[i, C_COS0], sc[i, C_SIN0], (las - sc[i, C_LA0]) * D2R, las)
                 if cl < 1e-12:
                     cl = 1e-12
                 dla = v / r * R2D
@@ -248,14 +280,22 @@ def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, c
                                    sc[i, C_ZC0] + h * sc[i, C_SVZ])
                 la1, lo1 = _to_latlon(xn, yn, zn)
             else:
-                la1, lo1 = _fold(sc[i, C_LA0] + h * sc[i, C_SLA], sc[i, C_LO0] + h * sc[i, C_SLO])
+                la0 = sc[i, C_LA0]
+                la1, lo1 = _fold(la0 + h * sc[i, C_SLA], sc[i, C_LO0] + h * sc[i, C_SLO])
+                # carry cos/sin to the end point for the next step (a trigonometric call when that is far)
+                d = (la1 - la0) * D2R
+                if abs(d) <= 0.05 and abs(la1) <= 90.0:
+                    cn, sn = _sin_cos_near(sc[i, C_COS0], sc[i, C_SIN0], d)
+                    sc[i, C_COS0] = cn
+                    sc[i, C_SIN0] = sn
+                    sc[i, C_CLAT] = la1
             sc[i, C_LA1] = la1
             sc[i, C_LO1] = lo1
             sc[i, C_Z1] = sc[i, C_Z0] + h * sc[i, C_SZ]
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
-def rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, act, i, t, la, lo, z, h):
+def rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, isc, act, i, t, la, lo, z, h):
     """One RK4 step of particle i alone (see :func:`rk4_rows`): returns (la, lo, z, flags)."""
     sc[i, C_T0] = t
     sc[i, C_LA0] = la
@@ -263,7 +303,7 @@ def rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fl
     sc[i, C_Z0] = z
     sc[i, C_DT] = h
     act[i] = 1
-    rk4_rows(i, i + 1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls)
+    rk4_rows(i, i + 1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, isc)
     return sc[i, C_LA1], sc[i, C_LO1], sc[i, C_Z1], fls[i]
 
 
@@ -321,7 +361,7 @@ def _status_from_flags(fl):
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                  codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                 o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act):
+                 o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act, isc):
     """Advance particle i.  One RK4 call site, driven by a small state machine:
 
     phase 0 tries the rest of the current step and finds the earliest event in it; phase 1 computes output points
@@ -364,8 +404,8 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
             dt = nxt - ti
         else:
             dt = theta * rem
-        la1, lo1, z1, fl = rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, act,
-                               i, ti, lai, loi, zi, dt)
+        la1, lo1, z1, fl = rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, isc,
+                               act, i, ti, lai, loi, zi, dt)
         if phase == 0:
             tla, tlo, tz, tfl = la1, lo1, z1, fl
             theta = 2.0
@@ -469,7 +509,7 @@ BLOCK = 16
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                    codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                   o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act):
+                   o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act, isc):
     """Whole steps for particles b0..b1-1 in lockstep; a step with an event, an output point inside it or a
     sample outside the data (when stopping there) is redone by the scalar state machine :func:`_advance_one`."""
     sgn = 1.0 if h > 0 else -1.0
@@ -487,7 +527,7 @@ def _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, 
                 sc[i, C_DT] = h
         if n_act == 0:
             break
-        rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls)
+        rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, isc)
         for i in range(b0, b1):
             if not act[i]:
                 continue
@@ -510,7 +550,7 @@ def _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, 
             if not simple:
                 _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                              codes, vals, t_end, h, tn, out_dt, stop_outside,
-                             o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act)
+                             o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act, isc)
                 act[i] = 0
                 continue
             if fl != 0:
@@ -527,14 +567,15 @@ def _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, 
 @njit(cache=True, parallel=True, error_model="numpy", _nrt=False)
 def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
             codes, vals, t_end, h, t_until, out_dt, stop_outside,
-            o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act):
+            o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act, isc):
     """Advance every running particle by whole steps of ``h`` up to ``t_until`` (in place).
 
     Per-particle state: t, la, lo, z, stage, status, level/time hints, next output time.  Stage models and
     parameters come from ``codes``/``vals`` (see :meth:`stratotrack.flight.Profile.encode`) and may be changed
     between calls.  Output points and events are appended to the ``o_*`` and ``e_*`` buffers; ``clamp`` counts,
     per particle, the steps that sampled outside the data (above, below, time, region) when not stopping there.
-    ``sc`` (``[n, SCRATCH_COLUMNS]`` float64), ``fls`` (int64) and ``act`` (int8) are per-particle scratch.
+    ``sc`` (``[n, SCRATCH_COLUMNS]`` float64, column ``C_CLAT`` NO_LATITUDE at first), ``fls`` (int64), ``act`` (int8)
+    and ``isc`` (``[n, ISCRATCH_COLUMNS]`` int64) are per-particle scratch.
     """
     n = t.shape[0]
     nb = (n + BLOCK - 1) // BLOCK
@@ -543,7 +584,7 @@ def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, 
         b1 = min(n, b0 + BLOCK)
         _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                        codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                       o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act)
+                       o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act, isc)
 
 
 def sqrt_density_ratio_array(z):

@@ -21,7 +21,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 FLAG_ABOVE = 1
 FLAG_BELOW = 2
@@ -61,7 +63,7 @@ def locate_lat(lat, fp, ip, la):
     """Return (j, fraction, flags) for latitude la on the ascending latitude axis."""
     n = lat.shape[0]
     if ip[I_LAT_UNIFORM]:
-        y = (la - fp[P_LAT0]) / fp[P_DLAT]
+        y = (la - fp[P_LAT0]) * (1.0 / fp[P_DLAT])
         j = int(math.floor(y))
         f = y - j
     else:
@@ -91,8 +93,9 @@ def locate_lon(nlon, fp, ip, lo):
         if x >= 360.0:
             x = 0.0
     dlon = fp[P_DLON]
+    inv = 1.0 / dlon
     if ip[I_PERIODIC]:
-        g = x / dlon
+        g = x * inv
         i = int(g)
         if i >= nlon:
             i = nlon - 1
@@ -105,7 +108,7 @@ def locate_lon(nlon, fp, ip, lo):
     if x > span:
         flags = FLAG_REGION
         x = span if (x - span) < (360.0 - x) else 0.0
-    g = x / dlon
+    g = x * inv
     i = int(g)
     if i >= nlon - 1:
         i = nlon - 2
@@ -118,56 +121,113 @@ def _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, o
             + w4 * flat[b4 + off] + w5 * flat[b5 + off] + w6 * flat[b6 + off] + w7 * flat[b7 + off])
 
 
+@intrinsic
+def _corner_sums(typingctx, flat, bases, weights, off_a, off_b):
+    """Weighted sums over the 8 corners of two runs of 4 consecutive floats each: returns 8 float64
+    ``(sum_c w_c * flat[b_c + off_a + q] for q in 0..3) + (sum_c w_c * flat[b_c + off_b + q] for q in 0..3)``.
+
+    Written as LLVM vector code (4 x float32 loads widened to 4 x float64, multiply-add in corner order) because
+    numba does not vectorise the scalar form; it is the sampler's inner loop.
+    """
+    if not (isinstance(flat, types.Array) and flat.ndim == 1 and flat.dtype == types.float32
+            and flat.layout == "C" and isinstance(bases, types.UniTuple) and bases.count == 8
+            and isinstance(bases.dtype, types.Integer) and isinstance(weights, types.UniTuple)
+            and weights.count == 8 and weights.dtype == types.float64):
+        return None
+    sig = types.UniTuple(types.float64, 8)(flat, bases, weights, types.intp, types.intp)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        f32, f64, i64 = ir.FloatType(), ir.DoubleType(), ir.IntType(64)
+        v4f, v4d = ir.VectorType(f32, 4), ir.VectorType(f64, 4)
+        zero_mask = ir.Constant(ir.VectorType(ir.IntType(32), 4), [0, 0, 0, 0])
+        flags = ("fast",)
+        runs = [builder.sext(args[3], i64) if args[3].type != i64 else args[3],
+                builder.sext(args[4], i64) if args[4].type != i64 else args[4]]
+        # one partial sum per run and time knot (corners 0-3, 4-7): shorter dependency chains than one sum
+        acc = [[None, None], [None, None]]
+        for c in range(8):
+            b = builder.extract_value(args[1], c)
+            if b.type != i64:
+                b = builder.sext(b, i64)
+            w = builder.extract_value(args[2], c)
+            wv = builder.shuffle_vector(builder.insert_element(ir.Constant(v4d, None), w, ir.Constant(i64, 0)),
+                                        ir.Constant(v4d, None), zero_mask)
+            for r in range(2):
+                ptr = builder.gep(ary.data, [builder.add(b, runs[r])], inbounds=True, source_etype=f32)
+                x = builder.fpext(builder.load(ptr, align=4, typ=v4f), v4d)
+                term = builder.fmul(x, wv, flags=flags)
+                part = acc[r][c // 4]
+                acc[r][c // 4] = term if part is None else builder.fadd(part, term, flags=flags)
+        sums = [builder.fadd(acc[r][0], acc[r][1], flags=flags) for r in range(2)]
+        vals = [builder.extract_element(sums[r], ir.Constant(i64, q)) for r in range(2) for q in range(4)]
+        return context.make_tuple(builder, signature.return_type, vals)
+
+    return sig, codegen
+
+
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
-def sample(flat, lat, knots, kidx, fp, ip, t, la, lo, z, khint, thint):
-    """Wind at one point of the flattened field: returns (u, v, w, flags, level_hint, time_hint)."""
+def locate(lat, knots, kidx, fp, ip, t, la, lo, thint):
+    """Steps 1-2 of a sample: returns (bases, weights, flags, time_hint), the offsets in the flattened field of
+    the 8 (time, lat, lon) corner columns and their trilinear weights."""
     jt, wt, flags = locate_time(knots, t, thint)
     t0 = kidx[jt]
     t1 = kidx[jt + 1] if knots.shape[0] > 1 else t0
     j, fy, f2 = locate_lat(lat, fp, ip, la)
     nlat = ip[I_NLAT]
     nlon = ip[I_NLON]
-    nlev = ip[I_NLEV]
-    nvar = ip[I_NVAR]
     i0, i1, fx, f3 = locate_lon(nlon, fp, ip, lo)
     flags |= f2 | f3
-    col = nlev * nvar
+    col = ip[I_NLEV] * ip[I_NVAR]
     r00 = (t0 * nlat + j) * nlon
     r01 = r00 + nlon
     r10 = (t1 * nlat + j) * nlon
     r11 = r10 + nlon
-    b0 = (r00 + i0) * col
-    b1 = (r00 + i1) * col
-    b2 = (r01 + i0) * col
-    b3 = (r01 + i1) * col
-    b4 = (r10 + i0) * col
-    b5 = (r10 + i1) * col
-    b6 = (r11 + i0) * col
-    b7 = (r11 + i1) * col
     c0 = 1.0 - wt
-    w0 = c0 * (1.0 - fy) * (1.0 - fx)
-    w1 = c0 * (1.0 - fy) * fx
-    w2 = c0 * fy * (1.0 - fx)
-    w3 = c0 * fy * fx
-    w4 = wt * (1.0 - fy) * (1.0 - fx)
-    w5 = wt * (1.0 - fy) * fx
-    w6 = wt * fy * (1.0 - fx)
-    w7 = wt * fy * fx
+    gy = 1.0 - fy
+    gx = 1.0 - fx
+    bases = ((r00 + i0) * col, (r00 + i1) * col, (r01 + i0) * col, (r01 + i1) * col,
+             (r10 + i0) * col, (r10 + i1) * col, (r11 + i0) * col, (r11 + i1) * col)
+    weights = (c0 * gy * gx, c0 * gy * fx, c0 * fy * gx, c0 * fy * fx, wt * gy * gx, wt * gy * fx, wt * fy * gx,
+               wt * fy * fx)
+    return bases, weights, flags, jt
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def column(flat, ip, bases, weights, z, khint):
+    """Steps 3-4 of a sample at the corners found by :func:`locate`: returns (u, v, w, flags, level_hint)."""
+    nlev = ip[I_NLEV]
+    nvar = ip[I_NVAR]
+    flags = 0
     k = khint
     if k < 0:
         k = 0
     if k > nlev - 2:
         k = nlev - 2
-    hk = _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, k * nvar)
-    hk1 = _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, (k + 1) * nvar)
-    while z < hk and k > 0:
-        k -= 1
-        hk1 = hk
-        hk = _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, k * nvar)
-    while z > hk1 and k < nlev - 2:
-        k += 1
-        hk = hk1
-        hk1 = _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, (k + 1) * nvar)
+    # levels k and k+1 of (height, u, v[, w]) are 2 * nvar consecutive floats: two runs of 4 cover them
+    off_b = 2 * nvar - 4
+    a0, a1, a2, a3, e0, e1, e2, e3 = _corner_sums(flat, bases, weights, k * nvar, k * nvar + off_b)
+    hk = a0
+    hk1 = a3 if nvar == 3 else e0
+    if (z < hk and k > 0) or (z > hk1 and k < nlev - 2):
+        # the hinted levels do not bracket z: search the column (heights only), then take the winds there
+        b0, b1, b2, b3, b4, b5, b6, b7 = bases
+        w0, w1, w2, w3, w4, w5, w6, w7 = weights
+        while z < hk and k > 0:
+            k -= 1
+            hk1 = hk
+            hk = _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, k * nvar)
+        while z > hk1 and k < nlev - 2:
+            k += 1
+            hk = hk1
+            hk1 = _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, (k + 1) * nvar)
+        a0, a1, a2, a3, e0, e1, e2, e3 = _corner_sums(flat, bases, weights, k * nvar, k * nvar + off_b)
+        hk = a0
+        hk1 = a3 if nvar == 3 else e0
+    if nvar == 3:
+        u0, v0, w0_, u1, v1, w1_ = a1, a2, 0.0, e2, e3, 0.0
+    else:
+        u0, v0, w0_, u1, v1, w1_ = a1, a2, a3, e1, e2, e3
     if z < hk:
         a = 0.0
         if z < hk - LEVEL_TOLERANCE:
@@ -178,24 +238,31 @@ def sample(flat, lat, knots, kidx, fp, ip, t, la, lo, z, khint, thint):
             flags |= FLAG_ABOVE
     else:
         a = (z - hk) / (hk1 - hk)
-    lo_off = k * nvar
-    hi_off = lo_off + nvar
-    u = (1.0 - a) * _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, lo_off + 1) + a * _val(
-        flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, hi_off + 1)
-    v = (1.0 - a) * _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, lo_off + 2) + a * _val(
-        flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, hi_off + 2)
-    w = 0.0
-    if nvar > 3:
-        w = (1.0 - a) * _val(flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, lo_off + 3) + a * _val(
-            flat, b0, b1, b2, b3, b4, b5, b6, b7, w0, w1, w2, w3, w4, w5, w6, w7, hi_off + 3)
-    return u, v, w, flags, k, jt
+    u = (1.0 - a) * u0 + a * u1
+    v = (1.0 - a) * v0 + a * v1
+    w = (1.0 - a) * w0_ + a * w1_
+    return u, v, w, flags, k
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def sample(flat, lat, knots, kidx, fp, ip, t, la, lo, z, khint, thint):
+    """Wind at one point of the flattened field: returns (u, v, w, flags, level_hint, time_hint)."""
+    bases, weights, flags, jt = locate(lat, knots, kidx, fp, ip, t, la, lo, thint)
+    u, v, w, f2, k = column(flat, ip, bases, weights, z, khint)
+    return u, v, w, flags | f2, k, jt
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
+def _sample_point(data, lat, knots, kidx, fp, ip, t, la, lo, z):
+    return sample(data, lat, knots, kidx, fp, ip, t, la, lo, z, 0, 0)
 
 
 @njit(cache=True, parallel=True, error_model="numpy", _nrt=False)
 def sample_many(data, lat, knots, kidx, fp, ip, t, la, lo, z, u, v, w, flags):
     """Vectorised :func:`sample` over arrays of points (results written into u, v, w, flags)."""
     for n in prange(t.shape[0]):
-        uu, vv, ww, ff, _k, _j = sample(data, lat, knots, kidx, fp, ip, t[n], la[n], lo[n], z[n], 0, 0)
+        # through a separate function: numba's parfor analysis fails on the inlined tuple-valued helpers
+        uu, vv, ww, ff, _k, _j = _sample_point(data, lat, knots, kidx, fp, ip, t[n], la[n], lo[n], z[n])
         u[n] = uu
         v[n] = vv
         w[n] = ww
