@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from ..errors import InputError
@@ -13,6 +14,8 @@ from . import kernels as K
 #: output buffers of one chunk are kept under this many bytes
 CHUNK_BUFFER_BYTES = 256 * 2**20
 _BYTES_PER_OUTPUT = 8 * 4 + 1
+#: blocks of kernels.BLOCK particles a thread takes at a time
+PARALLEL_CHUNK_BLOCKS = 4
 
 
 @dataclass
@@ -109,10 +112,16 @@ class Integrator:
         o_n = np.zeros(n, dtype=np.int64)
         ev = self.ev
         start = _time.perf_counter()
-        K.advance(*self.field.kernel_args(), self.t, self.lat, self.lon, self.alt, self.stage, self.status,
-                  self.khint, self.thint, self.next_out, self.codes, self.vals, self.t_end, self.h, float(t_until),
-                  self.out_dt, self.stop_outside, o_t, o_la, o_lo, o_z, o_st, o_n,
-                  ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped, *self._scratch)
+        # blocks of particles handed to the threads a few at a time rather than one equal share each up front, so
+        # that a thread that loses its core to another process for a while does not hold up the whole call
+        previous = numba.set_parallel_chunksize(PARALLEL_CHUNK_BLOCKS)
+        try:
+            K.advance(*self.field.kernel_args(), self.t, self.lat, self.lon, self.alt, self.stage, self.status,
+                      self.khint, self.thint, self.next_out, self.codes, self.vals, self.t_end, self.h,
+                      float(t_until), self.out_dt, self.stop_outside, o_t, o_la, o_lo, o_z, o_st, o_n,
+                      ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped, *self._scratch)
+        finally:
+            numba.set_parallel_chunksize(previous)
         self.engine_seconds += _time.perf_counter() - start
         if o_n.max(initial=0) >= m:
             raise RuntimeError("internal error: output buffer of a chunk overflowed")
