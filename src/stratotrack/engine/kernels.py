@@ -22,7 +22,7 @@ from numba import njit, prange
 
 from .. import atmosphere as _atm
 from ..geodesy import EARTH_RADIUS
-from ..wind._sample import FLAG_ABOVE, FLAG_BELOW, FLAG_REGION, FLAG_TIME, column, locate
+from ..wind._sample import FLAG_ABOVE, FLAG_BELOW, FLAG_REGION, FLAG_TIME, sample
 
 #: poleward of this latitude a step is integrated in Cartesian coordinates
 POLAR_LATITUDE = 70.0
@@ -158,22 +158,17 @@ C_LA1, C_LO1, C_Z1 = 23, 24, 25
 #: the latitude whose cosine and sine C_COS0/C_SIN0 hold (NO_LATITUDE: none); carried from one step to the next
 C_CLAT = 26
 NO_LATITUDE = 1000.0
-#: the current RK4 stage point (latitude, longitude, altitude) and its 8 interpolation weights
-C_LAS, C_LOS, C_ZS, C_W = 27, 28, 29, 30
-SCRATCH_COLUMNS = 38
-#: integer scratch columns: the 8 corner offsets of the current stage point
-ISCRATCH_COLUMNS = 8
+SCRATCH_COLUMNS = 27
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, isc):
+def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls):
     """One RK4 step for each active row i in [b0, b1): from (t, la, lo, z) = sc[i, C_T0/C_LA0/C_LO0/C_Z0] over
     sc[i, C_DT] seconds (signed) under particle i's current stage; result in sc[i, C_LA1/C_LO1/C_Z1], sample
     flags in fls[i].
 
-    The stages run outer and the particles inner, and each stage is two passes over the rows (locate the stage
-    point in the grid; then interpolate the column and take the rates), so that the short loop bodies of several
-    particles overlap in the CPU; the scalar paths call it with one row.  In (lat, lon) away from the poles
+    The stages run outer and the particles inner, so the samples of different particles overlap in the CPU; the
+    scalar paths call it with one row.  In (lat, lon) away from the poles
     (cos/sin of the start latitude carried over from the previous step by a Taylor step, no trigonometric call
     per stage); poleward of POLAR_LATITUDE on the 3-D position vector (stage points renormalised onto the unit
     sphere before sampling, and the result too).  This is the engine's only RK4.
@@ -208,7 +203,6 @@ def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, c
         else:
             c = 1.0
             wgt = 1.0 / 6.0
-        # pass 1: the stage point and where it lies in the grid
         for i in range(b0, b1):
             if not act[i]:
                 continue
@@ -225,34 +219,18 @@ def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, c
                 las, los = _to_latlon(xs, ys, zcs)
             else:
                 las, los = _fold(la + c * h * sc[i, C_DLA], lo + c * h * sc[i, C_DLO])
-            bases, weights, fl, th = locate(lat, knots, kidx, fp, ip, sc[i, C_T0] + c * h, las, los, thint[i])
-            thint[i] = th
-            fls[i] |= fl
-            sc[i, C_LAS] = las
-            sc[i, C_LOS] = los
-            sc[i, C_ZS] = zs
-            for q in range(8):
-                isc[i, q] = bases[q]
-                sc[i, C_W + q] = weights[q]
-        # pass 2: the winds there and the rates
-        for i in range(b0, b1):
-            if not act[i]:
-                continue
-            zs = sc[i, C_ZS]
-            bases = (isc[i, 0], isc[i, 1], isc[i, 2], isc[i, 3], isc[i, 4], isc[i, 5], isc[i, 6], isc[i, 7])
-            weights = (sc[i, C_W], sc[i, C_W + 1], sc[i, C_W + 2], sc[i, C_W + 3], sc[i, C_W + 4], sc[i, C_W + 5],
-                       sc[i, C_W + 6], sc[i, C_W + 7])
-            u, v, _w, fl, kh = column(data, ip, bases, weights, zs, khint[i])
+            u, v, _w, fl, kh, th = sample(data, lat, knots, kidx, fp, ip, sc[i, C_T0] + c * h, las, los, zs,
+                                          khint[i], thint[i])
             khint[i] = kh
+            thint[i] = th
             fls[i] |= fl
             s = stage[i]
             r = EARTH_RADIUS + zs
             dz = vertical_rate(codes[i, s, 0], vals[i, s, 0], vals[i, s, 1], vals[i, s, 2], vals[i, s, 3], zs)
             sc[i, C_DZ] = dz
             sc[i, C_SZ] += wgt * dz
-            las = sc[i, C_LAS]
             if sc[i, C_POLAR] > 0.5:
-                vx, vy, vz = _tangent(las, sc[i, C_LOS], u, v, r)
+                vx, vy, vz = _tangent(las, los, u, v, r)
                 sc[i, C_VX] = vx
                 sc[i, C_VY] = vy
                 sc[i, C_VZ] = vz
@@ -295,7 +273,7 @@ def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, c
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
-def rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, isc, act, i, t, la, lo, z, h):
+def rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, act, i, t, la, lo, z, h):
     """One RK4 step of particle i alone (see :func:`rk4_rows`): returns (la, lo, z, flags)."""
     sc[i, C_T0] = t
     sc[i, C_LA0] = la
@@ -303,7 +281,7 @@ def rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fl
     sc[i, C_Z0] = z
     sc[i, C_DT] = h
     act[i] = 1
-    rk4_rows(i, i + 1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, isc)
+    rk4_rows(i, i + 1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls)
     return sc[i, C_LA1], sc[i, C_LO1], sc[i, C_Z1], fls[i]
 
 
@@ -361,7 +339,7 @@ def _status_from_flags(fl):
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                  codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                 o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act, isc):
+                 o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act):
     """Advance particle i.  One RK4 call site, driven by a small state machine:
 
     phase 0 tries the rest of the current step and finds the earliest event in it; phase 1 computes output points
@@ -404,8 +382,8 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
             dt = nxt - ti
         else:
             dt = theta * rem
-        la1, lo1, z1, fl = rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, isc,
-                               act, i, ti, lai, loi, zi, dt)
+        la1, lo1, z1, fl = rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, act,
+                               i, ti, lai, loi, zi, dt)
         if phase == 0:
             tla, tlo, tz, tfl = la1, lo1, z1, fl
             theta = 2.0
@@ -509,7 +487,7 @@ BLOCK = 16
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                    codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                   o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act, isc):
+                   o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act):
     """Whole steps for particles b0..b1-1 in lockstep; a step with an event, an output point inside it or a
     sample outside the data (when stopping there) is redone by the scalar state machine :func:`_advance_one`."""
     sgn = 1.0 if h > 0 else -1.0
@@ -527,7 +505,7 @@ def _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, 
                 sc[i, C_DT] = h
         if n_act == 0:
             break
-        rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, isc)
+        rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls)
         for i in range(b0, b1):
             if not act[i]:
                 continue
@@ -550,7 +528,7 @@ def _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, 
             if not simple:
                 _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                              codes, vals, t_end, h, tn, out_dt, stop_outside,
-                             o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act, isc)
+                             o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act)
                 act[i] = 0
                 continue
             if fl != 0:
@@ -567,15 +545,15 @@ def _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, 
 @njit(cache=True, parallel=True, error_model="numpy", _nrt=False)
 def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
             codes, vals, t_end, h, t_until, out_dt, stop_outside,
-            o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act, isc):
+            o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act):
     """Advance every running particle by whole steps of ``h`` up to ``t_until`` (in place).
 
     Per-particle state: t, la, lo, z, stage, status, level/time hints, next output time.  Stage models and
     parameters come from ``codes``/``vals`` (see :meth:`stratotrack.flight.Profile.encode`) and may be changed
     between calls.  Output points and events are appended to the ``o_*`` and ``e_*`` buffers; ``clamp`` counts,
     per particle, the steps that sampled outside the data (above, below, time, region) when not stopping there.
-    ``sc`` (``[n, SCRATCH_COLUMNS]`` float64, column ``C_CLAT`` NO_LATITUDE at first), ``fls`` (int64), ``act`` (int8)
-    and ``isc`` (``[n, ISCRATCH_COLUMNS]`` int64) are per-particle scratch.
+    ``sc`` (``[n, SCRATCH_COLUMNS]`` float64, column ``C_CLAT`` NO_LATITUDE at first), ``fls`` (int64) and ``act``
+    (int8) are per-particle scratch.
     """
     n = t.shape[0]
     nb = (n + BLOCK - 1) // BLOCK
@@ -584,7 +562,7 @@ def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, 
         b1 = min(n, b0 + BLOCK)
         _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                        codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                       o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act, isc)
+                       o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act)
 
 
 def sqrt_density_ratio_array(z):

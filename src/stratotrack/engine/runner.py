@@ -78,8 +78,7 @@ class Integrator:
         self.clamped = np.zeros((n, 4), dtype=np.int64)
         sc = np.zeros((n, K.SCRATCH_COLUMNS))
         sc[:, K.C_CLAT] = K.NO_LATITUDE
-        self._scratch = (sc, np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int8),
-                         np.zeros((n, K.ISCRATCH_COLUMNS), dtype=np.int64))
+        self._scratch = (sc, np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int8))
         n_ev = self.codes.shape[1] + 2
         self.ev = {
             "t": np.full((n, n_ev), np.nan), "lat": np.full((n, n_ev), np.nan), "lon": np.full((n, n_ev), np.nan),
