@@ -159,8 +159,15 @@ def test_regional_field_flags_points_outside_and_crosses_antimeridian():
     np.testing.assert_allclose(s.eastward_wind.values[:2], glob.eastward_wind.values, rtol=1e-6)
 
 
-def test_compiled_sampler_matches_numpy_reference():
-    wind = st.open_wind(pressure_dataset())
+@pytest.mark.parametrize("vertical_wind", [False, True], ids=["u, v", "u, v, w"])
+def test_compiled_sampler_matches_numpy_reference(vertical_wind):
+    """Both layouts of the prepared columns: (height, u, v) and (height, u, v, w) per level."""
+    ds = pressure_dataset()
+    if vertical_wind:
+        ds["wa"] = (ds.u.dims, (0.01 * ds.v.values + 0.002 * np.arange(ds.u.shape[1])[None, :, None, None]
+                                ).astype(np.float32), {"standard_name": "upward_air_velocity", "units": "m s-1"})
+    wind = st.open_wind(ds)
+    assert wind.data.shape[-1] == (4 if vertical_wind else 3)
     rng = np.random.default_rng(7)
     n = 2000
     t = to_epoch_seconds("2023-02-01T00:00Z") + rng.uniform(-3600, 13 * 3600, n)
@@ -171,6 +178,9 @@ def test_compiled_sampler_matches_numpy_reference():
     u, v, _w, f = sample_reference(wind, np.floor(t), lat, lon, z)
     np.testing.assert_allclose(s.eastward_wind.values, u, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(s.northward_wind.values, v, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(s.upward_air_velocity.values, _w, rtol=1e-9, atol=1e-12)
+    if vertical_wind:
+        assert np.ptp(_w) > 0.1
     np.testing.assert_array_equal(s.outside.values, f)
 
 
