@@ -2,6 +2,9 @@
 
 Run:  python benchmarks/engine_throughput.py [--members 10000] [--hours 72] [--small]
 
+The machine is shared: the threads line reports the load average, and NUMBA_NUM_THREADS=1 gives the cost per
+particle-step of one core.
+
 The field has the shape of a GFS 0.25-degree cycle restricted to the stratosphere: 721 x 1440 points, 12
 pressure levels from 150 to 10 hPa with geopotential height, 3-hourly over 72 h (25 times), float32 (about 3.7 GB
 for u, v and height).  Values are synthetic but realistic in size and structure (a jet with waves that move in
@@ -12,8 +15,11 @@ the script quickly.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
+
+import numba
 
 import numpy as np
 import xarray as xr
@@ -104,9 +110,12 @@ def main():
     integ.run()
     wall = time.perf_counter() - t
     steps = n * dur / step
+    threads = numba.get_num_threads()
     print(f"ensemble: {n} members x {args.hours:g} h at {step:g} s = {steps / 1e6:.1f} M particle-steps")
     print(f"  wall {wall:.2f} s (kernel {integ.engine_seconds:.2f} s) -> {steps / wall / 1e6:.1f} M particle-steps/s "
           f"({4 * steps / wall / 1e6:.0f} M wind samples/s)")
+    print(f"  {threads} threads (numba threading layer '{numba.threading_layer()}', {os.cpu_count()} CPUs, load "
+          f"average {os.getloadavg()[0]:.1f} at the end): {wall * threads / steps * 1e9:.0f} thread-ns per particle-step")
     raw = integ.result()
     print(f"  ended: {np.bincount(raw.status).tolist()} (status counts), clamped steps: {raw.clamped.sum(axis=0).tolist()}")
     print(f"peak RSS after the ensemble: {peak_rss_gb():.2f} GiB")
