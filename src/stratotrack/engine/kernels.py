@@ -10,7 +10,8 @@ points that fall inside a step are computed the same way, so the output interval
 Away from the poles the state is integrated in (lat, lon); poleward of ``POLAR_LATITUDE`` a step is taken in 3-D
 Cartesian coordinates: classic RK4 on the 3-D position vector with unit-sphere velocities (wind / radius), each
 stage point and the result projected radially back onto the unit sphere, so trajectories cross the poles without
-singularities and the step keeps its fourth order.  :mod:`stratotrack.engine.reference` is the NumPy twin of this module.
+singularities and the step keeps its fourth order.  :mod:`stratotrack.engine.reference` is the NumPy twin of this
+module.
 """
 
 from __future__ import annotations
@@ -168,10 +169,11 @@ def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, c
     flags in fls[i].
 
     The stages run outer and the particles inner, so the samples of different particles overlap in the CPU; the
-    scalar paths call it with one row.  In (lat, lon) away from the poles
-    (cos/sin of the start latitude carried over from the previous step by a Taylor step, no trigonometric call
-    per stage); poleward of POLAR_LATITUDE on the 3-D position vector (stage points renormalised onto the unit
-    sphere before sampling, and the result too).  This is the engine's only RK4.
+    scalar paths call it with one row.  In (lat, lon) away from the poles: cos/sin of the start latitude come from
+    the previous step's end (carried by a Taylor step, exact to rounding; recomputed whenever the start latitude is
+    not the one they belong to), so the lockstep path makes no trigonometric call.  Poleward of POLAR_LATITUDE on
+    the 3-D position vector (stage points renormalised onto the unit sphere before sampling, and the result too).
+    This is the engine's only RK4.
     """
     for i in range(b0, b1):
         if act[i]:
