@@ -50,8 +50,9 @@ def reintegrate(obs):
 
 
 def test_reintegrating_measured_winds_reproduces_the_drift_within_1_percent(shared_data):
-    """rs-drift's sounding has no time per level (drift ~ 1/ascent rate is then a free parameter), so the check uses
-    the Oakland flights' timed fixes: winds measured by the ascent's own displacement, re-flown by the engine."""
+    """The Oakland flights' timed fixes: winds measured by the ascent's own displacement, re-flown by the engine
+    (a consistency check of the engine's layer handling; tests/test_track_rsdrift.py is the independent one, with a
+    sonde's own measured winds)."""
     for path in flights(shared_data):
         drift, miss, dz = reintegrate(ascent(read_observations(path)))
         assert drift > 30e3
