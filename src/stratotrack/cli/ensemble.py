@@ -68,7 +68,13 @@ def check_outputs(outputs, keep):
     from ..io._common import check_writable
 
     for path in outputs:
-        ext = Path(path).suffix.lower()
+        ext = Path(path).suffix.lower().replace(".tiff", ".tif")
+        if ext == ".tif":
+            try:
+                import rasterio  # noqa: F401
+            except ImportError:
+                raise InputError(f"{str(path)!r}: GeoTIFF output needs rasterio; install it with "
+                                 "pip install 'stratotrack[raster]'") from None
         if ext in FORMATS:
             check_writable(path)
         elif keep == "trajectories":
@@ -95,10 +101,12 @@ def predict_ensemble(*, lat, lon, alt, time, profile, backward, wind, outside, k
         res = st.ensemble(lat, lon, alt, time, profile, members=members, seed=seed, backward=backward, wind=wind,
                           outside=outside, passages=parse_passages(passage), at=list(at) if at else None,
                           levels=parse_levels(levels), keep=keep, batch_size=batch_size, **kw, **kwargs)
+    from ..ensemble.result import FORMATS as ENSEMBLE_FORMATS
+
     written = []
     for path in outputs:
         with phase(f"Writing {path}..."):
-            if Path(path).suffix.lower() in (".nc", ".geojson", ".json", ".csv"):
+            if Path(path).suffix.lower().replace(".tiff", ".tif") in ENSEMBLE_FORMATS:
                 res.write(path)
             else:
                 import stratotrack.io as sio

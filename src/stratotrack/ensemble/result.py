@@ -18,6 +18,8 @@ FORMATS = {
     ".geojson": "highest-density contours, spread ellipses and passage targets with their probabilities",
     ".json": "the summary as JSON",
     ".csv": "one row per member (trajectory id, parameters, end point), or every point with --keep trajectories",
+    ".tif": "GeoTIFF of the end point's probability density (band 1, km-2) and member counts (band 2), WGS 84; "
+            "needs rasterio (pip install 'stratotrack[raster]')",
 }
 
 
@@ -183,16 +185,59 @@ class EnsembleResult:
         return out
 
     # -- files ------------------------------------------------------------------------------------------------------
+    def end_product(self) -> str:
+        """The name of the end-point product (landing, or end of a float/drift)."""
+        for name in ("landing", "end"):
+            if name in self.products:
+                return name
+        plain = [n for n in self.products if not n.startswith("at ")]
+        if not plain:
+            raise InputError("the ensemble has no end-point product")
+        return plain[-1]
+
+    def write_geotiff(self, path, product=None) -> Path:
+        """One product's grid as a GeoTIFF (EPSG:4326, cell-centred lat/lon grid): band 1 the probability density
+        (km-2, Gaussian-kernel smoothed as in the NetCDF), band 2 the member counts.  Tags name the product, the
+        member count and the density thresholds of the highest-density regions."""
+        from ..io._common import atomic_path
+
+        try:
+            import rasterio
+            from rasterio.transform import from_origin
+        except ImportError:
+            raise InputError("GeoTIFF output needs rasterio; install it with pip install 'stratotrack[raster]'") from None
+        name = product or self.end_product()
+        lat, lon, counts, prob, area, _sigma = self.grid(name)
+        dens = (prob / area).astype(np.float32)
+        dlat, dlon = float(lat[1] - lat[0]), float(lon[1] - lon[0])
+        transform = from_origin(float(lon[0]) - dlon / 2, float(lat[-1]) + dlat / 2, dlon, dlat)
+        thr = self._product(name).hdr_thresholds(prob, area, self.levels)
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            with rasterio.open(tmp, "w", driver="GTiff", width=lon.size, height=lat.size, count=2, dtype="float32",
+                               crs="EPSG:4326", transform=transform, nodata=None) as dst:
+                dst.write(dens[::-1], 1)  # north-up rows
+                dst.write(counts[::-1].astype(np.float32), 2)
+                dst.set_band_description(1, f"probability density (km-2): {name}")
+                dst.set_band_description(2, f"members per cell: {name}")
+                dst.update_tags(product=name, members=str(self._product(name).n),
+                                hdr_levels=json.dumps(list(self.levels)), hdr_thresholds_km2=json.dumps(list(thr)))
+        return path
+
     def write(self, path) -> Path:
-        """Write products by extension: .nc, .geojson, .json, .csv (see ``FORMATS``)."""
+        """Write products by extension: .nc, .geojson, .json, .csv, .tif (see ``FORMATS``)."""
         from ..io._common import atomic_path
 
         path = Path(path)
         ext = path.suffix.lower()
+        if ext == ".tiff":
+            ext = ".tif"
         if ext not in FORMATS:
             raise InputError(f"extension {ext or str(path)!r} is not an ensemble output; expected one of "
                              f"{', '.join(FORMATS)}")
-        if ext == ".nc":
+        if ext == ".tif":
+            self.write_geotiff(path)
+        elif ext == ".nc":
             ds = self.to_dataset()
             with atomic_path(path) as tmp:
                 ds.to_netcdf(tmp)
