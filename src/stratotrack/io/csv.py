@@ -37,18 +37,25 @@ def write(ds, path) -> None:
                 w.writerow(row + ([t.index] if ensemble else []))
 
 
-def read(path):
+def read_table(path, aliases: dict, expected: str):
+    """The rows of a CSV file and ``{role: column index}`` for the first header name of each role found in
+    ``aliases`` (``{role: [names]}``, compared lower-case); an empty file is an error naming ``expected``."""
     with open(path, newline="", encoding="utf-8-sig") as fh:
         rows = list(_csv.reader(fh))
     if not rows:
-        raise InputError(f"CSV file '{path}' is empty; expected a header with latitude and longitude columns")
+        raise InputError(f"CSV file '{path}' is empty; expected a header with {expected} columns")
     header = [h.strip().lower() for h in rows[0]]
     cols = {}
-    for role, names in _ALIASES.items():
+    for role, names in aliases.items():
         for name in names:
             if name in header:
                 cols[role] = header.index(name)
                 break
+    return rows, cols
+
+
+def read(path):
+    rows, cols = read_table(path, _ALIASES, "latitude and longitude")
     if "latitude" not in cols or "longitude" not in cols:
         raise InputError(f"CSV file '{path}' has columns {rows[0]}; expected at least latitude and longitude")
     body = [r for r in rows[1:] if any(c.strip() for c in r)]

@@ -20,7 +20,6 @@ Readers (:func:`read_observations`) take CSV (telemetry, reports or sightings, b
 
 from __future__ import annotations
 
-import csv as _csv
 import json
 import math
 import re
@@ -404,17 +403,9 @@ def _precision_s(word) -> float:
 
 
 def _read_csv(path) -> Observations:
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        rows = list(_csv.reader(fh))
-    if not rows:
-        raise InputError(f"CSV file '{path}' is empty; expected a header with time, latitude and longitude columns")
-    header = [h.strip().lower() for h in rows[0]]
-    col = {}
-    for role, names in _COLS.items():
-        for name in names:
-            if name in header:
-                col[role] = header.index(name)
-                break
+    from ..io.csv import read_table
+
+    rows, col = read_table(path, _COLS, "time, latitude and longitude")
     missing = [r for r in ("time", "lat", "lon") if r not in col]
     if missing:
         raise InputError(f"CSV file '{path}' has columns {rows[0]}; expected at least time, latitude and longitude "
