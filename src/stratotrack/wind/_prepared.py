@@ -20,8 +20,7 @@ import numpy as np
 from ..cachedir import cache_dir
 from .field import WindField
 
-FORMAT_VERSION = 1
-_ARRAYS = ("data", "lat", "lon", "knots", "knot_index", "levels")
+FORMAT_VERSION = 2
 
 
 
@@ -43,27 +42,23 @@ def load(source: Path) -> WindField | None:
         if not path.is_file():
             return None
         with np.load(path, allow_pickle=False) as z:
-            arrays = {name: z[name] for name in _ARRAYS}
+            data = z["data"]
             meta = json.loads(bytes(z["meta"]).decode("utf-8"))
+        return WindField.from_metadata(data, meta)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         return None
-    valid = meta.pop("valid_time")
-    return WindField(**arrays, **meta, valid_time=None if valid is None else np.datetime64(valid))
 
 
 def save(source: Path, field: WindField) -> None:
     """Store ``field`` as the prepared form of ``source``; silently does nothing where the cache is not writable."""
-    meta = {"time_mode": field.time_mode, "vertical": field.vertical, "source": field.source, "kind": field.kind,
-            "valid_time": None if field.valid_time is None else str(field.valid_time), "notes": list(field.notes),
-            "attrs": {k: v for k, v in field.attrs.items() if isinstance(v, (str, int, float))}}
+    meta = json.dumps(field.metadata()).encode("utf-8")
     try:
         path = cached_path(source)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **{name: getattr(field, name) for name in _ARRAYS},
-                         meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8))
+                np.savez(fh, data=field.data, meta=np.frombuffer(meta, dtype=np.uint8))
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):

@@ -214,15 +214,8 @@ class Cache:
                 fh.flush()
                 os.fsync(fh.fileno())
             nbytes = (tmp / "field.npy").stat().st_size
-            meta = {
-                "format": 1, "id": entry_id, "lat": field.lat.tolist(), "lon": field.lon.tolist(),
-                "knots": field.knots.tolist(), "knot_index": field.knot_index.tolist(),
-                "time_mode": field.time_mode, "vertical": field.vertical, "levels": np.asarray(field.levels).tolist(),
-                "source": field.source, "kind": field.kind,
-                "valid_time": None if field.valid_time is None else str(np.datetime64(field.valid_time, "s")),
-                "notes": list(field.notes), "attrs": _jsonable(field.attrs), "shape": list(data.shape),
-                "dtype": "float32", "sha256": digest,
-            }
+            meta = {"format": 1, "id": entry_id, **field.metadata(), "shape": list(data.shape), "dtype": "float32",
+                    "sha256": digest}
             with open(tmp / "meta.json", "w") as fh:
                 json.dump(meta, fh)
                 fh.flush()
@@ -315,15 +308,8 @@ class Cache:
         if list(data.shape) != meta["shape"]:
             raise WindDataError(f"cache entry {entry.id!r} is damaged: its array has shape {list(data.shape)}, "
                                 f"expected {meta['shape']}")
-        valid = meta.get("valid_time")
-        return WindField(
-            data=data, lat=np.asarray(meta["lat"]), lon=np.asarray(meta["lon"]), knots=np.asarray(meta["knots"]),
-            knot_index=np.asarray(meta["knot_index"], dtype=np.int64), time_mode=meta["time_mode"],
-            vertical=meta["vertical"], levels=np.asarray(meta["levels"], dtype=float),
-            source=f"cache entry {entry.id}", kind=meta["kind"],
-            valid_time=None if valid is None else np.datetime64(valid, "s"), notes=list(meta["notes"]),
-            attrs=dict(meta.get("attrs", {}), cache_entry=entry.id),
-        )
+        return WindField.from_metadata(data, meta, source=f"cache entry {entry.id}",
+                                       attrs=dict(meta.get("attrs", {}), cache_entry=entry.id))
 
     def verify(self, entry: Entry) -> bool:
         """Whether the entry's bytes still match the checksum taken when it was stored (reads the whole file)."""
@@ -362,17 +348,6 @@ def _epoch(value) -> float:
             value = value.replace(tzinfo=_dt.timezone.utc)
         return value.timestamp()
     return float((np.datetime64(value, "ns") - np.datetime64(0, "ns")).astype(np.int64) / 1e9)
-
-
-def _jsonable(attrs: dict) -> dict:
-    out = {}
-    for k, v in dict(attrs).items():
-        try:
-            json.dumps(v)
-            out[str(k)] = v
-        except TypeError:
-            out[str(k)] = str(v)
-    return out
 
 
 def parse_age(text) -> float:

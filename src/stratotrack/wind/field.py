@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,6 +71,37 @@ class WindField:
         self.knots = np.ascontiguousarray(self.knots, dtype=np.float64)
         self.knot_index = np.ascontiguousarray(self.knot_index, dtype=np.int64)
         self.data.flags.writeable = False
+
+    # -- storage ------------------------------------------------------------------------------------------------
+    def metadata(self) -> dict:
+        """Everything but the data array, JSON-ready (attributes that JSON cannot hold become text)."""
+        attrs = {}
+        for k, v in dict(self.attrs).items():
+            try:
+                json.dumps(v)
+                attrs[str(k)] = v
+            except TypeError:
+                attrs[str(k)] = str(v)
+        return {
+            "lat": self.lat.tolist(), "lon": self.lon.tolist(), "knots": self.knots.tolist(),
+            "knot_index": self.knot_index.tolist(), "time_mode": self.time_mode, "vertical": self.vertical,
+            "levels": np.asarray(self.levels, dtype=float).tolist(), "source": self.source, "kind": self.kind,
+            "valid_time": None if self.valid_time is None else str(np.datetime64(self.valid_time, "s")),
+            "notes": list(self.notes), "attrs": attrs,
+        }
+
+    @classmethod
+    def from_metadata(cls, data, meta: dict, **override) -> "WindField":
+        """The field of a data array and :meth:`metadata` (``override`` replaces fields, e.g. ``source``)."""
+        valid = meta.get("valid_time")
+        kw = dict(lat=np.asarray(meta["lat"], dtype=float), lon=np.asarray(meta["lon"], dtype=float),
+                  knots=np.asarray(meta["knots"], dtype=float), knot_index=np.asarray(meta["knot_index"], dtype=np.int64),
+                  time_mode=meta["time_mode"], vertical=meta["vertical"], levels=np.asarray(meta["levels"], dtype=float),
+                  source=meta["source"], kind=meta["kind"],
+                  valid_time=None if valid is None else np.datetime64(valid, "s"), notes=list(meta["notes"]),
+                  attrs=dict(meta.get("attrs", {})))
+        kw.update(override)
+        return cls(data=data, **kw)
 
     # -- what the kernels need -------------------------------------------------------------------------------
     def kernel_args(self):
