@@ -23,7 +23,8 @@ from numba import njit, prange
 
 from .. import atmosphere as _atm
 from ..geodesy import EARTH_RADIUS
-from ..wind._sample import FLAG_ABOVE, FLAG_BELOW, FLAG_REGION, FLAG_TIME, sample
+from ..wind._sample import (FLAG_ABOVE, FLAG_BELOW, FLAG_REGION, FLAG_TIME, I_LAT_UNIFORM, I_NLAT, I_NLON,
+                            I_PERIODIC, P_IDLAT, P_IDLON, P_LAT0, P_LON0, P_LONSPAN, column, corners, locate)
 
 #: poleward of this latitude a step is integrated in Cartesian coordinates
 POLAR_LATITUDE = 70.0
@@ -130,71 +131,111 @@ def _to_latlon(x, y, zc):
     return math.asin(max(-1.0, min(1.0, zc))) * R2D, math.atan2(y, x) * R2D
 
 
-@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def _cos_near(c0, s0, d, la):
-    """cos(a + d) from cos(a), sin(a) for a small d (rad), by Taylor series exact to double precision."""
-    if abs(d) > 0.05:
-        return math.cos(la * D2R)
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def _cos_sin_small(d):
+    """(cos d, sin d) for |d| <= 0.05 rad by Taylor series, exact to double precision."""
     d2 = d * d
     cd = 1.0 - d2 / 2.0 * (1.0 - d2 / 12.0 * (1.0 - d2 / 30.0 * (1.0 - d2 / 56.0)))
     sd = d * (1.0 - d2 / 6.0 * (1.0 - d2 / 20.0 * (1.0 - d2 / 42.0 * (1.0 - d2 / 72.0))))
-    return c0 * cd - s0 * sd
+    return cd, sd
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
 def _sin_cos_near(c0, s0, d):
-    """(cos(a + d), sin(a + d)) from cos(a), sin(a) for |d| <= 0.05 rad, by Taylor series exact to double
-    precision."""
-    d2 = d * d
-    cd = 1.0 - d2 / 2.0 * (1.0 - d2 / 12.0 * (1.0 - d2 / 30.0 * (1.0 - d2 / 56.0)))
-    sd = d * (1.0 - d2 / 6.0 * (1.0 - d2 / 20.0 * (1.0 - d2 / 42.0 * (1.0 - d2 / 72.0))))
+    """(cos(a + d), sin(a + d)) from cos(a), sin(a) for |d| <= 0.05 rad, exact to double precision."""
+    cd, sd = _cos_sin_small(d)
     return c0 * cd - s0 * sd, s0 * cd + c0 * sd
 
 
-# columns of the per-particle scratch rows used by rk4_rows
-C_LA0, C_LO0, C_Z0, C_T0, C_DT, C_POLAR = 0, 1, 2, 3, 4, 5
-C_COS0, C_SIN0, C_DLA, C_DLO, C_DZ, C_SLA, C_SLO, C_SZ = 6, 7, 8, 9, 10, 11, 12, 13
-C_X0, C_Y0, C_ZC0, C_VX, C_VY, C_VZ, C_SVX, C_SVY, C_SVZ = 14, 15, 16, 17, 18, 19, 20, 21, 22
-C_LA1, C_LO1, C_Z1 = 23, 24, 25
-#: the latitude whose cosine and sine C_COS0/C_SIN0 hold (NO_LATITUDE: none); carried from one step to the next
-C_CLAT = 26
+# Lockstep scratch.  Particles are stepped in blocks of BLOCK; each block has its own slice of the float and
+# integer scratch, laid out column by column (column c of block row r at [c * BLOCK + r]): each pass over a block's
+# rows streams through a few short contiguous columns, and a block's scratch stays in the L1 cache.  (With unsigned
+# indices LLVM vectorises the simple passes, but that measured slower: the scalar pass that follows reloads what
+# the vector stores wrote.)
+#: particles stepped in lockstep by one thread
+BLOCK = 32
+_B = BLOCK
+
+
+def _columns(a, b):
+    return tuple(range(a, b))
+
+
+# float columns
+F_LA0, F_LO0, F_Z0, F_T0, F_H = _columns(0, 5)
+F_COS0, F_SIN0, F_CLAT = _columns(5, 8)  # cos/sin of the start latitude and the latitude they belong to (carried)
+F_DLA, F_DLO, F_DZ, F_SLA, F_SLO, F_SZ = _columns(8, 14)  # last stage's rates; weighted sums of the rates
+F_LAS, F_LOS, F_ZS, F_CL, F_U, F_V = _columns(14, 20)  # stage point and its wind
+F_JY, F_FY, F_IX, F_FX = _columns(20, 24)  # its grid cell (lower indices, as floats) and the fractions inside it
+F_LA1, F_LO1, F_Z1 = _columns(24, 27)  # result
+F_X0, F_Y0, F_ZC0, F_VX, F_VY, F_VZ, F_SVX, F_SVY, F_SVZ = _columns(27, 36)  # polar rows
+FLOAT_COLUMNS = 36
+# integer columns: active, sample flags of the step, polar row, flags of locating the stage point, cos far
+J_ACT, J_FLAGS, J_POLAR, J_LOC, J_FAR = _columns(0, 5)
+INT_COLUMNS = 5
+#: a J_LOC bit: the stage point is located again row by row (far outside one turn of longitude, or polar)
+RELOCATE = 16
+#: F_CLAT when no latitude's cosine is held yet
 NO_LATITUDE = 1000.0
-SCRATCH_COLUMNS = 27
+
+
+def scratch(n):
+    """Zeroed lockstep scratch for n particles: (floats, integers), one slice of each per block."""
+    nb = (n + BLOCK - 1) // BLOCK
+    sf = np.zeros((nb, FLOAT_COLUMNS * BLOCK))
+    sf[:, F_CLAT * BLOCK:(F_CLAT + 1) * BLOCK] = NO_LATITUDE
+    return sf, np.zeros((nb, INT_COLUMNS * BLOCK), dtype=np.int64)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls):
-    """One RK4 step for each active row i in [b0, b1): from (t, la, lo, z) = sc[i, C_T0/C_LA0/C_LO0/C_Z0] over
-    sc[i, C_DT] seconds (signed) under particle i's current stage; result in sc[i, C_LA1/C_LO1/C_Z1], sample
-    flags in fls[i].
+def rk4_block(r0, r1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals):
+    """One RK4 step for each active row r in [r0, r1) of a block whose row 0 is particle p0: from (t, la, lo, z)
+    in columns F_T0/F_LA0/F_LO0/F_Z0 over F_H seconds (signed) under the particle's current stage; result in
+    F_LA1/F_LO1/F_Z1, sample flags in J_FLAGS.  This is the engine's only RK4.
 
-    The stages run outer and the particles inner, so the samples of different particles overlap in the CPU; the
-    scalar paths call it with one row.  In (lat, lon) away from the poles: cos/sin of the start latitude come from
-    the previous step's end (carried by a Taylor step, exact to rounding; recomputed whenever the start latitude is
-    not the one they belong to), so the lockstep path makes no trigonometric call.  Poleward of POLAR_LATITUDE on
+    Each stage is three passes over the rows: the stage points and their grid cells, the samples and vertical
+    rates, the horizontal rates; the samples of different particles overlap in the CPU, and the first and last
+    passes are short loops without calls.  In (lat, lon) away from the poles, cos/sin of the start latitude come from the
+    previous step's end (carried by a Taylor step, exact to rounding; recomputed whenever the start latitude is
+    not the one they belong to), so the path makes no trigonometric call.  Rows poleward of POLAR_LATITUDE step on
     the 3-D position vector (stage points renormalised onto the unit sphere before sampling, and the result too).
-    This is the engine's only RK4.
     """
-    for i in range(b0, b1):
-        if act[i]:
-            la = sc[i, C_LA0]
-            lo = sc[i, C_LO0]
-            fls[i] = 0
-            polar = abs(la) >= POLAR_LATITUDE
-            sc[i, C_POLAR] = 1.0 if polar else 0.0
-            if polar:
-                cp = math.cos(la * D2R)
-                sc[i, C_X0] = cp * math.cos(lo * D2R)
-                sc[i, C_Y0] = cp * math.sin(lo * D2R)
-                sc[i, C_ZC0] = math.sin(la * D2R)
-                for c in range(C_VX, C_SVZ + 1):
-                    sc[i, c] = 0.0
-            elif sc[i, C_CLAT] != la:
-                sc[i, C_COS0] = math.cos(la * D2R)
-                sc[i, C_SIN0] = math.sin(la * D2R)
-                sc[i, C_CLAT] = la
-            for c in range(C_DLA, C_SZ + 1):
-                sc[i, c] = 0.0
+    B = _B
+    lat0 = fp[P_LAT0]
+    ilat = fp[P_IDLAT]
+    lon0 = fp[P_LON0]
+    ilon = fp[P_IDLON]
+    span = fp[P_LONSPAN]
+    uniform = ip[I_LAT_UNIFORM] != 0
+    periodic = ip[I_PERIODIC] != 0
+    nlat = ip[I_NLAT]
+    nlon = ip[I_NLON]
+    ylast = float(nlat - 1)
+    lat_last = lat[nlat - 1]
+    xlast = float(nlon - 1) if periodic else float(nlon - 2)
+    npolar = 0
+    for r in range(r0, r1):
+        if si[J_ACT * B + r] == 0:
+            continue
+        si[J_FLAGS * B + r] = 0
+        la = sf[F_LA0 * B + r]
+        polar = abs(la) >= POLAR_LATITUDE
+        si[J_POLAR * B + r] = 1 if polar else 0
+        if polar:
+            npolar += 1
+            lo = sf[F_LO0 * B + r]
+            cp = math.cos(la * D2R)
+            sf[F_X0 * B + r] = cp * math.cos(lo * D2R)
+            sf[F_Y0 * B + r] = cp * math.sin(lo * D2R)
+            sf[F_ZC0 * B + r] = math.sin(la * D2R)
+            for col in range(F_VX, F_SVZ + 1):
+                sf[col * B + r] = 0.0
+        elif sf[F_CLAT * B + r] != la:
+            sf[F_COS0 * B + r] = math.cos(la * D2R)
+            sf[F_SIN0 * B + r] = math.sin(la * D2R)
+            sf[F_CLAT * B + r] = la
+        for col in range(F_DLA, F_SZ + 1):
+            sf[col * B + r] = 0.0
     for k in range(4):
         if k == 0:
             c = 0.0
@@ -205,86 +246,163 @@ def rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, c
         else:
             c = 1.0
             wgt = 1.0 / 6.0
-        for i in range(b0, b1):
-            if not act[i]:
-                continue
-            h = sc[i, C_DT]
-            la = sc[i, C_LA0]
-            lo = sc[i, C_LO0]
-            zs = sc[i, C_Z0] + c * h * sc[i, C_DZ]
-            if k == 0:
-                las = la
-                los = lo
-            elif sc[i, C_POLAR] > 0.5:
-                xs, ys, zcs = _unit(sc[i, C_X0] + c * h * sc[i, C_VX], sc[i, C_Y0] + c * h * sc[i, C_VY],
-                                    sc[i, C_ZC0] + c * h * sc[i, C_VZ])
-                las, los = _to_latlon(xs, ys, zcs)
-            else:
-                las, los = _fold(la + c * h * sc[i, C_DLA], lo + c * h * sc[i, C_DLO])
-            u, v, _w, fl, kh, th = sample(data, lat, knots, kidx, fp, ip, sc[i, C_T0] + c * h, las, los, zs,
-                                          khint[i], thint[i])
-            khint[i] = kh
-            thint[i] = th
-            fls[i] |= fl
-            s = stage[i]
-            r = EARTH_RADIUS + zs
-            dz = vertical_rate(codes[i, s, 0], vals[i, s, 0], vals[i, s, 1], vals[i, s, 2], vals[i, s, 3], zs)
-            sc[i, C_DZ] = dz
-            sc[i, C_SZ] += wgt * dz
-            if sc[i, C_POLAR] > 0.5:
-                vx, vy, vz = _tangent(las, los, u, v, r)
-                sc[i, C_VX] = vx
-                sc[i, C_VY] = vy
-                sc[i, C_VZ] = vz
-                sc[i, C_SVX] += wgt * vx
-                sc[i, C_SVY] += wgt * vy
-                sc[i, C_SVZ] += wgt * vz
-            else:
+        # pass 1: stage point, cos of its latitude, its grid cell on a uniform grid
+        for r in range(r0, r1):
+            ch = c * sf[F_H * B + r]
+            la0 = sf[F_LA0 * B + r]
+            las = la0 + ch * sf[F_DLA * B + r]
+            los = sf[F_LO0 * B + r] + ch * sf[F_DLO * B + r]
+            sf[F_ZS * B + r] = sf[F_Z0 * B + r] + ch * sf[F_DZ * B + r]
+            if las > 90.0:  # past a pole (as _fold)
+                las = 180.0 - las
+                los = los + 180.0
+            elif las < -90.0:
+                las = -180.0 - las
+                los = los + 180.0
+            sf[F_LAS * B + r] = las
+            sf[F_LOS * B + r] = los
+            d = (las - la0) * D2R
+            cd, sd = _cos_sin_small(d)  # cos of the stage latitude from the start's (far ones redone in pass 2)
+            sf[F_CL * B + r] = sf[F_COS0 * B + r] * cd - sf[F_SIN0 * B + r] * sd
+            si[J_FAR * B + r] = 1 if abs(d) > 0.05 else 0
+            # latitude cell (uniform grids; others are located in pass 2), as float indices
+            y = (las - lat0) * ilat
+            fl = 0
+            if y < 0.0:
+                y = 0.0
+                fl = FLAG_REGION
+            if y > ylast:
+                y = ylast
+                if las > lat_last:  # in degrees, as locate_lat: no flag for rounding at the last row
+                    fl = FLAG_REGION
+            jy = min(math.floor(y), ylast - 1.0)
+            sf[F_FY * B + r] = y - jy
+            sf[F_JY * B + r] = jy
+            # longitude cell
+            x = los - lon0
+            if x < 0.0:
+                x += 360.0
+            if x >= 360.0:
+                x -= 360.0
+            if x < 0.0 or x >= 360.0:
+                x = 0.0
+                fl |= RELOCATE  # far outside one turn: located again in pass 2
+            if not periodic and x > span:
+                fl |= FLAG_REGION
+                x = span if (x - span) < (360.0 - x) else 0.0
+            g = x * ilon
+            gi = min(math.floor(g), xlast)
+            sf[F_FX * B + r] = g - gi
+            sf[F_IX * B + r] = gi
+            si[J_LOC * B + r] = fl
+        if npolar > 0:
+            # polar rows: the stage point from the 3-D position
+            for r in range(r0, r1):
+                if si[J_ACT * B + r] == 0 or si[J_POLAR * B + r] == 0:
+                    continue
+                ch = c * sf[F_H * B + r]
                 if k == 0:
-                    cl = sc[i, C_COS0]
+                    las = sf[F_LA0 * B + r]
+                    los = sf[F_LO0 * B + r]
                 else:
-                    cl = _cos_near(sc[i, C_COS0], sc[i, C_SIN0], (las - sc[i, C_LA0]) * D2R, las)
-                if cl < 1e-12:
-                    cl = 1e-12
-                dla = v / r * R2D
-                dlo = u / (r * cl) * R2D
-                sc[i, C_DLA] = dla
-                sc[i, C_DLO] = dlo
-                sc[i, C_SLA] += wgt * dla
-                sc[i, C_SLO] += wgt * dlo
-    for i in range(b0, b1):
-        if act[i]:
-            h = sc[i, C_DT]
-            if sc[i, C_POLAR] > 0.5:
-                xn, yn, zn = _unit(sc[i, C_X0] + h * sc[i, C_SVX], sc[i, C_Y0] + h * sc[i, C_SVY],
-                                   sc[i, C_ZC0] + h * sc[i, C_SVZ])
-                la1, lo1 = _to_latlon(xn, yn, zn)
+                    xs, ys, zcs = _unit(sf[F_X0 * B + r] + ch * sf[F_VX * B + r],
+                                        sf[F_Y0 * B + r] + ch * sf[F_VY * B + r],
+                                        sf[F_ZC0 * B + r] + ch * sf[F_VZ * B + r])
+                    las, los = _to_latlon(xs, ys, zcs)
+                sf[F_LAS * B + r] = las
+                sf[F_LOS * B + r] = los
+                si[J_LOC * B + r] = RELOCATE
+        # pass 2: the samples and the vertical rates
+        for r in range(r0, r1):
+            if si[J_ACT * B + r] == 0:
+                continue
+            p = p0 + r
+            las = sf[F_LAS * B + r]
+            los = sf[F_LOS * B + r]
+            zs = sf[F_ZS * B + r]
+            ts = sf[F_T0 * B + r] + c * sf[F_H * B + r]
+            fl = si[J_LOC * B + r]
+            if fl & RELOCATE or not uniform:
+                bases, weights, fl, jt = locate(lat, knots, kidx, fp, ip, ts, las, los, thint[p])
             else:
-                la0 = sc[i, C_LA0]
-                la1, lo1 = _fold(la0 + h * sc[i, C_SLA], sc[i, C_LO0] + h * sc[i, C_SLO])
-                # carry cos/sin to the end point for the next step (a trigonometric call when that is far)
-                d = (la1 - la0) * D2R
-                if abs(d) <= 0.05 and abs(la1) <= 90.0:
-                    cn, sn = _sin_cos_near(sc[i, C_COS0], sc[i, C_SIN0], d)
-                    sc[i, C_COS0] = cn
-                    sc[i, C_SIN0] = sn
-                    sc[i, C_CLAT] = la1
-            sc[i, C_LA1] = la1
-            sc[i, C_LO1] = lo1
-            sc[i, C_Z1] = sc[i, C_Z0] + h * sc[i, C_SZ]
+                jy = min(max(int(sf[F_JY * B + r]), 0), nlat - 2)
+                i0 = min(max(int(sf[F_IX * B + r]), 0), nlon - 1)
+                i1 = i0 + 1
+                if i1 == nlon:
+                    i1 = 0
+                bases, weights, fl2, jt = corners(knots, kidx, fp, ip, ts, jy, i0, i1, sf[F_FY * B + r],
+                                                  sf[F_FX * B + r], thint[p])
+                fl |= fl2
+            u, v, _w, fl3, kh = column(data, ip, bases, weights, zs, khint[p])
+            khint[p] = kh
+            thint[p] = jt
+            si[J_FLAGS * B + r] |= fl | fl3
+            sf[F_U * B + r] = u
+            sf[F_V * B + r] = v
+            s = stage[p]
+            dz = vertical_rate(codes[p, s, 0], vals[p, s, 0], vals[p, s, 1], vals[p, s, 2], vals[p, s, 3], zs)
+            sf[F_DZ * B + r] = dz
+            sf[F_SZ * B + r] += wgt * dz
+            if si[J_FAR * B + r]:
+                sf[F_CL * B + r] = math.cos(las * D2R)
+        # pass 3: the horizontal rates in (lat, lon)
+        for r in range(r0, r1):
+            rad = EARTH_RADIUS + sf[F_ZS * B + r]
+            cl = max(sf[F_CL * B + r], 1e-12)
+            q = R2D / (rad * cl)  # one division for both rates
+            dla = sf[F_V * B + r] * q * cl
+            dlo = sf[F_U * B + r] * q
+            sf[F_DLA * B + r] = dla
+            sf[F_DLO * B + r] = dlo
+            sf[F_SLA * B + r] += wgt * dla
+            sf[F_SLO * B + r] += wgt * dlo
+        if npolar > 0:
+            for r in range(r0, r1):
+                if si[J_ACT * B + r] == 0 or si[J_POLAR * B + r] == 0:
+                    continue
+                vx, vy, vz = _tangent(sf[F_LAS * B + r], sf[F_LOS * B + r], sf[F_U * B + r], sf[F_V * B + r],
+                                      EARTH_RADIUS + sf[F_ZS * B + r])
+                sf[F_VX * B + r] = vx
+                sf[F_VY * B + r] = vy
+                sf[F_VZ * B + r] = vz
+                sf[F_SVX * B + r] += wgt * vx
+                sf[F_SVY * B + r] += wgt * vy
+                sf[F_SVZ * B + r] += wgt * vz
+    for r in range(r0, r1):
+        if si[J_ACT * B + r] == 0:
+            continue
+        h = sf[F_H * B + r]
+        if si[J_POLAR * B + r]:
+            xn, yn, zn = _unit(sf[F_X0 * B + r] + h * sf[F_SVX * B + r], sf[F_Y0 * B + r] + h * sf[F_SVY * B + r],
+                               sf[F_ZC0 * B + r] + h * sf[F_SVZ * B + r])
+            la1, lo1 = _to_latlon(xn, yn, zn)
+        else:
+            la0 = sf[F_LA0 * B + r]
+            la1, lo1 = _fold(la0 + h * sf[F_SLA * B + r], sf[F_LO0 * B + r] + h * sf[F_SLO * B + r])
+            # carry cos/sin to the end point for the next step (a trigonometric call when that is far)
+            d = (la1 - la0) * D2R
+            if abs(d) <= 0.05 and abs(la1) <= 90.0:
+                cn, sn = _sin_cos_near(sf[F_COS0 * B + r], sf[F_SIN0 * B + r], d)
+                sf[F_COS0 * B + r] = cn
+                sf[F_SIN0 * B + r] = sn
+                sf[F_CLAT * B + r] = la1
+        sf[F_LA1 * B + r] = la1
+        sf[F_LO1 * B + r] = lo1
+        sf[F_Z1 * B + r] = sf[F_Z0 * B + r] + h * sf[F_SZ * B + r]
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
-def rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, act, i, t, la, lo, z, h):
-    """One RK4 step of particle i alone (see :func:`rk4_rows`): returns (la, lo, z, flags)."""
-    sc[i, C_T0] = t
-    sc[i, C_LA0] = la
-    sc[i, C_LO0] = lo
-    sc[i, C_Z0] = z
-    sc[i, C_DT] = h
-    act[i] = 1
-    rk4_rows(i, i + 1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls)
-    return sc[i, C_LA1], sc[i, C_LO1], sc[i, C_Z1], fls[i]
+def rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sf, si, p0, r, t, la, lo, z, h):
+    """One RK4 step of block row r alone (see :func:`rk4_block`): returns (la, lo, z, flags)."""
+    B = _B
+    sf[F_T0 * B + r] = t
+    sf[F_LA0 * B + r] = la
+    sf[F_LO0 * B + r] = lo
+    sf[F_Z0 * B + r] = z
+    sf[F_H * B + r] = h
+    si[J_ACT * B + r] = 1
+    rk4_block(r, r + 1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals)
+    return sf[F_LA1 * B + r], sf[F_LO1 * B + r], sf[F_Z1 * B + r], si[J_FLAGS * B + r]
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
@@ -341,8 +459,8 @@ def _status_from_flags(fl):
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                  codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                 o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act):
-    """Advance particle i.  One RK4 call site, driven by a small state machine:
+                 o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf, si, row0):
+    """Advance particle i (row i - row0 of the block scratch sf, si).  One RK4 call site, driven by a small state machine:
 
     phase 0 tries the rest of the current step and finds the earliest event in it; phase 1 computes output points
     that fall strictly before the end of what phase 0 covers (partial steps from the step's start); phase 2
@@ -384,8 +502,8 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
             dt = nxt - ti
         else:
             dt = theta * rem
-        la1, lo1, z1, fl = rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls, act,
-                               i, ti, lai, loi, zi, dt)
+        la1, lo1, z1, fl = rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sf, si, row0,
+                               i - row0, ti, lai, loi, zi, dt)
         if phase == 0:
             tla, tlo, tz, tfl = la1, lo1, z1, fl
             theta = 2.0
@@ -482,40 +600,43 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
     next_out[i] = nxt
 
 
-#: particles stepped in lockstep by one thread (their samples overlap in the CPU)
-BLOCK = 16
-
-
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                    codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                   o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act):
-    """Whole steps for particles b0..b1-1 in lockstep; a step with an event, an output point inside it or a
-    sample outside the data (when stopping there) is redone by the scalar state machine :func:`_advance_one`."""
+                   o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf, si):
+    """Whole steps for particles b0..b1-1 (one block, its scratch sf, si) in lockstep; a step with an event, an
+    output point inside it or a sample outside the data (when stopping there) is redone by the scalar state
+    machine :func:`_advance_one`."""
+    B = _B
     sgn = 1.0 if h > 0 else -1.0
+    nr = b1 - b0
     while True:
         n_act = 0
-        for i in range(b0, b1):
-            act[i] = 0
+        for r in range(nr):
+            i = b0 + r
+            si[J_ACT * B + r] = 0
             if status[i] == RUNNING and sgn * (t[i] + h - t_until) <= TIME_TOL:
-                act[i] = 1
+                si[J_ACT * B + r] = 1
                 n_act += 1
-                sc[i, C_T0] = t[i]
-                sc[i, C_LA0] = la[i]
-                sc[i, C_LO0] = lo[i]
-                sc[i, C_Z0] = z[i]
-                sc[i, C_DT] = h
+                sf[F_T0 * B + r] = t[i]
+                sf[F_LA0 * B + r] = la[i]
+                sf[F_LO0 * B + r] = lo[i]
+                sf[F_Z0 * B + r] = z[i]
+                sf[F_H * B + r] = h
         if n_act == 0:
             break
-        rk4_rows(b0, b1, act, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sc, fls)
-        for i in range(b0, b1):
-            if not act[i]:
+        # a literal 0: numba compiles a copy of rk4_block for it in which the rows are known to be non-negative, so
+        # the indexing drops numba's negative-index handling (measurably faster than the copy for single rows)
+        rk4_block(0, nr, b0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals)
+        for r in range(nr):
+            if si[J_ACT * B + r] == 0:
                 continue
+            i = b0 + r
             s = stage[i]
             term = codes[i, s, 1]
             tv = vals[i, s, 4]
             ti = t[i]
-            z1 = sc[i, C_Z1]
+            z1 = sf[F_Z1 * B + r]
             tn = ti + h
             simple = sgn * (tn - t_end[i]) < -TIME_TOL and sgn * (next_out[i] - tn) >= -TIME_TOL
             if term == T_ABOVE:
@@ -524,20 +645,20 @@ def _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, 
                 simple = simple and z[i] > tv and z1 > tv
             elif term == T_TIME:
                 simple = simple and sgn * (tn - tv) < -TIME_TOL
-            fl = fls[i]
+            fl = si[J_FLAGS * B + r]
             if fl != 0 and stop_outside:
                 simple = False
             if not simple:
                 _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                              codes, vals, t_end, h, tn, out_dt, stop_outside,
-                             o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act)
-                act[i] = 0
+                             o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf, si, b0)
+                si[J_ACT * B + r] = 0
                 continue
             if fl != 0:
                 _count(clamp, i, fl)
             t[i] = tn
-            la[i] = sc[i, C_LA1]
-            lo[i] = sc[i, C_LO1]
+            la[i] = sf[F_LA1 * B + r]
+            lo[i] = sf[F_LO1 * B + r]
             z[i] = z1
             if abs(next_out[i] - tn) <= TIME_TOL:
                 _append(i, o_t, o_la, o_lo, o_z, o_st, o_n, tn, la[i], lo[i], z1, s)
@@ -547,15 +668,15 @@ def _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, 
 @njit(cache=True, parallel=True, error_model="numpy", _nrt=False)
 def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
             codes, vals, t_end, h, t_until, out_dt, stop_outside,
-            o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act):
+            o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf, si):
     """Advance every running particle by whole steps of ``h`` up to ``t_until`` (in place).
 
     Per-particle state: t, la, lo, z, stage, status, level/time hints, next output time.  Stage models and
     parameters come from ``codes``/``vals`` (see :meth:`stratotrack.flight.Profile.encode`) and may be changed
     between calls.  Output points and events are appended to the ``o_*`` and ``e_*`` buffers; ``clamp`` counts,
     per particle, the steps that sampled outside the data (above, below, time, region) when not stopping there.
-    ``sc`` (``[n, SCRATCH_COLUMNS]`` float64, column ``C_CLAT`` NO_LATITUDE at first), ``fls`` (int64) and ``act``
-    (int8) are per-particle scratch.
+    ``sf``, ``si`` are the lockstep scratch from :func:`scratch` (kept between calls: it carries cos/sin of each
+    particle's latitude).
     """
     n = t.shape[0]
     nb = (n + BLOCK - 1) // BLOCK
@@ -564,7 +685,7 @@ def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, 
         b1 = min(n, b0 + BLOCK)
         _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                        codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                       o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sc, fls, act)
+                       o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf[b], si[b])
 
 
 def sqrt_density_ratio_array(z):

@@ -76,9 +76,7 @@ class Integrator:
         self.thint = np.zeros(n, dtype=np.int64)
         self.next_out = self.t + self.sgn * self.out_dt
         self.clamped = np.zeros((n, 4), dtype=np.int64)
-        sc = np.zeros((n, K.SCRATCH_COLUMNS))
-        sc[:, K.C_CLAT] = K.NO_LATITUDE
-        self._scratch = (sc, np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int8))
+        self._scratch = K.scratch(n)
         n_ev = self.codes.shape[1] + 2
         self.ev = {
             "t": np.full((n, n_ev), np.nan), "lat": np.full((n, n_ev), np.nan), "lon": np.full((n, n_ev), np.nan),

@@ -34,14 +34,15 @@ FLAG_NAMES = {FLAG_ABOVE: "above_data", FLAG_BELOW: "below_data", FLAG_TIME: "ou
 #: metres beyond the lowest/highest level still taken as inside (RK4 stages of the step that lands overshoot the
 #: ground by centimetres; that is not extrapolation worth a warning)
 LEVEL_TOLERANCE = 1.0
-# indices into the float parameter vector of a prepared field
-P_LAT0, P_DLAT, P_LON0, P_DLON, P_LONSPAN = 0, 1, 2, 3, 4
+# indices into the float parameter vector of a prepared field: grid origin and spacing, longitude span, the
+# reciprocals of the spacings, then from P_KINV on the reciprocal of each interval between time knots
+P_LAT0, P_DLAT, P_LON0, P_DLON, P_LONSPAN, P_IDLAT, P_IDLON, P_KINV = 0, 1, 2, 3, 4, 5, 6, 7
 # indices into the integer parameter vector (flags, then the shape of the 5-D data array)
 I_LAT_UNIFORM, I_PERIODIC, I_NT, I_NLAT, I_NLON, I_NLEV, I_NVAR = 0, 1, 2, 3, 4, 5, 6
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
-def locate_time(knots, t, hint):
+def locate_time(knots, fp, t, hint):
     """Return (j, weight, flags) so that t lies between knots[j] and knots[j+1] (weight from the first)."""
     nk = knots.shape[0]
     if nk == 1:
@@ -55,7 +56,7 @@ def locate_time(knots, t, hint):
         j = np.searchsorted(knots, t, side="right") - 1
         if j > nk - 2:
             j = nk - 2
-    return j, (t - knots[j]) / (knots[j + 1] - knots[j]), 0
+    return j, (t - knots[j]) * fp[P_KINV + j], 0
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
@@ -63,7 +64,7 @@ def locate_lat(lat, fp, ip, la):
     """Return (j, fraction, flags) for latitude la on the ascending latitude axis."""
     n = lat.shape[0]
     if ip[I_LAT_UNIFORM]:
-        y = (la - fp[P_LAT0]) * (1.0 / fp[P_DLAT])
+        y = (la - fp[P_LAT0]) * fp[P_IDLAT]
         j = int(math.floor(y))
         f = y - j
     else:
@@ -92,8 +93,7 @@ def locate_lon(nlon, fp, ip, lo):
         x = x % 360.0
         if x >= 360.0:
             x = 0.0
-    dlon = fp[P_DLON]
-    inv = 1.0 / dlon
+    inv = fp[P_IDLON]
     if ip[I_PERIODIC]:
         g = x * inv
         i = int(g)
@@ -167,17 +167,15 @@ def _corner_sums(typingctx, flat, bases, weights, off_a, off_b):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
-def locate(lat, knots, kidx, fp, ip, t, la, lo, thint):
-    """Steps 1-2 of a sample: returns (bases, weights, flags, time_hint), the offsets in the flattened field of
-    the 8 (time, lat, lon) corner columns and their trilinear weights."""
-    jt, wt, flags = locate_time(knots, t, thint)
+def corners(knots, kidx, fp, ip, t, j, i0, i1, fy, fx, thint):
+    """Step 1 of a sample and the corners of its grid cell (rows j, j + 1, columns i0, i1, fractions fy, fx):
+    returns (bases, weights, flags, time_hint), the offsets in the flattened field of the 8 (time, lat, lon)
+    corner columns and their trilinear weights."""
+    jt, wt, flags = locate_time(knots, fp, t, thint)
     t0 = kidx[jt]
     t1 = kidx[jt + 1] if knots.shape[0] > 1 else t0
-    j, fy, f2 = locate_lat(lat, fp, ip, la)
     nlat = ip[I_NLAT]
     nlon = ip[I_NLON]
-    i0, i1, fx, f3 = locate_lon(nlon, fp, ip, lo)
-    flags |= f2 | f3
     col = ip[I_NLEV] * ip[I_NVAR]
     r00 = (t0 * nlat + j) * nlon
     r01 = r00 + nlon
@@ -191,6 +189,15 @@ def locate(lat, knots, kidx, fp, ip, t, la, lo, thint):
     weights = (c0 * gy * gx, c0 * gy * fx, c0 * fy * gx, c0 * fy * fx, wt * gy * gx, wt * gy * fx, wt * fy * gx,
                wt * fy * fx)
     return bases, weights, flags, jt
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def locate(lat, knots, kidx, fp, ip, t, la, lo, thint):
+    """Steps 1-2 of a sample: returns (bases, weights, flags, time_hint) as :func:`corners` does."""
+    j, fy, f2 = locate_lat(lat, fp, ip, la)
+    i0, i1, fx, f3 = locate_lon(ip[I_NLON], fp, ip, lo)
+    bases, weights, flags, jt = corners(knots, kidx, fp, ip, t, j, i0, i1, fy, fx, thint)
+    return bases, weights, flags | f2 | f3, jt
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")

@@ -66,9 +66,12 @@ class WindField:
         periodic = bool(abs(span + dlon[0] - 360.0) < 1e-6 * 360.0)
         self.lat, self.lon = lat, lon
         self.lat_uniform, self.periodic = lat_uniform, periodic
-        self._fp = np.array([lat[0], dlat[0], lon[0], dlon[0], span], dtype=np.float64)
         self._ip = np.array([int(lat_uniform), int(periodic), *self.data.shape], dtype=np.int64)
         self.knots = np.ascontiguousarray(self.knots, dtype=np.float64)
+        # the kernels multiply by reciprocals (one division per spacing here instead of one per sample there)
+        with np.errstate(divide="ignore"):
+            kinv = 1.0 / np.diff(self.knots) if self.knots.size > 1 else np.zeros(0)
+        self._fp = np.concatenate([[lat[0], dlat[0], lon[0], dlon[0], span, 1.0 / dlat[0], 1.0 / dlon[0]], kinv])
         self.knot_index = np.ascontiguousarray(self.knot_index, dtype=np.int64)
         self.data.flags.writeable = False
 
