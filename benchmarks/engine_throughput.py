@@ -122,7 +122,7 @@ def main():
               f"(figures below use the median)")
     threads = numba.get_num_threads()
     print(f"ensemble: {n} members x {args.hours:g} h at {step:g} s = {steps / 1e6:.1f} M particle-steps")
-    print(f"  wall {wall:.2f} s (kernel {integ.engine_seconds:.2f} s) -> {steps / wall / 1e6:.1f} M particle-steps/s "
+    print(f"  wall {wall:.2f} s (kernel {integ.engine_seconds:.2f} s in the last run) -> {steps / wall / 1e6:.1f} M particle-steps/s "
           f"({4 * steps / wall / 1e6:.0f} M wind samples/s)")
     print(f"  {threads} threads (numba threading layer '{numba.threading_layer()}', {os.cpu_count()} CPUs, load "
           f"average {os.getloadavg()[0]:.1f} at the end): {wall * threads / steps * 1e9:.0f} thread-ns per particle-step")
