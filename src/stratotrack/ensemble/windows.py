@@ -32,7 +32,7 @@ class WindowsResult:
         from matplotlib.figure import Figure
 
         from ..geo.coastlines import lines
-        from ..io.plot import _extent
+        from ..io.plot import _extent, _map_axes
 
         df = self.table
         lt = df["launch_time"].to_numpy().astype("datetime64[s]").astype(float)
@@ -73,12 +73,7 @@ class WindowsResult:
         cb.set_ticks(ticks)
         cb.set_ticklabels([format_time(from_epoch_seconds(t))[:16].replace("T", " ") for t in ticks])
         cb.set_label("launch time (UTC)")
-        ax.set_xlim(lo0, lo1)
-        ax.set_ylim(la0, la1)
-        ax.set_aspect(1.0 / coslat)
-        ax.set_xlabel("longitude (degrees east)" + (", 0..360" if shift else ""))
-        ax.set_ylabel("latitude (degrees north)")
-        ax.grid(True, lw=0.3, alpha=0.5)
+        _map_axes(ax, (lo0, lo1, la0, la1, coslat), shift)
         ax.legend(loc="best", fontsize=8)
         what = "landing" if ds.attrs.get("profile") == "standard" else "end"
         ax.set_title(title or f"{len(df)} launches: {what} points coloured by launch time"

@@ -43,6 +43,17 @@ def _extent(lons, lats):
     return lo0, lo1, la0, la1, coslat
 
 
+def _map_axes(ax, extent, shift):
+    """Limits, aspect, labels and grid of a lon/lat map panel (``extent`` as :func:`_extent` returns it)."""
+    lo0, lo1, la0, la1, coslat = extent
+    ax.set_xlim(lo0, lo1)
+    ax.set_ylim(la0, la1)
+    ax.set_aspect(1.0 / coslat)
+    ax.set_xlabel("longitude (degrees east)" + (", 0..360" if shift else ""))
+    ax.set_ylabel("latitude (degrees north)")
+    ax.grid(True, lw=0.3, alpha=0.5)
+
+
 def figure(ds, title=None):
     """A matplotlib Figure (no pyplot, no display needed)."""
     from matplotlib.figure import Figure
@@ -87,12 +98,7 @@ def figure(ds, title=None):
             if not np.isnat(e.time):
                 ax2.plot(np.datetime64(e.time, "ms").astype(object), e.alt / 1000.0, marker=marker, color=color,
                          ms=9, ls="none", label=label)
-    ax.set_xlim(lo0, lo1)
-    ax.set_ylim(la0, la1)
-    ax.set_aspect(1.0 / coslat)
-    ax.set_xlabel("longitude (degrees east)" + (", 0..360" if shift else ""))
-    ax.set_ylabel("latitude (degrees north)")
-    ax.grid(True, lw=0.3, alpha=0.5)
+    _map_axes(ax, (lo0, lo1, la0, la1, coslat), shift)
     ax2.set_xlabel("time (UTC)")
     ax2.set_ylabel("altitude (km above mean sea level)")
     ax2.grid(True, lw=0.3, alpha=0.5)
