@@ -154,24 +154,19 @@ def _sin_cos_near(c0, s0, d):
 # the vector stores wrote.)
 #: particles stepped in lockstep by one thread
 BLOCK = 32
-_B = BLOCK
-
-
-def _columns(a, b):
-    return tuple(range(a, b))
 
 
 # float columns
-F_LA0, F_LO0, F_Z0, F_T0, F_H = _columns(0, 5)
-F_COS0, F_SIN0, F_CLAT = _columns(5, 8)  # cos/sin of the start latitude and the latitude they belong to (carried)
-F_DLA, F_DLO, F_DZ, F_SLA, F_SLO, F_SZ = _columns(8, 14)  # last stage's rates; weighted sums of the rates
-F_LAS, F_LOS, F_ZS, F_CL, F_U, F_V = _columns(14, 20)  # stage point and its wind
-F_JY, F_FY, F_IX, F_FX = _columns(20, 24)  # its grid cell (lower indices, as floats) and the fractions inside it
-F_LA1, F_LO1, F_Z1 = _columns(24, 27)  # result
-F_X0, F_Y0, F_ZC0, F_VX, F_VY, F_VZ, F_SVX, F_SVY, F_SVZ = _columns(27, 36)  # polar rows
+F_LA0, F_LO0, F_Z0, F_T0, F_H = range(0, 5)
+F_COS0, F_SIN0, F_CLAT = range(5, 8)  # cos/sin of the start latitude and the latitude they belong to (carried)
+F_DLA, F_DLO, F_DZ, F_SLA, F_SLO, F_SZ = range(8, 14)  # last stage's rates; weighted sums of the rates
+F_LAS, F_LOS, F_ZS, F_CL, F_U, F_V = range(14, 20)  # stage point and its wind
+F_JY, F_FY, F_IX, F_FX = range(20, 24)  # its grid cell (lower indices, as floats) and the fractions inside it
+F_LA1, F_LO1, F_Z1 = range(24, 27)  # result
+F_X0, F_Y0, F_ZC0, F_VX, F_VY, F_VZ, F_SVX, F_SVY, F_SVZ = range(27, 36)  # polar rows
 FLOAT_COLUMNS = 36
 # integer columns: active, sample flags of the step, polar row, flags of locating the stage point, cos far
-J_ACT, J_FLAGS, J_POLAR, J_LOC, J_FAR = _columns(0, 5)
+J_ACT, J_FLAGS, J_POLAR, J_LOC, J_FAR = range(0, 5)
 INT_COLUMNS = 5
 #: a J_LOC bit: the stage point is located again row by row (far outside one turn of longitude, or polar)
 RELOCATE = 16
@@ -200,7 +195,7 @@ def rk4_block(r0, r1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, 
     not the one they belong to), so the path makes no trigonometric call.  Rows poleward of POLAR_LATITUDE step on
     the 3-D position vector (stage points renormalised onto the unit sphere before sampling, and the result too).
     """
-    B = _B
+    B = BLOCK
     lat0 = fp[P_LAT0]
     ilat = fp[P_IDLAT]
     lon0 = fp[P_LON0]
@@ -394,7 +389,7 @@ def rk4_block(r0, r1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
 def rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sf, si, p0, r, t, la, lo, z, h):
     """One RK4 step of block row r alone (see :func:`rk4_block`): returns (la, lo, z, flags)."""
-    B = _B
+    B = BLOCK
     sf[F_T0 * B + r] = t
     sf[F_LA0 * B + r] = la
     sf[F_LO0 * B + r] = lo
@@ -607,7 +602,7 @@ def _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, 
     """Whole steps for particles b0..b1-1 (one block, its scratch sf, si) in lockstep; a step with an event, an
     output point inside it or a sample outside the data (when stopping there) is redone by the scalar state
     machine :func:`_advance_one`."""
-    B = _B
+    B = BLOCK
     sgn = 1.0 if h > 0 else -1.0
     nr = b1 - b0
     while True:
