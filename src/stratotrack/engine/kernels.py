@@ -23,8 +23,9 @@ from numba import njit, prange
 
 from .. import atmosphere as _atm
 from ..geodesy import EARTH_RADIUS
-from ..wind._sample import (FLAG_ABOVE, FLAG_BELOW, FLAG_REGION, FLAG_TIME, I_LAT_UNIFORM, I_NLAT, I_NLON,
-                            I_PERIODIC, P_IDLAT, P_IDLON, P_LAT0, P_LON0, P_LONSPAN, column, corners, locate)
+from ..wind._sample import (FLAG_ABOVE, FLAG_BELOW, FLAG_REGION, FLAG_TIME, I_LAT_UNIFORM, I_NLAT, I_NLEV, I_NLON,
+                            I_NVAR, I_PERIODIC, P_IDLAT, P_IDLON, P_KINV, P_LAT0, P_LON0, P_LONSPAN, bracket, corners,
+                            locate, vertical)
 
 #: poleward of this latitude a step is integrated in Cartesian coordinates
 POLAR_LATITUDE = 70.0
@@ -149,9 +150,9 @@ def _sin_cos_near(c0, s0, d):
 
 # Lockstep scratch.  Particles are stepped in blocks of BLOCK; each block has its own slice of the float and
 # integer scratch, laid out column by column (column c of block row r at [c * BLOCK + r]): each pass over a block's
-# rows streams through a few short contiguous columns, and a block's scratch stays in the L1 cache.  (With unsigned
-# indices LLVM vectorises the simple passes, but that measured slower: the scalar pass that follows reloads what
-# the vector stores wrote.)
+# rows streams through a few short contiguous columns, and a block's scratch stays in the L1 cache.  Passes of plain
+# arithmetic over all rows of a block (no calls, selects instead of branches, no skipped rows) are vectorised by
+# LLVM across rows; rows counted from a literal 0 (see _advance_block) let it drop numba's negative-index handling.
 #: particles stepped in lockstep by one thread
 BLOCK = 32
 
@@ -160,18 +161,28 @@ BLOCK = 32
 F_LA0, F_LO0, F_Z0, F_T0, F_H = range(0, 5)
 F_COS0, F_SIN0, F_CLAT = range(5, 8)  # cos/sin of the start latitude and the latitude they belong to (carried)
 F_DLA, F_DLO, F_DZ, F_SLA, F_SLO, F_SZ = range(8, 14)  # last stage's rates; weighted sums of the rates
-F_LAS, F_LOS, F_ZS, F_CL, F_U, F_V = range(14, 20)  # stage point and its wind
+F_LAS, F_LOS, F_ZS, F_CL, F_U, F_V = range(14, 20)  # stage point, cos of its latitude; winds of the lower level
 F_JY, F_FY, F_IX, F_FX = range(20, 24)  # its grid cell (lower indices, as floats) and the fractions inside it
 F_LA1, F_LO1, F_Z1 = range(24, 27)  # result
 F_X0, F_Y0, F_ZC0, F_VX, F_VY, F_VZ, F_SVX, F_SVY, F_SVZ = range(27, 36)  # polar rows
-FLOAT_COLUMNS = 36
+# the time interval a row last sampled in: its knots, the reciprocal of its length, the offsets in the flattened
+# field of its first time slice and from the first to the second (carried; any interval is valid for any particle)
+F_TA, F_TB, F_TINV, F_TOFF, F_TDT = range(36, 41)
+F_BASE, F_DX = range(41, 43)  # the stage point's first corner (offset in the flattened field) and next column
+F_W = 43  # F_W + c: the trilinear weight of corner c (c = 0..7)
+F_HK, F_HK1, F_U1, F_V1 = range(51, 55)  # heights of the levels bracketing the stage point; upper level's winds
+FLOAT_COLUMNS = 55
 # integer columns: active, sample flags of the step, polar row, flags of locating the stage point, cos far
 J_ACT, J_FLAGS, J_POLAR, J_LOC, J_FAR = range(0, 5)
 INT_COLUMNS = 5
 #: a J_LOC bit: the stage point is located again row by row (far outside one turn of longitude, or polar)
 RELOCATE = 16
+#: a J_LOC bit: the stage time is outside the row's time interval (found again row by row)
+RETIME = 32
 #: F_CLAT when no latitude's cosine is held yet
 NO_LATITUDE = 1000.0
+#: F_TA (and minus F_TB) when no time interval is held (finite: the kernels are compiled assuming no infinities)
+NO_TIME = 1e300
 
 
 def scratch(n):
@@ -179,7 +190,31 @@ def scratch(n):
     nb = (n + BLOCK - 1) // BLOCK
     sf = np.zeros((nb, FLOAT_COLUMNS * BLOCK))
     sf[:, F_CLAT * BLOCK:(F_CLAT + 1) * BLOCK] = NO_LATITUDE
+    sf[:, F_TA * BLOCK:(F_TA + 1) * BLOCK] = NO_TIME  # no time interval held yet
+    sf[:, F_TB * BLOCK:(F_TB + 1) * BLOCK] = -NO_TIME
     return sf, np.zeros((nb, INT_COLUMNS * BLOCK), dtype=np.int64)
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def _hold_interval(sf, B, r, knots, kidx, fp, ip, jt, fl):
+    """Keep time interval jt (from locate_time, with its flags fl) in row r's columns for the next samples."""
+    nk = knots.shape[0]
+    slab = ip[I_NLAT] * ip[I_NLON] * ip[I_NLEV] * ip[I_NVAR]
+    if nk == 1:  # steady: one interval for all times
+        sf[F_TA * B + r] = -NO_TIME
+        sf[F_TB * B + r] = NO_TIME
+        sf[F_TINV * B + r] = 0.0
+        sf[F_TOFF * B + r] = float(kidx[0] * slab)
+        sf[F_TDT * B + r] = 0.0
+    elif fl != 0:  # outside the times: clamped and flagged by locate_time every time
+        sf[F_TA * B + r] = NO_TIME
+        sf[F_TB * B + r] = -NO_TIME
+    else:
+        sf[F_TA * B + r] = knots[jt]
+        sf[F_TB * B + r] = knots[jt + 1]
+        sf[F_TINV * B + r] = fp[P_KINV + jt]
+        sf[F_TOFF * B + r] = float(kidx[jt] * slab)
+        sf[F_TDT * B + r] = float((kidx[jt + 1] - kidx[jt]) * slab)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
@@ -188,12 +223,16 @@ def rk4_block(r0, r1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, 
     in columns F_T0/F_LA0/F_LO0/F_Z0 over F_H seconds (signed) under the particle's current stage; result in
     F_LA1/F_LO1/F_Z1, sample flags in J_FLAGS.  This is the engine's only RK4.
 
-    Each stage is three passes over the rows: the stage points and their grid cells, the samples and vertical
-    rates, the horizontal rates; the samples of different particles overlap in the CPU, and the first and last
-    passes are short loops without calls.  In (lat, lon) away from the poles, cos/sin of the start latitude come from the
-    previous step's end (carried by a Taylor step, exact to rounding; recomputed whenever the start latitude is
-    not the one they belong to), so the path makes no trigonometric call.  Rows poleward of POLAR_LATITUDE step on
-    the 3-D position vector (stage points renormalised onto the unit sphere before sampling, and the result too).
+    Each stage is three passes over the rows.  The first and last are loops of plain arithmetic over all rows
+    (active or not) that the compiler vectorises across rows: the stage points, their grid cells, time weights,
+    corner offsets and trilinear weights (from the time interval each row holds), then the horizontal rates.  The
+    middle pass takes the samples row by row (the corner sums of :func:`stratotrack.wind._sample.bracket`); rows the
+    first pass could not place (a new time interval, a non-uniform latitude grid, far outside one turn of
+    longitude, polar) are located there by the scalar code of :mod:`stratotrack.wind._sample`, with identical
+    results.  In (lat, lon) away from the poles, cos/sin of the start latitude come from the previous step's end
+    (carried by a Taylor step, exact to rounding; recomputed whenever the start latitude is not the one they
+    belong to), so the path makes no trigonometric call.  Rows poleward of POLAR_LATITUDE step on the 3-D position
+    vector (stage points renormalised onto the unit sphere before sampling, and the result too).
     """
     B = BLOCK
     lat0 = fp[P_LAT0]
@@ -205,32 +244,43 @@ def rk4_block(r0, r1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, 
     periodic = ip[I_PERIODIC] != 0
     nlat = ip[I_NLAT]
     nlon = ip[I_NLON]
+    ncol = ip[I_NLEV] * ip[I_NVAR]
+    fcol = float(ncol)
+    fnlon = float(nlon)
+    wrap_dx = -(nlon - 1.0) * ncol  # from the last column of a periodic grid to the first
+    row_stride = nlon * ncol
     ylast = float(nlat - 1)
     lat_last = lat[nlat - 1]
     xlast = float(nlon - 1) if periodic else float(nlon - 2)
-    npolar = 0
+    # start: rates zeroed; rows that need trigonometry (polar, or a start latitude without its cos/sin) counted
+    nslow = 0
     for r in range(r0, r1):
-        if si[J_ACT * B + r] == 0:
-            continue
-        si[J_FLAGS * B + r] = 0
         la = sf[F_LA0 * B + r]
         polar = abs(la) >= POLAR_LATITUDE
         si[J_POLAR * B + r] = 1 if polar else 0
-        if polar:
-            npolar += 1
-            lo = sf[F_LO0 * B + r]
-            cp = math.cos(la * D2R)
-            sf[F_X0 * B + r] = cp * math.cos(lo * D2R)
-            sf[F_Y0 * B + r] = cp * math.sin(lo * D2R)
-            sf[F_ZC0 * B + r] = math.sin(la * D2R)
-            for col in range(F_VX, F_SVZ + 1):
-                sf[col * B + r] = 0.0
-        elif sf[F_CLAT * B + r] != la:
-            sf[F_COS0 * B + r] = math.cos(la * D2R)
-            sf[F_SIN0 * B + r] = math.sin(la * D2R)
-            sf[F_CLAT * B + r] = la
+        si[J_FLAGS * B + r] = 0
+        nslow += 1 if (polar or sf[F_CLAT * B + r] != la) and si[J_ACT * B + r] != 0 else 0
         for col in range(F_DLA, F_SZ + 1):
             sf[col * B + r] = 0.0
+    npolar = 0
+    if nslow > 0:
+        for r in range(r0, r1):
+            if si[J_ACT * B + r] == 0:
+                continue
+            la = sf[F_LA0 * B + r]
+            if si[J_POLAR * B + r]:
+                npolar += 1
+                lo = sf[F_LO0 * B + r]
+                cp = math.cos(la * D2R)
+                sf[F_X0 * B + r] = cp * math.cos(lo * D2R)
+                sf[F_Y0 * B + r] = cp * math.sin(lo * D2R)
+                sf[F_ZC0 * B + r] = math.sin(la * D2R)
+                for col in range(F_VX, F_SVZ + 1):
+                    sf[col * B + r] = 0.0
+            elif sf[F_CLAT * B + r] != la:
+                sf[F_COS0 * B + r] = math.cos(la * D2R)
+                sf[F_SIN0 * B + r] = math.sin(la * D2R)
+                sf[F_CLAT * B + r] = la
     for k in range(4):
         if k == 0:
             c = 0.0
@@ -241,19 +291,16 @@ def rk4_block(r0, r1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, 
         else:
             c = 1.0
             wgt = 1.0 / 6.0
-        # pass 1: stage point, cos of its latitude, its grid cell on a uniform grid
+        # pass 1 (vectorised): stage point, cos of its latitude, grid cell, time weight, corners and weights
         for r in range(r0, r1):
             ch = c * sf[F_H * B + r]
             la0 = sf[F_LA0 * B + r]
             las = la0 + ch * sf[F_DLA * B + r]
             los = sf[F_LO0 * B + r] + ch * sf[F_DLO * B + r]
             sf[F_ZS * B + r] = sf[F_Z0 * B + r] + ch * sf[F_DZ * B + r]
-            if las > 90.0:  # past a pole (as _fold)
-                las = 180.0 - las
-                los = los + 180.0
-            elif las < -90.0:
-                las = -180.0 - las
-                los = los + 180.0
+            past = abs(las) > 90.0  # past a pole (as _fold)
+            las = (math.copysign(180.0, las) - las) if past else las
+            los = los + 180.0 if past else los
             sf[F_LAS * B + r] = las
             sf[F_LOS * B + r] = los
             d = (las - la0) * D2R
@@ -262,34 +309,48 @@ def rk4_block(r0, r1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, 
             si[J_FAR * B + r] = 1 if abs(d) > 0.05 else 0
             # latitude cell (uniform grids; others are located in pass 2), as float indices
             y = (las - lat0) * ilat
-            fl = 0
-            if y < 0.0:
-                y = 0.0
-                fl = FLAG_REGION
-            if y > ylast:
-                y = ylast
-                if las > lat_last:  # in degrees, as locate_lat: no flag for rounding at the last row
-                    fl = FLAG_REGION
+            fl = FLAG_REGION if y < 0.0 else 0
+            y = max(y, 0.0)
+            fl = FLAG_REGION if (y > ylast and las > lat_last) else fl  # in degrees, as locate_lat
+            y = min(y, ylast)
             jy = min(math.floor(y), ylast - 1.0)
-            sf[F_FY * B + r] = y - jy
+            fy = y - jy
+            sf[F_FY * B + r] = fy
             sf[F_JY * B + r] = jy
             # longitude cell
             x = los - lon0
-            if x < 0.0:
-                x += 360.0
-            if x >= 360.0:
-                x -= 360.0
-            if x < 0.0 or x >= 360.0:
-                x = 0.0
-                fl |= RELOCATE  # far outside one turn: located again in pass 2
-            if not periodic and x > span:
-                fl |= FLAG_REGION
-                x = span if (x - span) < (360.0 - x) else 0.0
+            x = x + 360.0 if x < 0.0 else x
+            x = x - 360.0 if x >= 360.0 else x
+            far = x < 0.0 or x >= 360.0
+            fl = fl | RELOCATE if far else fl  # far outside one turn: located again in pass 2
+            x = 0.0 if far else x
+            out = not periodic and x > span
+            fl = fl | FLAG_REGION if out else fl
+            x = (span if (x - span) < (360.0 - x) else 0.0) if out else x
             g = x * ilon
             gi = min(math.floor(g), xlast)
-            sf[F_FX * B + r] = g - gi
+            fx = g - gi
+            sf[F_FX * B + r] = fx
             sf[F_IX * B + r] = gi
+            # time weight in the row's interval; corner offsets and trilinear weights (as corners() computes them)
+            ts = sf[F_T0 * B + r] + ch
+            ta = sf[F_TA * B + r]
+            wt = (ts - ta) * sf[F_TINV * B + r]
+            fl = fl | RETIME if (ts < ta or ts > sf[F_TB * B + r]) else fl
             si[J_LOC * B + r] = fl
+            sf[F_BASE * B + r] = sf[F_TOFF * B + r] + (jy * fnlon + gi) * fcol
+            sf[F_DX * B + r] = wrap_dx if gi >= fnlon - 1.0 else fcol
+            c0 = 1.0 - wt
+            gy = 1.0 - fy
+            gx = 1.0 - fx
+            sf[(F_W + 0) * B + r] = c0 * gy * gx
+            sf[(F_W + 1) * B + r] = c0 * gy * fx
+            sf[(F_W + 2) * B + r] = c0 * fy * gx
+            sf[(F_W + 3) * B + r] = c0 * fy * fx
+            sf[(F_W + 4) * B + r] = wt * gy * gx
+            sf[(F_W + 5) * B + r] = wt * gy * fx
+            sf[(F_W + 6) * B + r] = wt * fy * gx
+            sf[(F_W + 7) * B + r] = wt * fy * fx
         if npolar > 0:
             # polar rows: the stage point from the 3-D position
             for r in range(r0, r1):
@@ -307,50 +368,73 @@ def rk4_block(r0, r1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, 
                 sf[F_LAS * B + r] = las
                 sf[F_LOS * B + r] = los
                 si[J_LOC * B + r] = RELOCATE
-        # pass 2: the samples and the vertical rates
+        # pass 2 (row by row): the samples and the vertical rates
         for r in range(r0, r1):
             if si[J_ACT * B + r] == 0:
                 continue
             p = p0 + r
-            las = sf[F_LAS * B + r]
-            los = sf[F_LOS * B + r]
             zs = sf[F_ZS * B + r]
-            ts = sf[F_T0 * B + r] + c * sf[F_H * B + r]
             fl = si[J_LOC * B + r]
             if fl & RELOCATE or not uniform:
-                bases, weights, fl, jt = locate(lat, knots, kidx, fp, ip, ts, las, los, thint[p])
+                ts = sf[F_T0 * B + r] + c * sf[F_H * B + r]
+                bases, weights, fl, jt = locate(lat, knots, kidx, fp, ip, ts, sf[F_LAS * B + r], sf[F_LOS * B + r],
+                                                thint[p])
+                thint[p] = jt
             else:
-                jy = min(max(int(sf[F_JY * B + r]), 0), nlat - 2)
-                i0 = min(max(int(sf[F_IX * B + r]), 0), nlon - 1)
-                i1 = i0 + 1
-                if i1 == nlon:
-                    i1 = 0
-                bases, weights, fl2, jt = corners(knots, kidx, fp, ip, ts, jy, i0, i1, sf[F_FY * B + r],
-                                                  sf[F_FX * B + r], thint[p])
-                fl |= fl2
-            u, v, _w, fl3, kh = column(data, ip, bases, weights, zs, khint[p])
+                if fl & RETIME:
+                    # a new time interval: the corners of the cell found in pass 1, and the interval kept
+                    ts = sf[F_T0 * B + r] + c * sf[F_H * B + r]
+                    jy = min(max(int(sf[F_JY * B + r]), 0), nlat - 2)
+                    i0 = min(max(int(sf[F_IX * B + r]), 0), nlon - 1)
+                    i1 = i0 + 1
+                    if i1 == nlon:
+                        i1 = 0
+                    bases, weights, fl2, jt = corners(knots, kidx, fp, ip, ts, jy, i0, i1, sf[F_FY * B + r],
+                                                      sf[F_FX * B + r], thint[p])
+                    thint[p] = jt
+                    _hold_interval(sf, B, r, knots, kidx, fp, ip, jt, fl2)
+                    fl = (fl & ~RETIME) | fl2
+                else:
+                    b = int(sf[F_BASE * B + r])
+                    dx = int(sf[F_DX * B + r])
+                    dt = int(sf[F_TDT * B + r])
+                    b2 = b + row_stride
+                    bases = (b, b + dx, b2, b2 + dx, b + dt, b + dt + dx, b2 + dt, b2 + dt + dx)
+                    weights = (sf[F_W * B + r], sf[(F_W + 1) * B + r], sf[(F_W + 2) * B + r],
+                               sf[(F_W + 3) * B + r], sf[(F_W + 4) * B + r], sf[(F_W + 5) * B + r],
+                               sf[(F_W + 6) * B + r], sf[(F_W + 7) * B + r])
+            hk, hk1, u0, v0, _w0, u1, v1, _w1, kh = bracket(data, ip, bases, weights, zs, khint[p])
             khint[p] = kh
-            thint[p] = jt
-            si[J_FLAGS * B + r] |= fl | fl3
+            si[J_FLAGS * B + r] |= fl
+            sf[F_HK * B + r] = hk
+            sf[F_HK1 * B + r] = hk1
+            sf[F_U * B + r] = u0
+            sf[F_V * B + r] = v0
+            sf[F_U1 * B + r] = u1
+            sf[F_V1 * B + r] = v1
+            s = stage[p]
+            sf[F_DZ * B + r] = vertical_rate(codes[p, s, 0], vals[p, s, 0], vals[p, s, 1], vals[p, s, 2],
+                                             vals[p, s, 3], zs)
+            if si[J_FAR * B + r]:
+                sf[F_CL * B + r] = math.cos(sf[F_LAS * B + r] * D2R)
+        # pass 3 (vectorised): the winds between the levels, the rates in (lat, lon) and their weighted sums
+        for r in range(r0, r1):
+            zs = sf[F_ZS * B + r]
+            u, v, _w, fl = vertical(zs, sf[F_HK * B + r], sf[F_HK1 * B + r], sf[F_U * B + r], sf[F_V * B + r], 0.0,
+                                    sf[F_U1 * B + r], sf[F_V1 * B + r], 0.0)
+            si[J_FLAGS * B + r] |= fl
             sf[F_U * B + r] = u
             sf[F_V * B + r] = v
-            s = stage[p]
-            dz = vertical_rate(codes[p, s, 0], vals[p, s, 0], vals[p, s, 1], vals[p, s, 2], vals[p, s, 3], zs)
-            sf[F_DZ * B + r] = dz
-            sf[F_SZ * B + r] += wgt * dz
-            if si[J_FAR * B + r]:
-                sf[F_CL * B + r] = math.cos(las * D2R)
-        # pass 3: the horizontal rates in (lat, lon)
-        for r in range(r0, r1):
-            rad = EARTH_RADIUS + sf[F_ZS * B + r]
+            rad = EARTH_RADIUS + zs
             cl = max(sf[F_CL * B + r], 1e-12)
             q = R2D / (rad * cl)  # one division for both rates
-            dla = sf[F_V * B + r] * q * cl
-            dlo = sf[F_U * B + r] * q
+            dla = v * q * cl
+            dlo = u * q
             sf[F_DLA * B + r] = dla
             sf[F_DLO * B + r] = dlo
             sf[F_SLA * B + r] += wgt * dla
             sf[F_SLO * B + r] += wgt * dlo
+            sf[F_SZ * B + r] += wgt * sf[F_DZ * B + r]
         if npolar > 0:
             for r in range(r0, r1):
                 if si[J_ACT * B + r] == 0 or si[J_POLAR * B + r] == 0:
@@ -363,27 +447,33 @@ def rk4_block(r0, r1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, 
                 sf[F_SVX * B + r] += wgt * vx
                 sf[F_SVY * B + r] += wgt * vy
                 sf[F_SVZ * B + r] += wgt * vz
+    # the step's end (vectorised), with cos/sin carried to it for the next step (a trigonometric call, at the
+    # next step's start, when that is far); polar rows after
     for r in range(r0, r1):
-        if si[J_ACT * B + r] == 0:
-            continue
         h = sf[F_H * B + r]
-        if si[J_POLAR * B + r]:
-            xn, yn, zn = _unit(sf[F_X0 * B + r] + h * sf[F_SVX * B + r], sf[F_Y0 * B + r] + h * sf[F_SVY * B + r],
-                               sf[F_ZC0 * B + r] + h * sf[F_SVZ * B + r])
-            la1, lo1 = _to_latlon(xn, yn, zn)
-        else:
-            la0 = sf[F_LA0 * B + r]
-            la1, lo1 = _fold(la0 + h * sf[F_SLA * B + r], sf[F_LO0 * B + r] + h * sf[F_SLO * B + r])
-            # carry cos/sin to the end point for the next step (a trigonometric call when that is far)
-            d = (la1 - la0) * D2R
-            if abs(d) <= 0.05 and abs(la1) <= 90.0:
-                cn, sn = _sin_cos_near(sf[F_COS0 * B + r], sf[F_SIN0 * B + r], d)
-                sf[F_COS0 * B + r] = cn
-                sf[F_SIN0 * B + r] = sn
-                sf[F_CLAT * B + r] = la1
+        la0 = sf[F_LA0 * B + r]
+        la1 = la0 + h * sf[F_SLA * B + r]
+        lo1 = sf[F_LO0 * B + r] + h * sf[F_SLO * B + r]
+        past = abs(la1) > 90.0  # as _fold
+        la1 = (math.copysign(180.0, la1) - la1) if past else la1
+        lo1 = lo1 + 180.0 if past else lo1
+        d = (la1 - la0) * D2R
+        cn, sn = _sin_cos_near(sf[F_COS0 * B + r], sf[F_SIN0 * B + r], d)
+        near = abs(d) <= 0.05 and si[J_ACT * B + r] != 0 and si[J_POLAR * B + r] == 0
+        sf[F_COS0 * B + r] = cn if near else sf[F_COS0 * B + r]
+        sf[F_SIN0 * B + r] = sn if near else sf[F_SIN0 * B + r]
+        sf[F_CLAT * B + r] = la1 if near else sf[F_CLAT * B + r]
         sf[F_LA1 * B + r] = la1
         sf[F_LO1 * B + r] = lo1
         sf[F_Z1 * B + r] = sf[F_Z0 * B + r] + h * sf[F_SZ * B + r]
+    if npolar > 0:
+        for r in range(r0, r1):
+            if si[J_ACT * B + r] == 0 or si[J_POLAR * B + r] == 0:
+                continue
+            h = sf[F_H * B + r]
+            xn, yn, zn = _unit(sf[F_X0 * B + r] + h * sf[F_SVX * B + r], sf[F_Y0 * B + r] + h * sf[F_SVY * B + r],
+                               sf[F_ZC0 * B + r] + h * sf[F_SVZ * B + r])
+            sf[F_LA1 * B + r], sf[F_LO1 * B + r] = _to_latlon(xn, yn, zn)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")

@@ -9,8 +9,9 @@ ascending, longitudes ascending and levels ordered by increasing height.  A samp
 2. locates lat/lon in the grid (bilinear weights; longitude periodic for global grids),
 3. interpolates each level's height over the 8 surrounding (time, lat, lon) corners, searches that column for the
    two levels that bracket z (as Tawhiri does: altitude is mapped to a pressure level through the field's own
-   geopotential height at that place and time) and
-4. interpolates the winds of those two levels with the same weights, linearly in height.
+   geopotential height at that place and time) and interpolates the winds of those two levels with the same
+   weights (:func:`bracket`), then
+4. interpolates between the two levels linearly in height (:func:`vertical`).
 
 Samples outside the data are clamped to the nearest data and flagged (bit flags below; vertically, more than
 ``LEVEL_TOLERANCE`` beyond the lowest or highest level); what to do with a flagged sample is the caller's decision.  :mod:`stratotrack.wind.reference` holds the NumPy twin of this code.
@@ -201,11 +202,12 @@ def locate(lat, knots, kidx, fp, ip, t, la, lo, thint):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
-def column(flat, ip, bases, weights, z, khint):
-    """Steps 3-4 of a sample at the corners found by :func:`locate`: returns (u, v, w, flags, level_hint)."""
+def bracket(flat, ip, bases, weights, z, khint):
+    """Step 3 of a sample at the corners found by :func:`locate`: the levels k, k + 1 whose interpolated heights
+    bracket z (searched from the hint), and their interpolated height and winds: returns
+    (h_k, h_k1, u_k, v_k, w_k, u_k1, v_k1, w_k1, k)."""
     nlev = ip[I_NLEV]
     nvar = ip[I_NVAR]
-    flags = 0
     k = khint
     if k < 0:
         k = 0
@@ -232,22 +234,27 @@ def column(flat, ip, bases, weights, z, khint):
         hk = a0
         hk1 = a3 if nvar == 3 else e0
     if nvar == 3:
-        u0, v0, w0_, u1, v1, w1_ = a1, a2, 0.0, e2, e3, 0.0
-    else:
-        u0, v0, w0_, u1, v1, w1_ = a1, a2, a3, e1, e2, e3
-    if z < hk:
-        a = 0.0
-        if z < hk - LEVEL_TOLERANCE:
-            flags |= FLAG_BELOW
-    elif z > hk1:
-        a = 1.0
-        if z > hk1 + LEVEL_TOLERANCE:
-            flags |= FLAG_ABOVE
-    else:
-        a = (z - hk) / (hk1 - hk)
-    u = (1.0 - a) * u0 + a * u1
-    v = (1.0 - a) * v0 + a * v1
-    w = (1.0 - a) * w0_ + a * w1_
+        return hk, hk1, a1, a2, 0.0, e2, e3, 0.0, k
+    return hk, hk1, a1, a2, a3, e1, e2, e3, k
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def vertical(z, hk, hk1, u0, v0, w0, u1, v1, w1):
+    """Step 4 of a sample: the winds at z, linearly in height between the levels found by :func:`bracket`
+    (clamped to the nearer level outside them, flagged beyond LEVEL_TOLERANCE): returns (u, v, w, flags).
+    Branch-free, so that the kernels can vectorise it across particles."""
+    a = (z - hk) / (hk1 - hk)
+    a = 1.0 if z > hk1 else a
+    a = 0.0 if z < hk else a
+    flags = FLAG_BELOW if z < hk - LEVEL_TOLERANCE else (FLAG_ABOVE if z > hk1 + LEVEL_TOLERANCE else 0)
+    return (1.0 - a) * u0 + a * u1, (1.0 - a) * v0 + a * v1, (1.0 - a) * w0 + a * w1, flags
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def column(flat, ip, bases, weights, z, khint):
+    """Steps 3-4 of a sample at the corners found by :func:`locate`: returns (u, v, w, flags, level_hint)."""
+    hk, hk1, u0, v0, w0, u1, v1, w1, k = bracket(flat, ip, bases, weights, z, khint)
+    u, v, w, flags = vertical(z, hk, hk1, u0, v0, w0, u1, v1, w1)
     return u, v, w, flags, k
 
 
