@@ -15,7 +15,7 @@ import xarray as xr
 import stratotrack as st
 from stratotrack import atmosphere as atm
 from stratotrack.engine import Integrator
-from stratotrack.engine.kernels import POLAR_LATITUDE
+from stratotrack.engine.kernels import BLOCK, POLAR_LATITUDE, locality_order
 from stratotrack.engine.reference import rk4_reference
 from stratotrack.flight import Profile, Stage
 from stratotrack.geodesy import EARTH_RADIUS, great_circle_distance, path_length
@@ -147,3 +147,46 @@ def test_reference_takes_a_scalar_altitude_like_the_engine():
     la, lo, z = rk4_reference(wind, T0, LAT[:3], LON[:3], 18000.0, 120.0, 2)
     assert z.shape == (3, 3)
     np.testing.assert_allclose(z, 18000.0)
+
+
+@pytest.mark.parametrize("name", ["pressure levels", "analytic rotation"])
+def test_paths_do_not_depend_on_which_particles_share_a_block(name):
+    """Each chunk regroups the particles by position into blocks of BLOCK (kernels.locality_order), and a block's
+    rows keep their state, level and time hints and time interval in the block's scratch: the same particles,
+    given in another order and run in other chunks, must follow bit-identical paths (uniform and irregular
+    latitude grids, time knots crossed, polar rows, several blocks and a partial one)."""
+    wind = field(name)
+    rng = np.random.default_rng(3)
+    n = 3 * BLOCK + 5
+    lat = rng.uniform(-85.0, 85.0, n)
+    lon = rng.uniform(-180.0, 180.0, n)
+    alt = rng.uniform(12000.0, 25000.0, n)
+    stage = Stage("drift", "target", (alt, 60.0, 5.0, 5.0), "none", None, "end")
+    t0 = np.full(n, T0) + rng.choice([0.0, 30.0, 600.0], n)  # start times off each other's step grid too
+    t_end = t0 + 14 * 3600.0
+
+    def paths(order, chunk):
+        codes, vals = Profile("test", [stage]).encode(n)
+        integ = Integrator(wind, t0[order], lat[order], lon[order], alt[order], codes[order], vals[order],
+                           t_end[order], step=120.0, output_interval=3600.0)
+        integ.run(chunk_seconds=chunk)
+        return integ.result()
+
+    a = paths(np.arange(n), 14 * 3600.0)
+    perm = rng.permutation(n)
+    b = paths(perm, 2.5 * 3600.0)
+    for x, y in ((a.time, b.time), (a.lat, b.lat), (a.lon, b.lon), (a.alt, b.alt)):
+        np.testing.assert_array_equal(x[perm], y)
+    assert np.any(np.abs(a.lat) > POLAR_LATITUDE)
+
+
+def test_locality_order_is_a_permutation_with_nearby_running_particles_together():
+    lat = np.array([10.0, -40.0, 10.01, 60.0, -40.02, 10.02])
+    lon = np.array([20.0, 100.0, 20.01, -10.0, 100.01, 20.0])
+    running = np.array([True, True, True, False, True, True])
+    order = locality_order(lat, lon, running)
+    assert sorted(order) == list(range(6))
+    assert order[-1] == 3  # not running: last
+    pos = {p: k for k, p in enumerate(order)}
+    assert {pos[0], pos[2], pos[5]} == set(range(min(pos[0], pos[2], pos[5]), min(pos[0], pos[2], pos[5]) + 3))
+    assert abs(pos[1] - pos[4]) == 1

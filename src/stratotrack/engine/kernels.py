@@ -172,9 +172,11 @@ F_BASE, F_DX = range(41, 43)  # the stage point's first corner (offset in the fl
 F_W = 43  # F_W + c: the trilinear weight of corner c (c = 0..7)
 F_HK, F_HK1, F_U1, F_V1 = range(51, 55)  # heights of the levels bracketing the stage point; upper level's winds
 FLOAT_COLUMNS = 55
-# integer columns: active, sample flags of the step, polar row, flags of locating the stage point, cos far
-J_ACT, J_FLAGS, J_POLAR, J_LOC, J_FAR = range(0, 5)
-INT_COLUMNS = 5
+# integer columns: active, sample flags of the step, polar row, flags of locating the stage point, cos far, the
+# particle the row holds and its level and time hints (copied from and back to the particle's, so that threads do
+# not write to the same cache lines)
+J_ACT, J_FLAGS, J_POLAR, J_LOC, J_FAR, J_P, J_KH, J_TH = range(0, 8)
+INT_COLUMNS = 8
 #: a J_LOC bit: the stage point is located again row by row (far outside one turn of longitude, or polar)
 RELOCATE = 16
 #: a J_LOC bit: the stage time is outside the row's time interval (found again row by row)
@@ -218,8 +220,8 @@ def _hold_interval(sf, B, r, knots, kidx, fp, ip, jt, fl):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def rk4_block(r0, r1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals):
-    """One RK4 step for each active row r in [r0, r1) of a block whose row 0 is particle p0: from (t, la, lo, z)
+def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip, stage, codes, vals):
+    """One RK4 step for each active row r in [r0, r1) of a block (row r holds particle J_P): from (t, la, lo, z)
     in columns F_T0/F_LA0/F_LO0/F_Z0 over F_H seconds (signed) under the particle's current stage; result in
     F_LA1/F_LO1/F_Z1, sample flags in J_FLAGS.  This is the engine's only RK4.
 
@@ -336,7 +338,7 @@ def rk4_block(r0, r1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, 
             ts = sf[F_T0 * B + r] + ch
             ta = sf[F_TA * B + r]
             wt = (ts - ta) * sf[F_TINV * B + r]
-            fl = fl | RETIME if (ts < ta or ts > sf[F_TB * B + r]) else fl
+            fl = fl | RETIME if (ts < ta or ts >= sf[F_TB * B + r]) else fl  # half-open, as locate_time
             si[J_LOC * B + r] = fl
             sf[F_BASE * B + r] = sf[F_TOFF * B + r] + (jy * fnlon + gi) * fcol
             sf[F_DX * B + r] = wrap_dx if gi >= fnlon - 1.0 else fcol
@@ -372,14 +374,14 @@ def rk4_block(r0, r1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, 
         for r in range(r0, r1):
             if si[J_ACT * B + r] == 0:
                 continue
-            p = p0 + r
+            p = si[J_P * B + r]
             zs = sf[F_ZS * B + r]
             fl = si[J_LOC * B + r]
             if fl & RELOCATE or not uniform:
                 ts = sf[F_T0 * B + r] + c * sf[F_H * B + r]
                 bases, weights, fl, jt = locate(lat, knots, kidx, fp, ip, ts, sf[F_LAS * B + r], sf[F_LOS * B + r],
-                                                thint[p])
-                thint[p] = jt
+                                                si[J_TH * B + r])
+                si[J_TH * B + r] = jt
             else:
                 if fl & RETIME:
                     # a new time interval: the corners of the cell found in pass 1, and the interval kept
@@ -390,8 +392,8 @@ def rk4_block(r0, r1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, 
                     if i1 == nlon:
                         i1 = 0
                     bases, weights, fl2, jt = corners(knots, kidx, fp, ip, ts, jy, i0, i1, sf[F_FY * B + r],
-                                                      sf[F_FX * B + r], thint[p])
-                    thint[p] = jt
+                                                      sf[F_FX * B + r], si[J_TH * B + r])
+                    si[J_TH * B + r] = jt
                     _hold_interval(sf, B, r, knots, kidx, fp, ip, jt, fl2)
                     fl = (fl & ~RETIME) | fl2
                 else:
@@ -403,8 +405,8 @@ def rk4_block(r0, r1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, 
                     weights = (sf[F_W * B + r], sf[(F_W + 1) * B + r], sf[(F_W + 2) * B + r],
                                sf[(F_W + 3) * B + r], sf[(F_W + 4) * B + r], sf[(F_W + 5) * B + r],
                                sf[(F_W + 6) * B + r], sf[(F_W + 7) * B + r])
-            hk, hk1, u0, v0, _w0, u1, v1, _w1, kh = bracket(data, ip, bases, weights, zs, khint[p])
-            khint[p] = kh
+            hk, hk1, u0, v0, _w0, u1, v1, _w1, kh = bracket(data, ip, bases, weights, zs, si[J_KH * B + r])
+            si[J_KH * B + r] = kh
             si[J_FLAGS * B + r] |= fl
             sf[F_HK * B + r] = hk
             sf[F_HK1 * B + r] = hk1
@@ -477,7 +479,7 @@ def rk4_block(r0, r1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, 
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
-def rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sf, si, p0, r, t, la, lo, z, h):
+def rk4(data, lat, knots, kidx, fp, ip, stage, codes, vals, sf, si, r, t, la, lo, z, h):
     """One RK4 step of block row r alone (see :func:`rk4_block`): returns (la, lo, z, flags)."""
     B = BLOCK
     sf[F_T0 * B + r] = t
@@ -486,7 +488,7 @@ def rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sf, si
     sf[F_Z0 * B + r] = z
     sf[F_H * B + r] = h
     si[J_ACT * B + r] = 1
-    rk4_block(r, r + 1, p0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals)
+    rk4_block(r, r + 1, sf, si, data, lat, knots, kidx, fp, ip, stage, codes, vals)
     return sf[F_LA1 * B + r], sf[F_LO1 * B + r], sf[F_Z1 * B + r], si[J_FLAGS * B + r]
 
 
@@ -542,10 +544,10 @@ def _status_from_flags(fl):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
+def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, next_out,
                  codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                 o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf, si, row0):
-    """Advance particle i (row i - row0 of the block scratch sf, si).  One RK4 call site, driven by a small state machine:
+                 o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf, si, row):
+    """Advance particle i (row ``row`` of the block scratch sf, si).  One RK4 call site, driven by a small state machine:
 
     phase 0 tries the rest of the current step and finds the earliest event in it; phase 1 computes output points
     that fall strictly before the end of what phase 0 covers (partial steps from the step's start); phase 2
@@ -587,8 +589,8 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
             dt = nxt - ti
         else:
             dt = theta * rem
-        la1, lo1, z1, fl = rk4(data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals, sf, si, row0,
-                               i - row0, ti, lai, loi, zi, dt)
+        la1, lo1, z1, fl = rk4(data, lat, knots, kidx, fp, ip, stage, codes, vals, sf, si, row,
+                               ti, lai, loi, zi, dt)
         if phase == 0:
             tla, tlo, tz, tfl = la1, lo1, z1, fl
             theta = 2.0
@@ -686,91 +688,153 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
+def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                    codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                   o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf, si):
-    """Whole steps for particles b0..b1-1 (one block, its scratch sf, si) in lockstep; a step with an event, an
-    output point inside it or a sample outside the data (when stopping there) is redone by the scalar state
-    machine :func:`_advance_one`."""
+                   o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, trig, sf, si):
+    """Whole steps for the particles ``rows`` (one block, its scratch sf, si) in lockstep; a step with an event,
+    an output point inside it or a sample outside the data (when stopping there) is redone by the scalar state
+    machine :func:`_advance_one`.  The state of a row stays in the scratch between steps and goes back to the
+    particle arrays when it ends, when an output point is recorded and around the state machine."""
     B = BLOCK
     sgn = 1.0 if h > 0 else -1.0
-    nr = b1 - b0
+    nr = rows.shape[0]
+    for r in range(nr):
+        i = rows[r]
+        si[J_P * B + r] = i
+        si[J_KH * B + r] = khint[i]
+        si[J_TH * B + r] = thint[i]
+        sf[F_T0 * B + r] = t[i]
+        sf[F_LA0 * B + r] = la[i]
+        sf[F_LO0 * B + r] = lo[i]
+        sf[F_Z0 * B + r] = z[i]
+        sf[F_H * B + r] = h
+        si[J_ACT * B + r] = 1 if status[i] == RUNNING else 0
+        sf[F_COS0 * B + r] = trig[i, 0]
+        sf[F_SIN0 * B + r] = trig[i, 1]
+        sf[F_CLAT * B + r] = trig[i, 2]
     while True:
         n_act = 0
         for r in range(nr):
-            i = b0 + r
-            si[J_ACT * B + r] = 0
-            if status[i] == RUNNING and sgn * (t[i] + h - t_until) <= TIME_TOL:
-                si[J_ACT * B + r] = 1
-                n_act += 1
-                sf[F_T0 * B + r] = t[i]
-                sf[F_LA0 * B + r] = la[i]
-                sf[F_LO0 * B + r] = lo[i]
-                sf[F_Z0 * B + r] = z[i]
-                sf[F_H * B + r] = h
+            if si[J_ACT * B + r] != 0 and sgn * (sf[F_T0 * B + r] + h - t_until) > TIME_TOL:
+                si[J_ACT * B + r] = 0
+            n_act += si[J_ACT * B + r]
         if n_act == 0:
             break
         # a literal 0: numba compiles a copy of rk4_block for it in which the rows are known to be non-negative, so
-        # the indexing drops numba's negative-index handling (measurably faster than the copy for single rows)
-        rk4_block(0, nr, b0, sf, si, data, lat, knots, kidx, fp, ip, stage, khint, thint, codes, vals)
+        # the indexing drops numba's negative-index handling and LLVM vectorises its passes
+        rk4_block(0, nr, sf, si, data, lat, knots, kidx, fp, ip, stage, codes, vals)
         for r in range(nr):
             if si[J_ACT * B + r] == 0:
                 continue
-            i = b0 + r
+            i = rows[r]
             s = stage[i]
             term = codes[i, s, 1]
             tv = vals[i, s, 4]
-            ti = t[i]
+            ti = sf[F_T0 * B + r]
+            z0 = sf[F_Z0 * B + r]
             z1 = sf[F_Z1 * B + r]
             tn = ti + h
             simple = sgn * (tn - t_end[i]) < -TIME_TOL and sgn * (next_out[i] - tn) >= -TIME_TOL
             if term == T_ABOVE:
-                simple = simple and z[i] < tv and z1 < tv
+                simple = simple and z0 < tv and z1 < tv
             elif term == T_BELOW:
-                simple = simple and z[i] > tv and z1 > tv
+                simple = simple and z0 > tv and z1 > tv
             elif term == T_TIME:
                 simple = simple and sgn * (tn - tv) < -TIME_TOL
             fl = si[J_FLAGS * B + r]
             if fl != 0 and stop_outside:
                 simple = False
             if not simple:
-                _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
+                t[i] = ti
+                la[i] = sf[F_LA0 * B + r]
+                lo[i] = sf[F_LO0 * B + r]
+                z[i] = z0
+                _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, next_out,
                              codes, vals, t_end, h, tn, out_dt, stop_outside,
-                             o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf, si, b0)
-                si[J_ACT * B + r] = 0
+                             o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf, si, r)
+                sf[F_T0 * B + r] = t[i]
+                sf[F_LA0 * B + r] = la[i]
+                sf[F_LO0 * B + r] = lo[i]
+                sf[F_Z0 * B + r] = z[i]
+                sf[F_H * B + r] = h
+                si[J_ACT * B + r] = 1 if status[i] == RUNNING else 0
                 continue
             if fl != 0:
                 _count(clamp, i, fl)
-            t[i] = tn
-            la[i] = sf[F_LA1 * B + r]
-            lo[i] = sf[F_LO1 * B + r]
-            z[i] = z1
+            la1 = sf[F_LA1 * B + r]
+            lo1 = sf[F_LO1 * B + r]
+            sf[F_T0 * B + r] = tn
+            sf[F_LA0 * B + r] = la1
+            sf[F_LO0 * B + r] = lo1
+            sf[F_Z0 * B + r] = z1
             if abs(next_out[i] - tn) <= TIME_TOL:
-                _append(i, o_t, o_la, o_lo, o_z, o_st, o_n, tn, la[i], lo[i], z1, s)
+                _append(i, o_t, o_la, o_lo, o_z, o_st, o_n, tn, la1, lo1, z1, s)
                 next_out[i] += sgn * out_dt
+    for r in range(nr):
+        i = rows[r]
+        t[i] = sf[F_T0 * B + r]
+        la[i] = sf[F_LA0 * B + r]
+        lo[i] = sf[F_LO0 * B + r]
+        z[i] = sf[F_Z0 * B + r]
+        khint[i] = si[J_KH * B + r]
+        thint[i] = si[J_TH * B + r]
+        trig[i, 0] = sf[F_COS0 * B + r]
+        trig[i, 1] = sf[F_SIN0 * B + r]
+        trig[i, 2] = sf[F_CLAT * B + r]
 
 
 @njit(cache=True, parallel=True, error_model="numpy", _nrt=False)
 def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
             codes, vals, t_end, h, t_until, out_dt, stop_outside,
-            o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf, si):
+            o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, order, trig, sf, si):
     """Advance every running particle by whole steps of ``h`` up to ``t_until`` (in place).
 
     Per-particle state: t, la, lo, z, stage, status, level/time hints, next output time.  Stage models and
     parameters come from ``codes``/``vals`` (see :meth:`stratotrack.flight.Profile.encode`) and may be changed
     between calls.  Output points and events are appended to the ``o_*`` and ``e_*`` buffers; ``clamp`` counts,
     per particle, the steps that sampled outside the data (above, below, time, region) when not stopping there.
-    ``sf``, ``si`` are the lockstep scratch from :func:`scratch` (kept between calls: it carries cos/sin of each
-    particle's latitude).
+    Particles are stepped in blocks of BLOCK consecutive entries of ``order`` (a permutation of the particles: the
+    results do not depend on it, but blocks of nearby particles share the wind data they read, see
+    :func:`locality_order`).  ``trig`` [n, 3] carries each particle's cos/sin of latitude and the latitude they
+    belong to from step to step (see :func:`particle_trig`).  ``sf``, ``si`` are the lockstep scratch from
+    :func:`scratch` (kept between calls: a row carries the time interval it last sampled in).
     """
     n = t.shape[0]
     nb = (n + BLOCK - 1) // BLOCK
     for b in prange(nb):
         b0 = b * BLOCK
         b1 = min(n, b0 + BLOCK)
-        _advance_block(b0, b1, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
+        _advance_block(order[b0:b1], data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                        codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                       o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf[b], si[b])
+                       o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, trig, sf[b], si[b])
+
+
+def particle_trig(n):
+    """Per-particle carry of cos/sin of latitude for :func:`advance`: none held yet."""
+    trig = np.zeros((n, 3))
+    trig[:, 2] = NO_LATITUDE
+    return trig
+
+
+def _spread_bits(v):
+    """The low 16 bits of each uint64 in v moved to the even bit positions (for Morton codes)."""
+    v = v & 0xFFFF
+    v = (v | (v << 8)) & 0x00FF00FF
+    v = (v | (v << 4)) & 0x0F0F0F0F
+    v = (v | (v << 2)) & 0x33333333
+    return (v | (v << 1)) & 0x55555555
+
+
+def locality_order(lat, lon, running):
+    """A permutation of the particles that puts nearby ones next to each other: running particles by the Morton
+    (Z-order) code of their position on a grid of 180/2**16 degrees, then the others.  Blocks of particles that
+    are close together read the same few cache lines and pages of the wind field, which on a global 0.25-degree
+    field is worth about a third of the time per particle-step."""
+    y = np.clip((np.nan_to_num(lat) + 90.0) * (65535.0 / 180.0), 0, 65535).astype(np.uint64)
+    x = np.clip((np.nan_to_num(lon) % 360.0) * (65535.0 / 360.0), 0, 65535).astype(np.uint64)
+    key = _spread_bits(y) << np.uint64(1) | _spread_bits(x)
+    key = np.where(running, key, np.uint64(2**40))
+    return np.argsort(key, kind="stable").astype(np.int64)
 
 
 def sqrt_density_ratio_array(z):

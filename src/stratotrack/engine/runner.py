@@ -14,6 +14,8 @@ from . import kernels as K
 #: output buffers of one chunk are kept under this many bytes
 CHUNK_BUFFER_BYTES = 256 * 2**20
 _BYTES_PER_OUTPUT = 8 * 4 + 1
+#: simulated time after which run() orders the particles by position again (they drift apart)
+REORDER_SECONDS = 6 * 3600.0
 #: blocks of kernels.BLOCK particles a thread takes at a time
 PARALLEL_CHUNK_BLOCKS = 4
 
@@ -77,6 +79,7 @@ class Integrator:
         self.next_out = self.t + self.sgn * self.out_dt
         self.clamped = np.zeros((n, 4), dtype=np.int64)
         self._scratch = K.scratch(n)
+        self._trig = K.particle_trig(n)
         n_ev = self.codes.shape[1] + 2
         self.ev = {
             "t": np.full((n, n_ev), np.nan), "lat": np.full((n, n_ev), np.nan), "lon": np.full((n, n_ev), np.nan),
@@ -116,7 +119,8 @@ class Integrator:
             K.advance(*self.field.kernel_args(), self.t, self.lat, self.lon, self.alt, self.stage, self.status,
                       self.khint, self.thint, self.next_out, self.codes, self.vals, self.t_end, self.h,
                       float(t_until), self.out_dt, self.stop_outside, o_t, o_la, o_lo, o_z, o_st, o_n,
-                      ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped, *self._scratch)
+                      ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped,
+                      K.locality_order(self.lat, self.lon, run), self._trig, *self._scratch)
         finally:
             numba.set_parallel_chunksize(previous)
         self.engine_seconds += _time.perf_counter() - start
@@ -128,7 +132,8 @@ class Integrator:
         """Advance until every particle has ended (each has an end time, so this terminates)."""
         if chunk_seconds is None:
             per_chunk = max(1, CHUNK_BUFFER_BYTES // max(1, self.n * _BYTES_PER_OUTPUT))
-            chunk_seconds = per_chunk * self.out_dt
+            # each chunk starts by putting nearby particles into the same blocks again (see kernels.locality_order)
+            chunk_seconds = min(per_chunk * self.out_dt, REORDER_SECONDS)
         chunk_seconds = max(chunk_seconds, abs(self.h))
         steps_per_chunk = max(1, int(chunk_seconds // abs(self.h)))
         while self.running.any():

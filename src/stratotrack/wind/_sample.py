@@ -53,7 +53,7 @@ def locate_time(knots, fp, t, hint):
     if t >= knots[nk - 1]:
         return nk - 2, 1.0, (FLAG_TIME if t > knots[nk - 1] else 0)
     j = hint
-    if j < 0 or j > nk - 2 or not (knots[j] <= t <= knots[j + 1]):
+    if j < 0 or j > nk - 2 or not (knots[j] <= t < knots[j + 1]):  # as searchsorted: the hint never decides
         j = np.searchsorted(knots, t, side="right") - 1
         if j > nk - 2:
             j = nk - 2
