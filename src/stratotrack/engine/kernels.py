@@ -687,6 +687,18 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
     next_out[i] = nxt
 
 
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+def _load_row(sf, si, r, i, t, la, lo, z, status, h):
+    """Particle i's state into block row r, active if it is running."""
+    B = BLOCK
+    sf[F_T0 * B + r] = t[i]
+    sf[F_LA0 * B + r] = la[i]
+    sf[F_LO0 * B + r] = lo[i]
+    sf[F_Z0 * B + r] = z[i]
+    sf[F_H * B + r] = h
+    si[J_ACT * B + r] = 1 if status[i] == RUNNING else 0
+
+
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
                    codes, vals, t_end, h, t_until, out_dt, stop_outside,
@@ -703,12 +715,7 @@ def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, st
         si[J_P * B + r] = i
         si[J_KH * B + r] = khint[i]
         si[J_TH * B + r] = thint[i]
-        sf[F_T0 * B + r] = t[i]
-        sf[F_LA0 * B + r] = la[i]
-        sf[F_LO0 * B + r] = lo[i]
-        sf[F_Z0 * B + r] = z[i]
-        sf[F_H * B + r] = h
-        si[J_ACT * B + r] = 1 if status[i] == RUNNING else 0
+        _load_row(sf, si, r, i, t, la, lo, z, status, h)
         sf[F_COS0 * B + r] = trig[i, 0]
         sf[F_SIN0 * B + r] = trig[i, 1]
         sf[F_CLAT * B + r] = trig[i, 2]
@@ -752,12 +759,7 @@ def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, st
                 _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, next_out,
                              codes, vals, t_end, h, tn, out_dt, stop_outside,
                              o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf, si, r)
-                sf[F_T0 * B + r] = t[i]
-                sf[F_LA0 * B + r] = la[i]
-                sf[F_LO0 * B + r] = lo[i]
-                sf[F_Z0 * B + r] = z[i]
-                sf[F_H * B + r] = h
-                si[J_ACT * B + r] = 1 if status[i] == RUNNING else 0
+                _load_row(sf, si, r, i, t, la, lo, z, status, h)
                 continue
             if fl != 0:
                 _count(clamp, i, fl)
