@@ -190,8 +190,7 @@ NO_TIME = 1e300
 def scratch(n):
     """Zeroed lockstep scratch for n particles: (floats, integers), one slice of each per block."""
     nb = (n + BLOCK - 1) // BLOCK
-    sf = np.zeros((nb, FLOAT_COLUMNS * BLOCK))
-    sf[:, F_CLAT * BLOCK:(F_CLAT + 1) * BLOCK] = NO_LATITUDE
+    sf = np.zeros((nb, FLOAT_COLUMNS * BLOCK))  # cos/sin columns are loaded per particle (particle_trig)
     sf[:, F_TA * BLOCK:(F_TA + 1) * BLOCK] = NO_TIME  # no time interval held yet
     sf[:, F_TB * BLOCK:(F_TB + 1) * BLOCK] = -NO_TIME
     return sf, np.zeros((nb, INT_COLUMNS * BLOCK), dtype=np.int64)
