@@ -23,7 +23,7 @@ from numba import njit, prange
 
 from .. import atmosphere as _atm
 from ..geodesy import EARTH_RADIUS
-from ..wind._sample import (FLAG_ABOVE, FLAG_BELOW, FLAG_REGION, FLAG_TIME, I_LAT_UNIFORM, I_NLAT, I_NLEV, I_NLON,
+from ..wind._sample import (FLAG_ABOVE, FLAG_REGION, FLAG_TIME, I_LAT_UNIFORM, I_NLAT, I_NLEV, I_NLON,
                             I_NVAR, I_PERIODIC, P_IDLAT, P_IDLON, P_KINV, P_LAT0, P_LON0, P_LONSPAN, bracket, corners,
                             locate, vertical)
 
@@ -150,9 +150,12 @@ def _sin_cos_near(c0, s0, d):
 
 # Lockstep scratch.  Particles are stepped in blocks of BLOCK; each block has its own slice of the float and
 # integer scratch, laid out column by column (column c of block row r at [c * BLOCK + r]): each pass over a block's
-# rows streams through a few short contiguous columns, and a block's scratch stays in the L1 cache.  Passes of plain
-# arithmetic over all rows of a block (no calls, selects instead of branches, no skipped rows) are vectorised by
-# LLVM across rows; rows counted from a literal 0 (see _advance_block) let it drop numba's negative-index handling.
+# rows streams through a few short contiguous columns, and a block's scratch stays in the L1/L2 cache.  Passes of
+# plain arithmetic over all rows of a block (no calls, selects instead of branches, no skipped rows) are vectorised
+# by LLVM across rows; rows counted from a literal 0 (see _advance_block) let it drop numba's negative-index
+# handling.  Work that is rare or needs calls (a new grid cell, time interval or level pair, trigonometry far from
+# the last latitude, drag descent, events, output points) is marked in a row's J_ATT bits by a vectorised pass and
+# done afterwards row by row for the marked rows only.
 #: particles stepped in lockstep by one thread
 BLOCK = 32
 
@@ -161,7 +164,7 @@ BLOCK = 32
 F_LA0, F_LO0, F_Z0, F_T0, F_H = range(0, 5)
 F_COS0, F_SIN0, F_CLAT = range(5, 8)  # cos/sin of the start latitude and the latitude they belong to (carried)
 F_DLA, F_DLO, F_DZ, F_SLA, F_SLO, F_SZ = range(8, 14)  # last stage's rates; weighted sums of the rates
-F_LAS, F_LOS, F_ZS, F_CL, F_U, F_V = range(14, 20)  # stage point, cos of its latitude; winds of the lower level
+F_LAS, F_LOS, F_ZS, F_CL, F_U, F_V = range(14, 20)  # stage point, cos of its latitude; its winds
 F_JY, F_FY, F_IX, F_FX = range(20, 24)  # its grid cell (lower indices, as floats) and the fractions inside it
 F_LA1, F_LO1, F_Z1 = range(24, 27)  # result
 F_X0, F_Y0, F_ZC0, F_VX, F_VY, F_VZ, F_SVX, F_SVY, F_SVZ = range(27, 36)  # polar rows
@@ -170,17 +173,30 @@ F_X0, F_Y0, F_ZC0, F_VX, F_VY, F_VZ, F_SVX, F_SVY, F_SVZ = range(27, 36)  # pola
 F_TA, F_TB, F_TINV, F_TOFF, F_TDT = range(36, 41)
 F_BASE, F_DX = range(41, 43)  # the stage point's first corner (offset in the flattened field) and next column
 F_W = 43  # F_W + c: the trilinear weight of corner c (c = 0..7)
-F_HK, F_HK1, F_U1, F_V1 = range(51, 55)  # heights of the levels bracketing the stage point; upper level's winds
-FLOAT_COLUMNS = 55
-# integer columns: active, sample flags of the step, polar row, flags of locating the stage point, cos far, the
-# particle the row holds and its level and time hints (copied from and back to the particle's, so that threads do
-# not write to the same cache lines)
-J_ACT, J_FLAGS, J_POLAR, J_LOC, J_FAR, J_P, J_KH, J_TH = range(0, 8)
-INT_COLUMNS = 8
-#: a J_LOC bit: the stage point is located again row by row (far outside one turn of longitude, or polar)
-RELOCATE = 16
-#: a J_LOC bit: the stage time is outside the row's time interval (found again row by row)
-RETIME = 32
+# the vertical-motion model of the particle's current stage (as a float) and its parameters; the drag model's rate
+# at the stage point (computed row by row)
+F_M, F_P0, F_P1, F_P2, F_P3, F_DRAG = range(51, 57)
+# the particle's end time, next output time and its stage's terminator value (with J_TERM)
+F_TEND, F_NEXT, F_TV = range(57, 60)
+# the stencil cache: the corners whose values the row holds (first corner's offset, steps to the next column and
+# time slice) and, from F_C, the 8 corners' height, u, v of level J_KH then of level J_KH + 1 (column F_C + 8q + c
+# for quantity q, corner c).  A row keeps the stencil while its stage points stay in the same cell, time interval
+# and level pair, which at a 60 s step on a 0.25-degree grid is some 15 steps: the wind field is read once per cell
+# rather than at every sample.
+F_KB, F_KDX, F_KDT = range(60, 63)
+F_C = 63
+FLOAT_COLUMNS = F_C + 48
+# integer columns: active, sample flags of the step, polar row, flags of locating the stage point, work to do row by
+# row (J_ATT bits), the particle the row holds and its level and time hints (copied from and back to the
+# particle's, so that threads do not write to the same cache lines), its stage's terminator
+J_ACT, J_FLAGS, J_POLAR, J_LOC, J_ATT, J_P, J_KH, J_TH, J_TERM = range(0, 9)
+J_VFL = 9  # flags of the vertical interpolation at the stage point
+INT_COLUMNS = 10
+# J_ATT bits: located again row by row (far outside one turn of longitude, non-uniform latitudes, or polar); the
+# stage time is outside the row's time interval; the stencil cache does not hold the stage point's corners; the
+# stage latitude is far from the start's (cos by a call); the drag model's rate; the cached levels do not bracket
+# the stage point
+RELOCATE, RETIME, NEW_CELL, FAR, DRAG, NEW_LEVEL = 1, 2, 4, 8, 16, 32
 #: F_CLAT when no latitude's cosine is held yet
 NO_LATITUDE = 1000.0
 #: F_TA (and minus F_TB) when no time interval is held (finite: the kernels are compiled assuming no infinities)
@@ -193,6 +209,7 @@ def scratch(n):
     sf = np.zeros((nb, FLOAT_COLUMNS * BLOCK))  # cos/sin columns are loaded per particle (particle_trig)
     sf[:, F_TA * BLOCK:(F_TA + 1) * BLOCK] = NO_TIME  # no time interval held yet
     sf[:, F_TB * BLOCK:(F_TB + 1) * BLOCK] = -NO_TIME
+    sf[:, F_KB * BLOCK:(F_KB + 1) * BLOCK] = -1.0  # no stencil held
     return sf, np.zeros((nb, INT_COLUMNS * BLOCK), dtype=np.int64)
 
 
@@ -218,22 +235,92 @@ def _hold_interval(sf, B, r, knots, kidx, fp, ip, jt, fl):
         sf[F_TDT * B + r] = float((kidx[jt + 1] - kidx[jt]) * slab)
 
 
-@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip, stage, codes, vals):
-    """One RK4 step for each active row r in [r0, r1) of a block (row r holds particle J_P): from (t, la, lo, z)
-    in columns F_T0/F_LA0/F_LO0/F_Z0 over F_H seconds (signed) under the particle's current stage; result in
-    F_LA1/F_LO1/F_Z1, sample flags in J_FLAGS.  This is the engine's only RK4.
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+def _load_stage(sf, si, r, i, s, codes, vals):
+    """Particle i's stage s (model, parameters, terminator) into block row r."""
+    B = BLOCK
+    sf[F_M * B + r] = float(codes[i, s, 0])
+    si[J_TERM * B + r] = codes[i, s, 1]
+    sf[F_P0 * B + r] = vals[i, s, 0]
+    sf[F_P1 * B + r] = vals[i, s, 1]
+    sf[F_P2 * B + r] = vals[i, s, 2]
+    sf[F_P3 * B + r] = vals[i, s, 3]
+    sf[F_TV * B + r] = vals[i, s, 4]
 
-    Each stage is three passes over the rows.  The first and last are loops of plain arithmetic over all rows
-    (active or not) that the compiler vectorises across rows: the stage points, their grid cells, time weights,
-    corner offsets and trilinear weights (from the time interval each row holds), then the horizontal rates.  The
-    middle pass takes the samples row by row (the corner sums of :func:`stratotrack.wind._sample.bracket`); rows the
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def _fill_stencil(sf, B, r, data, nvar, row_stride, kb, kdx, kdt, k):
+    """Row r's stencil cache from the field: levels k, k + 1 at the 8 corners from offset kb (see F_KB)."""
+    sf[F_KB * B + r] = float(kb)
+    sf[F_KDX * B + r] = float(kdx)
+    sf[F_KDT * B + r] = float(kdt)
+    for c in range(8):
+        o = kb + (kdx if c & 1 else 0) + (row_stride if c & 2 else 0) + (kdt if c & 4 else 0) + k * nvar
+        for q in range(3):
+            sf[(F_C + 8 * q + c) * B + r] = data[o + q]
+            sf[(F_C + 8 * (q + 3) + c) * B + r] = data[o + nvar + q]
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def _stencil_dot(sf, B, r, q):
+    """Trilinear interpolation of cached quantity q (see F_C) with the row's weights."""
+    a = F_C + 8 * q
+    return ((sf[F_W * B + r] * sf[a * B + r] + sf[(F_W + 1) * B + r] * sf[(a + 1) * B + r])
+            + (sf[(F_W + 2) * B + r] * sf[(a + 2) * B + r] + sf[(F_W + 3) * B + r] * sf[(a + 3) * B + r])) + (
+           (sf[(F_W + 4) * B + r] * sf[(a + 4) * B + r] + sf[(F_W + 5) * B + r] * sf[(a + 5) * B + r])
+            + (sf[(F_W + 6) * B + r] * sf[(a + 6) * B + r] + sf[(F_W + 7) * B + r] * sf[(a + 7) * B + r]))
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def _stage_rates(sf, si, B, r, nlev):
+    """Sample and rates at row r's stage point from its stencil cache and weights (steps 3-4 of a sample, as
+    :func:`stratotrack.wind._sample.bracket` and :func:`~stratotrack.wind._sample.vertical` do them): winds to
+    F_U/F_V, rates to F_DLA/F_DLO/F_DZ, vertical flags to J_VFL; returns whether the cached levels fail to bracket
+    the stage point (NEW_LEVEL: the column is searched row by row).  Branch-free, vectorised across rows."""
+    zs = sf[F_ZS * B + r]
+    hk = _stencil_dot(sf, B, r, 0)
+    hk1 = _stencil_dot(sf, B, r, 3)
+    k = si[J_KH * B + r]
+    miss = (zs < hk and k > 0) or (zs > hk1 and k < nlev - 2)
+    u, v, _w, fl = vertical(zs, hk, hk1, _stencil_dot(sf, B, r, 1), _stencil_dot(sf, B, r, 2), 0.0,
+                            _stencil_dot(sf, B, r, 4), _stencil_dot(sf, B, r, 5), 0.0)
+    si[J_VFL * B + r] = fl
+    sf[F_U * B + r] = u
+    sf[F_V * B + r] = v
+    rad = EARTH_RADIUS + zs
+    cl = max(sf[F_CL * B + r], 1e-12)
+    q = R2D / (rad * cl)  # one division for both rates
+    sf[F_DLA * B + r] = v * q * cl
+    sf[F_DLO * B + r] = u * q
+    # the vertical-motion model (as vertical_rate; drag from F_DRAG)
+    m = sf[F_M * B + r]
+    p0 = sf[F_P0 * B + r]
+    tr = (p0 - zs) / sf[F_P1 * B + r] if m == M_TARGET else 0.0
+    tr = min(tr, sf[F_P2 * B + r])
+    tr = max(tr, -sf[F_P3 * B + r])
+    sf[F_DZ * B + r] = p0 if m == M_RATE else (tr if m == M_TARGET else sf[F_DRAG * B + r])
+    return NEW_LEVEL if miss else 0
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
+def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
+    """One RK4 step for each active row r in [r0, r1) of a block (row r holds particle J_P): from (t, la, lo, z)
+    in columns F_T0/F_LA0/F_LO0/F_Z0 over F_H seconds (signed) under the stage in F_M/F_P0.. (see _load_stage);
+    result in F_LA1/F_LO1/F_Z1, sample flags in J_FLAGS.  This is the engine's only RK4.
+
+    Each stage is passes over the rows.  Passes of plain arithmetic over all rows (active or not) that the compiler
+    vectorises across rows: (1) the stage points, their grid cells, time weights, corner offsets and trilinear
+    weights (from the time interval each row holds), and whether the row's stencil cache holds those corners;
+    (3) the sample from the stencil cache (the heights of the cached level pair, the winds between them) and the
+    rates; (5) the rates' weighted sums.  Between them, row by row for the rows marked in J_ATT only: (2) rows the
     first pass could not place (a new time interval, a non-uniform latitude grid, far outside one turn of
-    longitude, polar) are located there by the scalar code of :mod:`stratotrack.wind._sample`, with identical
-    results.  In (lat, lon) away from the poles, cos/sin of the start latitude come from the previous step's end
-    (carried by a Taylor step, exact to rounding; recomputed whenever the start latitude is not the one they
-    belong to), so the path makes no trigonometric call.  Rows poleward of POLAR_LATITUDE step on the 3-D position
-    vector (stage points renormalised onto the unit sphere before sampling, and the result too).
+    longitude, polar) are located by the scalar code of :mod:`stratotrack.wind._sample`, with identical results,
+    and rows in a new cell refill their stencil cache; (4) rows whose cached levels do not bracket the stage point
+    search the column (:func:`stratotrack.wind._sample.bracket`), refill and sample again.  In (lat, lon) away from
+    the poles, cos/sin of the start latitude come from the previous step's end (carried by a Taylor step, exact to
+    rounding; recomputed whenever the start latitude is not the one they belong to), so the path makes no
+    trigonometric call.  Rows poleward of POLAR_LATITUDE step on the 3-D position vector (stage points
+    renormalised onto the unit sphere before sampling, and the result too).
     """
     B = BLOCK
     lat0 = fp[P_LAT0]
@@ -245,7 +332,9 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip, stage, codes, vals
     periodic = ip[I_PERIODIC] != 0
     nlat = ip[I_NLAT]
     nlon = ip[I_NLON]
-    ncol = ip[I_NLEV] * ip[I_NVAR]
+    nlev = ip[I_NLEV]
+    nvar = ip[I_NVAR]
+    ncol = nlev * nvar
     fcol = float(ncol)
     fnlon = float(nlon)
     wrap_dx = -(nlon - 1.0) * ncol  # from the last column of a periodic grid to the first
@@ -253,6 +342,7 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip, stage, codes, vals
     ylast = float(nlat - 1)
     lat_last = lat[nlat - 1]
     xlast = float(nlon - 1) if periodic else float(nlon - 2)
+    relocate = 0 if uniform else RELOCATE
     # start: rates zeroed; rows that need trigonometry (polar, or a start latitude without its cos/sin) counted
     nslow = 0
     for r in range(r0, r1):
@@ -292,7 +382,9 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip, stage, codes, vals
         else:
             c = 1.0
             wgt = 1.0 / 6.0
-        # pass 1 (vectorised): stage point, cos of its latitude, grid cell, time weight, corners and weights
+        # pass 1 (vectorised): stage point, cos of its latitude, grid cell, time weight, corners and weights, and
+        # the work left for pass 2
+        natt = 0
         for r in range(r0, r1):
             ch = c * sf[F_H * B + r]
             la0 = sf[F_LA0 * B + r]
@@ -307,7 +399,7 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip, stage, codes, vals
             d = (las - la0) * D2R
             cd, sd = _cos_sin_small(d)  # cos of the stage latitude from the start's (far ones redone in pass 2)
             sf[F_CL * B + r] = sf[F_COS0 * B + r] * cd - sf[F_SIN0 * B + r] * sd
-            si[J_FAR * B + r] = 1 if abs(d) > 0.05 else 0
+            att = FAR if abs(d) > 0.05 else 0
             # latitude cell (uniform grids; others are located in pass 2), as float indices
             y = (las - lat0) * ilat
             fl = FLAG_REGION if y < 0.0 else 0
@@ -323,7 +415,7 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip, stage, codes, vals
             x = x + 360.0 if x < 0.0 else x
             x = x - 360.0 if x >= 360.0 else x
             far = x < 0.0 or x >= 360.0
-            fl = fl | RELOCATE if far else fl  # far outside one turn: located again in pass 2
+            att = att | RELOCATE if far else att | relocate  # far outside one turn: located again in pass 2
             x = 0.0 if far else x
             out = not periodic and x > span
             fl = fl | FLAG_REGION if out else fl
@@ -337,10 +429,17 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip, stage, codes, vals
             ts = sf[F_T0 * B + r] + ch
             ta = sf[F_TA * B + r]
             wt = (ts - ta) * sf[F_TINV * B + r]
-            fl = fl | RETIME if (ts < ta or ts >= sf[F_TB * B + r]) else fl  # half-open, as locate_time
+            att = att | RETIME if (ts < ta or ts >= sf[F_TB * B + r]) else att  # half-open, as locate_time
             si[J_LOC * B + r] = fl
-            sf[F_BASE * B + r] = sf[F_TOFF * B + r] + (jy * fnlon + gi) * fcol
+            base = sf[F_TOFF * B + r] + (jy * fnlon + gi) * fcol
+            sf[F_BASE * B + r] = base
             sf[F_DX * B + r] = wrap_dx if gi >= fnlon - 1.0 else fcol
+            held = base == sf[F_KB * B + r] and sf[F_TDT * B + r] == sf[F_KDT * B + r]
+            att = att if held else att | NEW_CELL
+            att = att | DRAG if sf[F_M * B + r] == M_DRAG else att
+            att = att if si[J_ACT * B + r] != 0 else 0
+            si[J_ATT * B + r] = att
+            natt += 1 if att != 0 else 0
             c0 = 1.0 - wt
             gy = 1.0 - fy
             gx = 1.0 - fx
@@ -368,73 +467,81 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip, stage, codes, vals
                     las, los = _to_latlon(xs, ys, zcs)
                 sf[F_LAS * B + r] = las
                 sf[F_LOS * B + r] = los
-                si[J_LOC * B + r] = RELOCATE
-        # pass 2 (row by row): the samples and the vertical rates
+                si[J_ATT * B + r] |= RELOCATE
+                natt += 1
+        # pass 2 (row by row, marked rows): locate, refill the stencil cache, far cos, drag rate
+        if natt > 0:
+            for r in range(r0, r1):
+                att = si[J_ATT * B + r]
+                if att == 0:
+                    continue
+                if att & (RELOCATE | RETIME | NEW_CELL):
+                    if att & RELOCATE:
+                        ts = sf[F_T0 * B + r] + c * sf[F_H * B + r]
+                        bases, weights, fl, jt = locate(lat, knots, kidx, fp, ip, ts, sf[F_LAS * B + r],
+                                                        sf[F_LOS * B + r], si[J_TH * B + r])
+                        si[J_TH * B + r] = jt
+                        si[J_LOC * B + r] = fl
+                    elif att & RETIME:
+                        # a new time interval: the corners of the cell found in pass 1, and the interval kept
+                        ts = sf[F_T0 * B + r] + c * sf[F_H * B + r]
+                        jy = min(max(int(sf[F_JY * B + r]), 0), nlat - 2)
+                        i0 = min(max(int(sf[F_IX * B + r]), 0), nlon - 1)
+                        i1 = i0 + 1
+                        if i1 == nlon:
+                            i1 = 0
+                        bases, weights, fl2, jt = corners(knots, kidx, fp, ip, ts, jy, i0, i1, sf[F_FY * B + r],
+                                                          sf[F_FX * B + r], si[J_TH * B + r])
+                        si[J_TH * B + r] = jt
+                        _hold_interval(sf, B, r, knots, kidx, fp, ip, jt, fl2)
+                        si[J_LOC * B + r] |= fl2
+                    if att & (RELOCATE | RETIME):
+                        for q in range(8):
+                            sf[(F_W + q) * B + r] = weights[q]
+                        kb = bases[0]
+                        kdx = bases[1] - bases[0]
+                        kdt = bases[4] - bases[0]
+                    else:
+                        kb = int(sf[F_BASE * B + r])
+                        kdx = int(sf[F_DX * B + r])
+                        kdt = int(sf[F_TDT * B + r])
+                    if not (sf[F_KB * B + r] == kb and sf[F_KDX * B + r] == kdx and sf[F_KDT * B + r] == kdt):
+                        kh = min(max(si[J_KH * B + r], 0), nlev - 2)
+                        si[J_KH * B + r] = kh
+                        _fill_stencil(sf, B, r, data, nvar, row_stride, kb, kdx, kdt, kh)
+                if att & FAR:
+                    sf[F_CL * B + r] = math.cos(sf[F_LAS * B + r] * D2R)
+                if att & DRAG:
+                    sf[F_DRAG * B + r] = -sf[F_P0 * B + r] * sqrt_density_ratio(sf[F_ZS * B + r])
+        # pass 3 (vectorised): the sample from the stencil cache, and the rates
+        nmiss = 0
         for r in range(r0, r1):
-            if si[J_ACT * B + r] == 0:
-                continue
-            p = si[J_P * B + r]
-            zs = sf[F_ZS * B + r]
-            fl = si[J_LOC * B + r]
-            if fl & RELOCATE or not uniform:
-                ts = sf[F_T0 * B + r] + c * sf[F_H * B + r]
-                bases, weights, fl, jt = locate(lat, knots, kidx, fp, ip, ts, sf[F_LAS * B + r], sf[F_LOS * B + r],
-                                                si[J_TH * B + r])
-                si[J_TH * B + r] = jt
-            else:
-                if fl & RETIME:
-                    # a new time interval: the corners of the cell found in pass 1, and the interval kept
-                    ts = sf[F_T0 * B + r] + c * sf[F_H * B + r]
-                    jy = min(max(int(sf[F_JY * B + r]), 0), nlat - 2)
-                    i0 = min(max(int(sf[F_IX * B + r]), 0), nlon - 1)
-                    i1 = i0 + 1
-                    if i1 == nlon:
-                        i1 = 0
-                    bases, weights, fl2, jt = corners(knots, kidx, fp, ip, ts, jy, i0, i1, sf[F_FY * B + r],
-                                                      sf[F_FX * B + r], si[J_TH * B + r])
-                    si[J_TH * B + r] = jt
-                    _hold_interval(sf, B, r, knots, kidx, fp, ip, jt, fl2)
-                    fl = (fl & ~RETIME) | fl2
-                else:
-                    b = int(sf[F_BASE * B + r])
-                    dx = int(sf[F_DX * B + r])
-                    dt = int(sf[F_TDT * B + r])
-                    b2 = b + row_stride
-                    bases = (b, b + dx, b2, b2 + dx, b + dt, b + dt + dx, b2 + dt, b2 + dt + dx)
-                    weights = (sf[F_W * B + r], sf[(F_W + 1) * B + r], sf[(F_W + 2) * B + r],
-                               sf[(F_W + 3) * B + r], sf[(F_W + 4) * B + r], sf[(F_W + 5) * B + r],
-                               sf[(F_W + 6) * B + r], sf[(F_W + 7) * B + r])
-            hk, hk1, u0, v0, _w0, u1, v1, _w1, kh = bracket(data, ip, bases, weights, zs, si[J_KH * B + r])
-            si[J_KH * B + r] = kh
-            si[J_FLAGS * B + r] |= fl
-            sf[F_HK * B + r] = hk
-            sf[F_HK1 * B + r] = hk1
-            sf[F_U * B + r] = u0
-            sf[F_V * B + r] = v0
-            sf[F_U1 * B + r] = u1
-            sf[F_V1 * B + r] = v1
-            s = stage[p]
-            sf[F_DZ * B + r] = vertical_rate(codes[p, s, 0], vals[p, s, 0], vals[p, s, 1], vals[p, s, 2],
-                                             vals[p, s, 3], zs)
-            if si[J_FAR * B + r]:
-                sf[F_CL * B + r] = math.cos(sf[F_LAS * B + r] * D2R)
-        # pass 3 (vectorised): the winds between the levels, the rates in (lat, lon) and their weighted sums
+            miss = _stage_rates(sf, si, B, r, nlev)
+            miss = miss if si[J_ACT * B + r] != 0 else 0
+            si[J_ATT * B + r] = miss
+            nmiss += miss
+        # pass 4 (row by row, rare): the cached levels do not bracket the stage point: search the column, refill
+        if nmiss > 0:
+            for r in range(r0, r1):
+                if si[J_ATT * B + r] == 0:
+                    continue
+                kb = int(sf[F_KB * B + r])
+                kdx = int(sf[F_KDX * B + r])
+                kdt = int(sf[F_KDT * B + r])
+                b2 = kb + row_stride
+                bases = (kb, kb + kdx, b2, b2 + kdx, kb + kdt, kb + kdt + kdx, b2 + kdt, b2 + kdt + kdx)
+                weights = (sf[F_W * B + r], sf[(F_W + 1) * B + r], sf[(F_W + 2) * B + r],
+                           sf[(F_W + 3) * B + r], sf[(F_W + 4) * B + r], sf[(F_W + 5) * B + r],
+                           sf[(F_W + 6) * B + r], sf[(F_W + 7) * B + r])
+                kh = bracket(data, ip, bases, weights, sf[F_ZS * B + r], si[J_KH * B + r])[8]
+                si[J_KH * B + r] = kh
+                _fill_stencil(sf, B, r, data, nvar, row_stride, kb, kdx, kdt, kh)
+                _stage_rates(sf, si, B, r, nlev)
+        # pass 5 (vectorised): flags and the weighted sums of the rates
         for r in range(r0, r1):
-            zs = sf[F_ZS * B + r]
-            u, v, _w, fl = vertical(zs, sf[F_HK * B + r], sf[F_HK1 * B + r], sf[F_U * B + r], sf[F_V * B + r], 0.0,
-                                    sf[F_U1 * B + r], sf[F_V1 * B + r], 0.0)
-            si[J_FLAGS * B + r] |= fl
-            sf[F_U * B + r] = u
-            sf[F_V * B + r] = v
-            rad = EARTH_RADIUS + zs
-            cl = max(sf[F_CL * B + r], 1e-12)
-            q = R2D / (rad * cl)  # one division for both rates
-            dla = v * q * cl
-            dlo = u * q
-            sf[F_DLA * B + r] = dla
-            sf[F_DLO * B + r] = dlo
-            sf[F_SLA * B + r] += wgt * dla
-            sf[F_SLO * B + r] += wgt * dlo
+            si[J_FLAGS * B + r] |= si[J_LOC * B + r] | si[J_VFL * B + r]
+            sf[F_SLA * B + r] += wgt * sf[F_DLA * B + r]
+            sf[F_SLO * B + r] += wgt * sf[F_DLO * B + r]
             sf[F_SZ * B + r] += wgt * sf[F_DZ * B + r]
         if npolar > 0:
             for r in range(r0, r1):
@@ -478,8 +585,9 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip, stage, codes, vals
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
-def rk4(data, lat, knots, kidx, fp, ip, stage, codes, vals, sf, si, r, t, la, lo, z, h):
-    """One RK4 step of block row r alone (see :func:`rk4_block`): returns (la, lo, z, flags)."""
+def rk4(data, lat, knots, kidx, fp, ip, codes, vals, i, s, sf, si, r, t, la, lo, z, h):
+    """One RK4 step of particle i in stage s alone, in block row r (see :func:`rk4_block`): returns
+    (la, lo, z, flags)."""
     B = BLOCK
     sf[F_T0 * B + r] = t
     sf[F_LA0 * B + r] = la
@@ -487,7 +595,8 @@ def rk4(data, lat, knots, kidx, fp, ip, stage, codes, vals, sf, si, r, t, la, lo
     sf[F_Z0 * B + r] = z
     sf[F_H * B + r] = h
     si[J_ACT * B + r] = 1
-    rk4_block(r, r + 1, sf, si, data, lat, knots, kidx, fp, ip, stage, codes, vals)
+    _load_stage(sf, si, r, i, s, codes, vals)
+    rk4_block(r, r + 1, sf, si, data, lat, knots, kidx, fp, ip)
     return sf[F_LA1 * B + r], sf[F_LO1 * B + r], sf[F_Z1 * B + r], si[J_FLAGS * B + r]
 
 
@@ -588,7 +697,7 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
             dt = nxt - ti
         else:
             dt = theta * rem
-        la1, lo1, z1, fl = rk4(data, lat, knots, kidx, fp, ip, stage, codes, vals, sf, si, row,
+        la1, lo1, z1, fl = rk4(data, lat, knots, kidx, fp, ip, codes, vals, i, s, sf, si, row,
                                ti, lai, loi, zi, dt)
         if phase == 0:
             tla, tlo, tz, tfl = la1, lo1, z1, fl
@@ -687,15 +796,19 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
 
 
 @njit(cache=True, error_model="numpy", _nrt=False, inline="always")
-def _load_row(sf, si, r, i, t, la, lo, z, status, h):
-    """Particle i's state into block row r, active if it is running."""
+def _load_row(sf, si, r, i, t, la, lo, z, stage, status, next_out, t_end, codes, vals, h):
+    """Particle i's state, end and next output times and current stage into block row r, active if it is
+    running."""
     B = BLOCK
     sf[F_T0 * B + r] = t[i]
     sf[F_LA0 * B + r] = la[i]
     sf[F_LO0 * B + r] = lo[i]
     sf[F_Z0 * B + r] = z[i]
     sf[F_H * B + r] = h
+    sf[F_TEND * B + r] = t_end[i]
+    sf[F_NEXT * B + r] = next_out[i]
     si[J_ACT * B + r] = 1 if status[i] == RUNNING else 0
+    _load_stage(sf, si, r, i, stage[i], codes, vals)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
@@ -705,7 +818,7 @@ def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, st
     """Whole steps for the particles ``rows`` (one block, its scratch sf, si) in lockstep; a step with an event,
     an output point inside it or a sample outside the data (when stopping there) is redone by the scalar state
     machine :func:`_advance_one`.  The state of a row stays in the scratch between steps and goes back to the
-    particle arrays when it ends, when an output point is recorded and around the state machine."""
+    particle arrays when it ends and around the state machine."""
     B = BLOCK
     sgn = 1.0 if h > 0 else -1.0
     nr = rows.shape[0]
@@ -714,69 +827,82 @@ def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, st
         si[J_P * B + r] = i
         si[J_KH * B + r] = khint[i]
         si[J_TH * B + r] = thint[i]
-        _load_row(sf, si, r, i, t, la, lo, z, status, h)
+        _load_row(sf, si, r, i, t, la, lo, z, stage, status, next_out, t_end, codes, vals, h)
         sf[F_COS0 * B + r] = trig[i, 0]
         sf[F_SIN0 * B + r] = trig[i, 1]
         sf[F_CLAT * B + r] = trig[i, 2]
+        sf[F_KB * B + r] = -1.0  # the stencil cache goes with the level hint of the row's particle
     while True:
         n_act = 0
         for r in range(nr):
-            if si[J_ACT * B + r] != 0 and sgn * (sf[F_T0 * B + r] + h - t_until) > TIME_TOL:
-                si[J_ACT * B + r] = 0
-            n_act += si[J_ACT * B + r]
+            act = si[J_ACT * B + r] != 0 and sgn * (sf[F_T0 * B + r] + h - t_until) <= TIME_TOL
+            si[J_ACT * B + r] = 1 if act else 0
+            n_act += 1 if act else 0
         if n_act == 0:
             break
         # a literal 0: numba compiles a copy of rk4_block for it in which the rows are known to be non-negative, so
         # the indexing drops numba's negative-index handling and LLVM vectorises its passes
-        rk4_block(0, nr, sf, si, data, lat, knots, kidx, fp, ip, stage, codes, vals)
+        rk4_block(0, nr, sf, si, data, lat, knots, kidx, fp, ip)
+        # (vectorised) rows whose step has no event, no output point inside it and no sample outside the data when
+        # stopping there move on; the others (J_ATT 1), and those with an output point at its end or clamped
+        # samples to count (J_ATT 2), are seen to row by row
+        nwork = 0
         for r in range(nr):
-            if si[J_ACT * B + r] == 0:
-                continue
-            i = rows[r]
-            s = stage[i]
-            term = codes[i, s, 1]
-            tv = vals[i, s, 4]
             ti = sf[F_T0 * B + r]
+            tn = ti + h
             z0 = sf[F_Z0 * B + r]
             z1 = sf[F_Z1 * B + r]
-            tn = ti + h
-            simple = sgn * (tn - t_end[i]) < -TIME_TOL and sgn * (next_out[i] - tn) >= -TIME_TOL
-            if term == T_ABOVE:
-                simple = simple and z0 < tv and z1 < tv
-            elif term == T_BELOW:
-                simple = simple and z0 > tv and z1 > tv
-            elif term == T_TIME:
-                simple = simple and sgn * (tn - tv) < -TIME_TOL
+            tv = sf[F_TV * B + r]
+            term = si[J_TERM * B + r]
+            nxt = sf[F_NEXT * B + r]
             fl = si[J_FLAGS * B + r]
-            if fl != 0 and stop_outside:
-                simple = False
-            if not simple:
-                t[i] = ti
+            simple = sgn * (tn - sf[F_TEND * B + r]) < -TIME_TOL and sgn * (nxt - tn) >= -TIME_TOL
+            simple = simple and (term != T_ABOVE or (z0 < tv and z1 < tv))
+            simple = simple and (term != T_BELOW or (z0 > tv and z1 > tv))
+            simple = simple and (term != T_TIME or sgn * (tn - tv) < -TIME_TOL)
+            simple = simple and not (fl != 0 and stop_outside)
+            act = si[J_ACT * B + r] != 0
+            move = act and simple
+            sf[F_T0 * B + r] = tn if move else ti
+            sf[F_LA0 * B + r] = sf[F_LA1 * B + r] if move else sf[F_LA0 * B + r]
+            sf[F_LO0 * B + r] = sf[F_LO1 * B + r] if move else sf[F_LO0 * B + r]
+            sf[F_Z0 * B + r] = z1 if move else z0
+            work = 0 if not act else (1 if not simple else (2 if fl != 0 or abs(nxt - tn) <= TIME_TOL else 0))
+            si[J_ATT * B + r] = work
+            nwork += 1 if work != 0 else 0
+        if nwork == 0:
+            continue
+        for r in range(nr):
+            work = si[J_ATT * B + r]
+            if work == 0:
+                continue
+            i = rows[r]
+            if work == 1:
+                t[i] = sf[F_T0 * B + r]
                 la[i] = sf[F_LA0 * B + r]
                 lo[i] = sf[F_LO0 * B + r]
-                z[i] = z0
+                z[i] = sf[F_Z0 * B + r]
+                next_out[i] = sf[F_NEXT * B + r]
                 _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, next_out,
-                             codes, vals, t_end, h, tn, out_dt, stop_outside,
+                             codes, vals, t_end, h, t[i] + h, out_dt, stop_outside,
                              o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf, si, r)
-                _load_row(sf, si, r, i, t, la, lo, z, status, h)
+                _load_row(sf, si, r, i, t, la, lo, z, stage, status, next_out, t_end, codes, vals, h)
                 continue
+            fl = si[J_FLAGS * B + r]
             if fl != 0:
                 _count(clamp, i, fl)
-            la1 = sf[F_LA1 * B + r]
-            lo1 = sf[F_LO1 * B + r]
-            sf[F_T0 * B + r] = tn
-            sf[F_LA0 * B + r] = la1
-            sf[F_LO0 * B + r] = lo1
-            sf[F_Z0 * B + r] = z1
-            if abs(next_out[i] - tn) <= TIME_TOL:
-                _append(i, o_t, o_la, o_lo, o_z, o_st, o_n, tn, la1, lo1, z1, s)
-                next_out[i] += sgn * out_dt
+            tn = sf[F_T0 * B + r]
+            if abs(sf[F_NEXT * B + r] - tn) <= TIME_TOL:
+                _append(i, o_t, o_la, o_lo, o_z, o_st, o_n, tn, sf[F_LA0 * B + r], sf[F_LO0 * B + r],
+                        sf[F_Z0 * B + r], stage[i])
+                sf[F_NEXT * B + r] += sgn * out_dt
     for r in range(nr):
         i = rows[r]
         t[i] = sf[F_T0 * B + r]
         la[i] = sf[F_LA0 * B + r]
         lo[i] = sf[F_LO0 * B + r]
         z[i] = sf[F_Z0 * B + r]
+        next_out[i] = sf[F_NEXT * B + r]
         khint[i] = si[J_KH * B + r]
         thint[i] = si[J_TH * B + r]
         trig[i, 0] = sf[F_COS0 * B + r]
