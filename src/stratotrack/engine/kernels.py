@@ -303,6 +303,76 @@ def _stage_rates(sf, si, B, r, nlev):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
+def _place_row(r, c, sf, si, data, lat, knots, kidx, fp, ip):
+    """Pass 2 of :func:`rk4_block` for block row r (stage fraction c of the step): the J_ATT work of its stage
+    point.  Locates it again (RELOCATE) or in a new time interval (RETIME) and keeps the corners' weights; refills
+    the stencil cache if it does not hold those corners (at the row's level hint); cos of a far stage latitude;
+    the drag model's rate.  (A function of its own, called for the few rows marked: compiled once, not inlined into
+    every copy of the block kernel.)"""
+    B = BLOCK
+    nlat = ip[I_NLAT]
+    nlon = ip[I_NLON]
+    nlev = ip[I_NLEV]
+    att = si[J_ATT * B + r]
+    if att & (RELOCATE | RETIME | NEW_CELL):
+        if att & (RELOCATE | RETIME):
+            ts = sf[F_T0 * B + r] + c * sf[F_H * B + r]
+            if att & RELOCATE:
+                bases, weights, fl, jt = locate(lat, knots, kidx, fp, ip, ts, sf[F_LAS * B + r], sf[F_LOS * B + r],
+                                                si[J_TH * B + r])
+                si[J_LOC * B + r] = fl
+            else:
+                # a new time interval: the corners of the cell found in pass 1, and the interval kept
+                jy = min(max(int(sf[F_JY * B + r]), 0), nlat - 2)
+                i0 = min(max(int(sf[F_IX * B + r]), 0), nlon - 1)
+                i1 = i0 + 1
+                if i1 == nlon:
+                    i1 = 0
+                bases, weights, fl, jt = corners(knots, kidx, fp, ip, ts, jy, i0, i1, sf[F_FY * B + r],
+                                                 sf[F_FX * B + r], si[J_TH * B + r])
+                _hold_interval(sf, B, r, knots, kidx, fp, ip, jt, fl)
+                si[J_LOC * B + r] |= fl
+            si[J_TH * B + r] = jt
+            for q in range(8):
+                sf[(F_W + q) * B + r] = weights[q]
+            kb = bases[0]
+            kdx = bases[1] - bases[0]
+            kdt = bases[4] - bases[0]
+        else:
+            kb = int(sf[F_BASE * B + r])
+            kdx = int(sf[F_DX * B + r])
+            kdt = int(sf[F_TDT * B + r])
+        if not (sf[F_KB * B + r] == kb and sf[F_KDX * B + r] == kdx and sf[F_KDT * B + r] == kdt):
+            kh = min(max(si[J_KH * B + r], 0), nlev - 2)
+            si[J_KH * B + r] = kh
+            _fill_stencil(sf, B, r, data, ip[I_NVAR], nlon * nlev * ip[I_NVAR], kb, kdx, kdt, kh)
+    if att & FAR:
+        sf[F_CL * B + r] = math.cos(sf[F_LAS * B + r] * D2R)
+    if att & DRAG:
+        sf[F_DRAG * B + r] = -sf[F_P0 * B + r] * sqrt_density_ratio(sf[F_ZS * B + r])
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
+def _new_level(r, sf, si, data, ip):
+    """Pass 4 of :func:`rk4_block` for block row r, whose cached levels do not bracket its stage point: search
+    the column from there (:func:`stratotrack.wind._sample.bracket`), refill the stencil cache and sample again."""
+    B = BLOCK
+    nvar = ip[I_NVAR]
+    row_stride = ip[I_NLON] * ip[I_NLEV] * nvar
+    kb = int(sf[F_KB * B + r])
+    kdx = int(sf[F_KDX * B + r])
+    kdt = int(sf[F_KDT * B + r])
+    b2 = kb + row_stride
+    bases = (kb, kb + kdx, b2, b2 + kdx, kb + kdt, kb + kdt + kdx, b2 + kdt, b2 + kdt + kdx)
+    weights = (sf[F_W * B + r], sf[(F_W + 1) * B + r], sf[(F_W + 2) * B + r], sf[(F_W + 3) * B + r],
+               sf[(F_W + 4) * B + r], sf[(F_W + 5) * B + r], sf[(F_W + 6) * B + r], sf[(F_W + 7) * B + r])
+    kh = bracket(data, ip, bases, weights, sf[F_ZS * B + r], si[J_KH * B + r])[8]
+    si[J_KH * B + r] = kh
+    _fill_stencil(sf, B, r, data, nvar, row_stride, kb, kdx, kdt, kh)
+    _stage_rates(sf, si, B, r, ip[I_NLEV])
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
     """One RK4 step for each active row r in [r0, r1) of a block (row r holds particle J_P): from (t, la, lo, z)
     in columns F_T0/F_LA0/F_LO0/F_Z0 over F_H seconds (signed) under the stage in F_M/F_P0.. (see _load_stage);
@@ -338,7 +408,6 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
     fcol = float(ncol)
     fnlon = float(nlon)
     wrap_dx = -(nlon - 1.0) * ncol  # from the last column of a periodic grid to the first
-    row_stride = nlon * ncol
     ylast = float(nlat - 1)
     lat_last = lat[nlat - 1]
     xlast = float(nlon - 1) if periodic else float(nlon - 2)
@@ -472,47 +541,8 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
         # pass 2 (row by row, marked rows): locate, refill the stencil cache, far cos, drag rate
         if natt > 0:
             for r in range(r0, r1):
-                att = si[J_ATT * B + r]
-                if att == 0:
-                    continue
-                if att & (RELOCATE | RETIME | NEW_CELL):
-                    if att & RELOCATE:
-                        ts = sf[F_T0 * B + r] + c * sf[F_H * B + r]
-                        bases, weights, fl, jt = locate(lat, knots, kidx, fp, ip, ts, sf[F_LAS * B + r],
-                                                        sf[F_LOS * B + r], si[J_TH * B + r])
-                        si[J_TH * B + r] = jt
-                        si[J_LOC * B + r] = fl
-                    elif att & RETIME:
-                        # a new time interval: the corners of the cell found in pass 1, and the interval kept
-                        ts = sf[F_T0 * B + r] + c * sf[F_H * B + r]
-                        jy = min(max(int(sf[F_JY * B + r]), 0), nlat - 2)
-                        i0 = min(max(int(sf[F_IX * B + r]), 0), nlon - 1)
-                        i1 = i0 + 1
-                        if i1 == nlon:
-                            i1 = 0
-                        bases, weights, fl2, jt = corners(knots, kidx, fp, ip, ts, jy, i0, i1, sf[F_FY * B + r],
-                                                          sf[F_FX * B + r], si[J_TH * B + r])
-                        si[J_TH * B + r] = jt
-                        _hold_interval(sf, B, r, knots, kidx, fp, ip, jt, fl2)
-                        si[J_LOC * B + r] |= fl2
-                    if att & (RELOCATE | RETIME):
-                        for q in range(8):
-                            sf[(F_W + q) * B + r] = weights[q]
-                        kb = bases[0]
-                        kdx = bases[1] - bases[0]
-                        kdt = bases[4] - bases[0]
-                    else:
-                        kb = int(sf[F_BASE * B + r])
-                        kdx = int(sf[F_DX * B + r])
-                        kdt = int(sf[F_TDT * B + r])
-                    if not (sf[F_KB * B + r] == kb and sf[F_KDX * B + r] == kdx and sf[F_KDT * B + r] == kdt):
-                        kh = min(max(si[J_KH * B + r], 0), nlev - 2)
-                        si[J_KH * B + r] = kh
-                        _fill_stencil(sf, B, r, data, nvar, row_stride, kb, kdx, kdt, kh)
-                if att & FAR:
-                    sf[F_CL * B + r] = math.cos(sf[F_LAS * B + r] * D2R)
-                if att & DRAG:
-                    sf[F_DRAG * B + r] = -sf[F_P0 * B + r] * sqrt_density_ratio(sf[F_ZS * B + r])
+                if si[J_ATT * B + r] != 0:
+                    _place_row(r, c, sf, si, data, lat, knots, kidx, fp, ip)
         # pass 3 (vectorised): the sample from the stencil cache, and the rates
         nmiss = 0
         for r in range(r0, r1):
@@ -520,23 +550,11 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
             miss = miss if si[J_ACT * B + r] != 0 else 0
             si[J_ATT * B + r] = miss
             nmiss += miss
-        # pass 4 (row by row, rare): the cached levels do not bracket the stage point: search the column, refill
+        # pass 4 (row by row, rare): the cached levels do not bracket the stage point
         if nmiss > 0:
             for r in range(r0, r1):
-                if si[J_ATT * B + r] == 0:
-                    continue
-                kb = int(sf[F_KB * B + r])
-                kdx = int(sf[F_KDX * B + r])
-                kdt = int(sf[F_KDT * B + r])
-                b2 = kb + row_stride
-                bases = (kb, kb + kdx, b2, b2 + kdx, kb + kdt, kb + kdt + kdx, b2 + kdt, b2 + kdt + kdx)
-                weights = (sf[F_W * B + r], sf[(F_W + 1) * B + r], sf[(F_W + 2) * B + r],
-                           sf[(F_W + 3) * B + r], sf[(F_W + 4) * B + r], sf[(F_W + 5) * B + r],
-                           sf[(F_W + 6) * B + r], sf[(F_W + 7) * B + r])
-                kh = bracket(data, ip, bases, weights, sf[F_ZS * B + r], si[J_KH * B + r])[8]
-                si[J_KH * B + r] = kh
-                _fill_stencil(sf, B, r, data, nvar, row_stride, kb, kdx, kdt, kh)
-                _stage_rates(sf, si, B, r, nlev)
+                if si[J_ATT * B + r] != 0:
+                    _new_level(r, sf, si, data, ip)
         # pass 5 (vectorised): flags and the weighted sums of the rates
         for r in range(r0, r1):
             si[J_FLAGS * B + r] |= si[J_LOC * B + r] | si[J_VFL * B + r]
