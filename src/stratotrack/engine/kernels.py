@@ -85,6 +85,13 @@ def sqrt_density_ratio(z):
     return math.sqrt(_RHO0 / (p * _RHO_FACTOR / t))
 
 
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def _target_rate(p0, p1, p2, p3, z):
+    """dz/dt of the target model: towards altitude p0 with time constant p1, at most p2 up and p3 down
+    (branch-free)."""
+    return max(min((p0 - z) / p1, p2), -p3)
+
+
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def vertical_rate(model, p0, p1, p2, p3, z):
     """dz/dt (m/s, forward time) of a vertical-motion model at altitude z."""
@@ -92,12 +99,7 @@ def vertical_rate(model, p0, p1, p2, p3, z):
         return p0
     if model == M_DRAG:
         return -p0 * sqrt_density_ratio(z)
-    r = (p0 - z) / p1
-    if r > p2:
-        r = p2
-    if r < -p3:
-        r = -p3
-    return r
+    return _target_rate(p0, p1, p2, p3, z)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
@@ -150,7 +152,7 @@ def _sin_cos_near(c0, s0, d):
 
 # Lockstep scratch.  Particles are stepped in blocks of BLOCK; each block has its own slice of the float and
 # integer scratch, laid out column by column (column c of block row r at [c * BLOCK + r]): each pass over a block's
-# rows streams through a few short contiguous columns, and a block's scratch stays in the L1/L2 cache.  Passes of
+# rows streams through a few short contiguous columns, and a block's scratch stays in the L1 cache.  Passes of
 # plain arithmetic over all rows of a block (no calls, selects instead of branches, no skipped rows) are vectorised
 # by LLVM across rows; rows counted from a literal 0 (see _advance_block) let it drop numba's negative-index
 # handling.  Work that is rare or needs calls (a new grid cell, time interval or level pair, trigonometry far from
@@ -296,9 +298,8 @@ def _stage_rates(sf, si, B, r, nlev):
     # the vertical-motion model (as vertical_rate; drag from F_DRAG)
     m = sf[F_M * B + r]
     p0 = sf[F_P0 * B + r]
-    tr = (p0 - zs) / sf[F_P1 * B + r] if m == M_TARGET else 0.0
-    tr = min(tr, sf[F_P2 * B + r])
-    tr = max(tr, -sf[F_P3 * B + r])
+    p1 = sf[F_P1 * B + r] if m == M_TARGET else 1.0  # (no division by another model's parameter)
+    tr = _target_rate(p0, p1, sf[F_P2 * B + r], sf[F_P3 * B + r], zs)
     sf[F_DZ * B + r] = p0 if m == M_RATE else (tr if m == M_TARGET else sf[F_DRAG * B + r])
     return NEW_LEVEL if miss else 0
 
