@@ -243,8 +243,10 @@ def test_cli_assess_report_and_bad_input(tmp_path, capsys):
     rep = json.loads(js.read_text())
     assert rep["sites"][0]["in_reach"] is True
     assert rep["pattern_of_life"][0]["rows"][0]["observer"] == "balloon"
-    assert "<img src='data:image/png;base64," in html.read_text()
-    assert (tmp_path / "r_map.png").stat().st_size > 1000
+    text = html.read_text()  # one self-contained file: the map component and the borders inlined, nothing fetched
+    assert "StratoMap" in text and '"type":"Topology"' in text and "<link" not in text and " src=" not in text
+    assert rep["winds"]["path"].startswith("climatology") and rep["winds"]["warnings"]
+    assert not list(tmp_path.glob("*.png"))
     bad = tmp_path / "bad.tle"
     bad.write_text(TLE_FILE.read_text().replace("9993\n", "9994\n", 1))
     capsys.readouterr()
