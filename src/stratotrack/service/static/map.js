@@ -212,7 +212,7 @@
     if (!bounds) { return; }
     if (bounds.getWest() < -180) { this._bordersAt(-360); }
     if (bounds.getEast() > 180) { this._bordersAt(360); }
-    this.map.fitBounds(bounds.pad(0.15), {maxZoom: 10});
+    this.map.fitBounds(bounds.pad(0.15), {maxZoom: 9});
   };
 
   root.StratoMap = StratoMap;

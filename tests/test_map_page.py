@@ -1,0 +1,79 @@
+"""The map page at / in a real headless Chromium against a real ``stratotrack serve`` on 127.0.0.1: it loads with
+no console errors and nothing fetched from outside the server, a click on the map and Predict draw a path whose
+landing is the API's own, the downloads are the API's, and a live session updates on screen as observations arrive
+(see tests/_browser.py for the browser; screenshots in out/browser/)."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import pytest
+
+pytest.importorskip("fastapi")
+from _browser import Page, browser  # noqa: E402,F401  (fixture)
+from _serve import Server  # noqa: E402
+
+LAUNCH = (52.2, 0.1)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("serve_map"), "--wind", "climatology")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def page(browser, server):  # noqa: F811
+    pg = Page(browser, offline_origin=server.url)
+    yield pg
+    pg.close()
+
+
+def _open(pg, server):
+    pg.page.goto(server.url + "/")
+    pg.page.wait_for_function("window.stratoPage !== undefined && Object.keys(stratoMap.offsets).length > 0")
+
+
+def test_click_and_predict_shows_the_api_landing(page, server):
+    p = page.page
+    _open(page, server)
+    assert p.title().startswith("stratotrack")
+    assert p.locator(".leaflet-container").count() == 1
+    # a click at the pixel of the launch point chooses it
+    p.evaluate(f"void stratoMap.map.setView([{LAUNCH[0]}, {LAUNCH[1]}], 7, {{animate: false}})")
+    xy = p.evaluate(f"(() => {{ const q = stratoMap.map.latLngToContainerPoint([{LAUNCH[0]}, {LAUNCH[1]}]);"
+                    " const r = document.getElementById('map').getBoundingClientRect();"
+                    " return [r.left + q.x, r.top + q.y]; })()")
+    p.mouse.click(*xy)
+    lat, lon = float(p.input_value("#lat")), float(p.input_value("#lon"))
+    assert abs(lat - LAUNCH[0]) < 0.05 and abs(lon - LAUNCH[1]) < 0.05
+    p.fill("#time", "2023-06-01T12:00")
+    with p.expect_response(lambda r: "/api/v1/?" in r.url) as resp_info:
+        p.click("#predict")
+    p.wait_for_selector("#result:not([hidden])")
+    used = resp_info.value.url
+    # the same request, asked of the API directly
+    api = httpx.get(used, timeout=60).json()
+    end = api["prediction"][-1]["trajectory"][-1]
+    shown = p.eval_on_selector("#landing", "e => [e.dataset.lat, e.dataset.lon, e.dataset.time]")
+    assert [float(shown[0]), float(shown[1]), shown[2]] == [end["latitude"], end["longitude"], end["datetime"]]
+    assert dict(parse_qsl(urlsplit(used).query))["launch_latitude"] == p.input_value("#lat")
+    # drawn: one line per stage, launch/burst/landing labelled
+    assert p.evaluate("stratoMap.groups.flight.getLayers().length") == len(api["prediction"]) + 2
+    labels = p.locator(".leaflet-tooltip").all_inner_texts()
+    assert "landing" in labels and "launch" in labels and any(t.startswith("burst") for t in labels)
+    assert p.locator("#warnings li").count() == len(api["warnings"])
+    # downloads: CSV and KML are the API's; the GeoJSON ends at the landing
+    csv = httpx.get(server.url + "/" + p.get_attribute("#dl-csv", "href"), timeout=60)
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    kml = httpx.get(server.url + "/" + p.get_attribute("#dl-kml", "href"), timeout=60)
+    assert kml.status_code == 200 and b"<kml" in kml.content
+    gj = json.loads(p.evaluate("fetch(document.getElementById('dl-geojson').href).then(r => r.text())"))
+    point = gj["features"][-1]["geometry"]["coordinates"]
+    assert point[1] == end["latitude"] and abs((point[0] - end["longitude"] + 180) % 360 - 180) < 1e-9
+    assert [f["properties"]["stage"] for f in gj["features"][:-1]] == [s["stage"] for s in api["prediction"]]
+    page.screenshot("map_page_prediction.png")
+    assert page.errors == [] and page.external == []
