@@ -77,3 +77,46 @@ def test_click_and_predict_shows_the_api_landing(page, server):
     assert [f["properties"]["stage"] for f in gj["features"][:-1]] == [s["stage"] for s in api["prediction"]]
     page.screenshot("map_page_prediction.png")
     assert page.errors == [] and page.external == []
+
+
+def test_live_session_updates_on_screen(page, server):
+    p = page.page
+    key = server.new_key("map-page")
+    _open(page, server)
+    p.wait_for_selector("#live:not([hidden])")
+    p.click("#settings summary")
+    p.fill("#api-key", key)
+    p.select_option("#session-mode", "sounding")
+    p.click("#open-session")
+    p.wait_for_function("document.getElementById('session-id').value.length > 0")
+    sid = p.input_value("#session-id")
+    p.wait_for_function("document.getElementById('live-status').textContent.includes('listening')")
+    # telemetry of a rising balloon: the API's own predicted ascent, every 5 minutes
+    flight = httpx.get(server.url + "/api/v1/", params={
+        "launch_latitude": LAUNCH[0], "launch_longitude": LAUNCH[1], "launch_datetime": "2023-06-01T12:00:00Z",
+        "ascent_rate": 5, "burst_altitude": 30000, "descent_rate": 5}, timeout=60).json()
+    ascent = flight["prediction"][0]["trajectory"][::5][:8]
+    # ... drifting 2 km further east than predicted each time: the re-predicted landing must follow
+    fixes = [{"time": q["datetime"], "latitude": q["latitude"], "longitude": q["longitude"] + 0.03 * i,
+              "altitude": q["altitude"]} for i, q in enumerate(ascent)]
+    headers = {"X-API-Key": key}
+    landings = []
+    for n in (4, len(fixes)):
+        batch = fixes[n - 4:n]
+        r = httpx.post(f"{server.url}/api/v2/sessions/{sid}/observations", json=batch, headers=headers, timeout=60)
+        assert r.status_code == 201, r.text
+        # the observations appear at once, the re-prediction when the tracker has run on all of them
+        p.wait_for_function(f"document.getElementById('live-count').dataset.count === '{n}'", timeout=30_000)
+        p.wait_for_function(f"document.getElementById('live-landing').dataset.nObs === '{n}'", timeout=120_000)
+        state = httpx.get(f"{server.url}/api/v2/sessions/{sid}/state", headers=headers, timeout=60).json()
+        assert state["state_n_obs"] == n
+        land = state["state"]["landing"]
+        shown = p.eval_on_selector("#live-landing", "e => [Number(e.dataset.lat), Number(e.dataset.lon)]")
+        assert shown == [land["landing_latitude"], land["landing_longitude"]]
+        landings.append(shown)
+        assert p.evaluate("stratoMap.groups['live-obs'].getLayers().length") == n
+        page.screenshot(f"map_page_live_{n}.png")
+    assert landings[1][1] > landings[0][1] + 0.03  # the re-prediction moved east with the new observations
+    labels = p.locator(".leaflet-tooltip").all_inner_texts()
+    assert "balloon" in labels and "predicted landing" in labels
+    assert page.errors == [] and page.external == []

@@ -310,14 +310,14 @@
   });
 
   // -- live tracking -------------------------------------------------------------------------------------------------
-  var source = null, liveObs = [];
+  var source = null, liveObs = [], seenObs = {}, lastObs = 0, lastState = 0, liveId = null, retry = null;
 
   $("open-session").addEventListener("click", function () {
     showError(null);
     var id = $("session-id").value.trim();
     var opened = id ? Promise.resolve({id: id}) :
       fetchJSON("api/v2/sessions", {method: "POST", headers: apiKeyHeaders({"Content-Type": "application/json"}),
-                                    body: JSON.stringify({name: "map page"})});
+                                    body: JSON.stringify({name: "map page", mode: $("session-mode").value})});
     opened.then(function (s) {
       $("session-id").value = s.id;
       follow(s.id);
@@ -325,23 +325,40 @@
   });
 
   function follow(id) {
-    if (source) { source.close(); }
-    liveObs = [];
+    liveId = id;
+    liveObs = []; seenObs = {}; lastObs = 0; lastState = 0;
     ["live-obs", "live-track", "live-pred"].forEach(function (g) { m.clear(g); });
     $("live-count").textContent = "0";
-    var url = "api/v2/sessions/" + encodeURIComponent(id) + "/events";
+    connect();
+  }
+
+  // The stream, resumed after what was already received when it drops (the server may end long requests).
+  function connect() {
+    if (source) { source.close(); }
+    if (retry) { clearTimeout(retry); retry = null; }
+    var id = liveId;
+    var q = new URLSearchParams({after_obs: String(lastObs), after_state: String(lastState)});
     var key = $("api-key").value.trim();
-    if (key) { url += "?key=" + encodeURIComponent(key); }
-    source = new EventSource(url);
+    if (key) { q.set("key", key); }
+    source = new EventSource("api/v2/sessions/" + encodeURIComponent(id) + "/events?" + q.toString());
     $("live-status").textContent = "Session " + id + ": connecting…";
     source.onopen = function () { $("live-status").textContent = "Session " + id + ": listening."; };
-    source.onerror = function () { $("live-status").textContent = "Session " + id + ": reconnecting…"; };
+    source.onerror = function () {
+      source.close();
+      $("live-status").textContent = "Session " + id + ": reconnecting…";
+      retry = setTimeout(connect, 1500);
+    };
     source.addEventListener("observation", function (e) { onObservation(JSON.parse(e.data)); });
     source.addEventListener("state", function (e) { onState(JSON.parse(e.data)); });
     window.liveSource = source;
   }
 
   function onObservation(o) {
+    if (o.id !== undefined) {
+      if (seenObs[o.id]) { return; }
+      seenObs[o.id] = true;
+      lastObs = Math.max(lastObs, o.id);
+    }
     liveObs.push(o);
     if (m.lon0 === null) { m.lon0 = o.lon; }
     m.point("live-obs", o.lat, o.lon, {radius: 3, color: "#2ca02c", stroke: "#2ca02c",
@@ -351,6 +368,10 @@
   }
 
   function onState(msg) {
+    if (msg.state_id !== undefined) {
+      if (msg.state_id <= lastState) { return; }
+      lastState = msg.state_id;
+    }
     var st = msg.state || {};
     if (st.error) { $("live-status").textContent = "tracker: " + st.error; return; }
     m.clear("live-track");
@@ -363,6 +384,17 @@
       m.point("live-track", last.latitude, last.longitude, {color: "#2ca02c", label: "balloon", className: "balloon"});
       $("live-last").textContent = fmt(last.latitude, 4) + ", " + fmt(normLon(last.longitude), 4) + " at " +
         fmt(last.altitude, 0) + " m, " + when(last.time);
+    }
+    var fc = st.forecast || [];
+    if (fc.length) {  // a floating balloon's forecast positions with their 50% radius
+      var pts = fc.map(function (q) { return [q.latitude, q.longitude]; });
+      if (fused.length) { pts.unshift([fused[fused.length - 1].latitude, fused[fused.length - 1].longitude]); }
+      m.path("live-pred", pts, {color: "#d62728", weight: 2, dashArray: "6 4", title: "forecast"});
+      var f = fc[fc.length - 1];
+      m.point("live-pred", f.latitude, f.longitude, {color: "#d62728", radius: 5, label: "forecast " + when(f.time),
+              className: "live-forecast", title: "50% within " + fmt(f.r50_km, 0) + " km"});
+      $("live-forecast").textContent = fmt(f.latitude, 4) + ", " + fmt(normLon(f.longitude), 4) + " at " +
+        when(f.time) + " (50% within " + fmt(f.r50_km, 0) + " km)";
     }
     if (st.forecast_path && st.forecast_path.length) {
       m.path("live-pred", st.forecast_path.map(function (p) { return [p[1], p[0]]; }),
