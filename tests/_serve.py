@@ -59,7 +59,15 @@ class Server:
         return out.stdout.strip()
 
     def new_key(self, name="test") -> str:
-        return self.cli("keys", "create", "--name", name).splitlines()[-1]
+        """A key made by the function behind 'stratotrack serve keys create' (the command itself is tested once)."""
+        from stratotrack.service.auth import create_key
+        from stratotrack.service.db import Database
+
+        db = Database(self.database)
+        try:
+            return create_key(db, name)[1]
+        finally:
+            db.dispose()
 
     def stop(self):
         if self.proc.poll() is None:

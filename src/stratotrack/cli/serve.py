@@ -42,6 +42,8 @@ def serve(
     max_body: Annotated[int, typer.Option(help="Largest request body in bytes.")] = 1_000_000,
     timeout: Annotated[float, typer.Option(help="Longest request in seconds (long runs are jobs).")] = 30.0,
     job_workers: Annotated[int, typer.Option(help="Job processes per worker.")] = 1,
+    session_particles: Annotated[int, typer.Option(help="Particles of a live session's tracker.")] = 2000,
+    max_members: Annotated[int, typer.Option(help="Most ensemble members a job may ask for.")] = 20000,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ):
     """Serve the Tawhiri-compatible API v1, API v2, live tracking sessions and the map page."""
@@ -55,7 +57,8 @@ def serve(
 
     cfg = ServeConfig(host=host, port=port, workers=workers, winds=list(wind or ["climatology"]), database=database,
                       cors_origins=list(cors or []), rate_per_key=rate_per_key, rate_per_address=rate_per_address,
-                      max_body_bytes=max_body, request_timeout_s=timeout, job_workers=job_workers).check()
+                      max_body_bytes=max_body, request_timeout_s=timeout, job_workers=job_workers,
+                      session_particles=session_particles, max_members=max_members).check()
     from ..service.datasets import Datasets
     from ..service.db import Database
 

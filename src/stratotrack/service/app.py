@@ -241,5 +241,6 @@ def _describe_validation(exc: RequestValidationError) -> str:
     for e in exc.errors()[:3]:
         loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path"))
         msg = str(e.get("msg", "invalid"))
-        parts.append(f"parameter '{loc or 'body'}': {msg}")
+        got = "" if e.get("type") == "missing" else f" (got {repr(e.get('input'))[:60]})"
+        parts.append(f"parameter '{loc or 'body'}': {msg}{got}")
     return "Invalid request: " + "; ".join(parts)

@@ -161,7 +161,7 @@ class JobRunner:
             if slot is not None:
                 slot[1] = True
                 return
-            slot = [None, False]
+            slot = [None, False, 0]
             self._sessions[session_id] = slot
         self._start(session_id, slot)
 
@@ -173,12 +173,19 @@ class JobRunner:
 
     def _session_done(self, session_id, fut):
         exc = fut.exception()
+        broken = isinstance(exc, cf.process.BrokenProcessPool)
         if exc is not None:
             log.error("session %s update failed: %s", session_id, exc)
         with self._lock:
             slot = self._sessions.get(session_id)
             if slot is None:
                 return
+            if broken and slot[2] < 2:  # a job process died (e.g. killed): a new pool, and the update again
+                slot[2] += 1
+                slot[1] = True
+                if self._pool is not None and getattr(self._pool, "_broken", False):
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = None
             if slot[1]:
                 slot[1] = False
                 again = True

@@ -101,7 +101,8 @@ async def _parse_observations(request: Request) -> list:
             except ValidationError as exc:
                 e = exc.errors()[0]
                 loc = ".".join(str(x) for x in e.get("loc", ()))
-                raise RequestException(f"observation field '{loc}': {e.get('msg')}") from None
+                got = repr(e.get("input"))[:60] if e.get("type") != "missing" else "nothing"
+                raise RequestException(f"observation field '{loc}': {e.get('msg')} (got {got})") from None
             return [_to_observation(o) for o in parsed]
         ext = ".json"  # APRS, SondeHub or GeoJSON: the file readers decide
     # a file format: written to a private temporary folder (the server picks the name) and read as a file
