@@ -120,3 +120,33 @@ def test_live_session_updates_on_screen(page, server):
     labels = p.locator(".leaflet-tooltip").all_inner_texts()
     assert "balloon" in labels and "predicted landing" in labels
     assert page.errors == [] and page.external == []
+
+
+def test_ensemble_contours_and_launch_windows(page, server):
+    p = page.page
+    key = server.new_key("map-page-v2")
+    _open(page, server)
+    p.wait_for_selector("#v2:not([hidden])")
+    p.click("#settings summary")
+    p.fill("#api-key", key)
+    p.evaluate(f"stratoPage.setLaunch({LAUNCH[0]}, {LAUNCH[1]})")
+    p.fill("#time", "2023-06-01T12:00")
+    p.click("#v2 summary")
+    p.fill("#members", "60")
+    with p.expect_response(lambda r: "/result?format=geojson" in r.url, timeout=120_000) as res_info:
+        p.click("#run-ensemble")
+    gj = res_info.value.json()
+    p.wait_for_function("document.getElementById('job-status').textContent.includes('drawn')")
+    assert gj["features"] and p.evaluate("stratoMap.groups.ensemble.getLayers()[0].getLayers().length") == \
+        len(gj["features"])
+    p.fill("#every", "6h")
+    p.fill("#span", "12h")
+    p.click("#run-windows")
+    p.wait_for_function("document.getElementById('job-status').textContent.includes('launch times')",
+                        timeout=120_000)
+    assert p.locator("#windows-table tr").count() == 1 + 3  # a header and 3 launch times
+    assert p.evaluate("stratoMap.groups.windows.getLayers().length") == 3
+    legend = p.locator(".stratomap-legend-row").all_inner_texts()
+    assert "ensemble: highest-density regions" in legend and "landing of each launch time" in legend
+    page.screenshot("map_page_ensemble_windows.png")
+    assert page.errors == [] and page.external == []

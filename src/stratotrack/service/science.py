@@ -70,7 +70,7 @@ def windows(datasets, req, progress):
     progress(0.9)
     table = w.table.copy()
     for c in table.columns:
-        if np.issubdtype(table[c].dtype, np.datetime64):
+        if getattr(table[c].dtype, "kind", "O") == "M":  # (pandas' string columns are not numpy dtypes)
             table[c] = table[c].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"dataset": res.name, "warnings": res.warnings, "launches": table.to_dict(orient="records")}
 

@@ -68,6 +68,14 @@
   function fmt(x, n) { return Number(x).toFixed(n); }
   function when(iso) { return String(iso).replace("T", " ").replace(/(\.\d+)?Z$/, "").slice(0, 19) + " UTC"; }
 
+  var legends = {};  // per part of the drawing (prediction, ensemble, windows, live), shown together
+  function setLegend(part, items) {
+    legends[part] = items;
+    var all = [];
+    ["prediction", "ensemble", "windows", "live"].forEach(function (k) { all = all.concat(legends[k] || []); });
+    m.legend(all);
+  }
+
   var launchLng = null;  // the map's own longitude of the launch (keeps drawings where the user clicked)
   function setLaunch(lat, lng) {
     launchLng = lng;
@@ -155,7 +163,7 @@
     m.point("flight", end.latitude, end.longitude, {color: "#222222", label: endName, className: "landing",
             title: endName + " " + when(end.datetime)});
     legend.push({label: endName, color: "#222222", kind: "dot"});
-    m.legend(legend);
+    setLegend("prediction", legend);
     var landing = $("landing");
     landing.dataset.lat = end.latitude;
     landing.dataset.lon = end.longitude;
@@ -257,6 +265,12 @@
     var body = v2Flight();
     body.kind = "ensemble";
     body.members = Number($("members").value);
+    body.wind_error = $("wind-error").checked;
+    var spread = {ascent_rate: $("sd-ascent").value};  // one normal standard deviation each
+    if (body.profile === "float") { spread.float_altitude = $("sd-float").value; }
+    else { spread.burst_altitude = $("sd-burst").value; spread.descent_rate = $("sd-descent").value; }
+    body.spread = {};
+    Object.keys(spread).forEach(function (k) { if (Number(spread[k]) > 0) { body.spread[k] = Number(spread[k]); } });
     runJob(body).then(function (job) {
       return fetchJSON("api/v2/jobs/" + job.id + "/result?format=geojson", {headers: apiKeyHeaders()});
     }).then(function (gj) {
@@ -268,6 +282,8 @@
         var lev = Number(p.level || 0.5);
         return {color: "#e377c2", weight: 1, fillColor: "#e377c2", fillOpacity: 0.35 * (1 - lev) + 0.08};
       });
+      setLegend("ensemble", [{label: "ensemble: highest-density regions", color: "#e377c2", kind: "area"},
+                             {label: "spread ellipses", color: "#8c564b", kind: "line"}]);
       m.fit(["flight", "ensemble", "launch"]);
       $("job-status").textContent = "ensemble: " + gj.features.length + " contours and ellipses drawn";
     }).catch(showError);
@@ -304,6 +320,7 @@
       });
       $("windows-table").innerHTML = "";
       $("windows-table").appendChild(table);
+      setLegend("windows", [{label: "landing of each launch time", color: "hsl(120,70%,45%)", kind: "dot"}]);
       m.fit(["flight", "windows", "launch"]);
       $("job-status").textContent = "windows: " + rows.length + " launch times; landings coloured early (blue) to late (red)";
     }).catch(showError);
@@ -414,8 +431,8 @@
     }
     out.dataset.nObs = String(msg.n_obs);
     $("live-status").textContent = "Session updated with " + msg.n_obs + " observations.";
-    m.legend([{label: "observations", color: "#2ca02c", kind: "dot"}, {label: "fused track", color: "#2ca02c"},
-              {label: "re-prediction", color: "#d62728"}]);
+    setLegend("live", [{label: "observations", color: "#2ca02c", kind: "dot"}, {label: "fused track", color: "#2ca02c"},
+                       {label: "re-prediction", color: "#d62728"}]);
     m.fit(["live-obs", "live-track", "live-pred"]);
   }
 
