@@ -150,3 +150,24 @@ def test_ensemble_contours_and_launch_windows(page, server):
     assert "ensemble: highest-density regions" in legend and "landing of each launch time" in legend
     page.screenshot("map_page_ensemble_windows.png")
     assert page.errors == [] and page.external == []
+
+
+def test_a_configured_tile_url_is_used(page, server):
+    from pathlib import Path
+
+    import stratotrack
+
+    png = (Path(stratotrack.__file__).parent / "service" / "static" / "vendor" / "leaflet" / "images" /
+           "layers.png").read_bytes()
+    tiles = []
+
+    def serve_tile(route):
+        tiles.append(route.request.url)
+        route.fulfill(status=200, content_type="image/png", body=png)
+
+    page.page.route("http://tiles.test/**", serve_tile)
+    page.page.goto(server.url + "/?tiles=http://tiles.test/{z}/{x}/{y}.png")
+    page.page.wait_for_function("document.querySelectorAll('img.leaflet-tile-loaded').length > 0")
+    assert tiles and all(u.startswith("http://tiles.test/2/") for u in tiles)
+    assert page.page.input_value("#tiles") == "http://tiles.test/{z}/{x}/{y}.png"
+    assert page.errors == [] and page.external == []

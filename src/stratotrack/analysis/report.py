@@ -279,7 +279,7 @@ _MAP_SCRIPT = """
       var b = p0[p0.length - 1];
       m.point('ends', b[0], b[1], {color: '#222222', label: 'end', className: 'end'});
     }
-    legend.push({label: 'start / end', color: '#ffffff', kind: 'dot'});
+    legend.push({label: ens ? 'start' : 'start / end', color: '#ffffff', kind: 'dot'});
   }
   data.footprints.forEach(function (f) {
     var col = f.acceptable ? '#2ca02c' : '#ff7f0e';
