@@ -79,6 +79,20 @@ def test_click_and_predict_shows_the_api_landing(page, server):
     assert page.errors == [] and page.external == []
 
 
+def test_a_rejected_request_is_shown_in_one_line(page, server):
+    p = page.page
+    _open(page, server)
+    p.evaluate(f"stratoPage.setLaunch({LAUNCH[0]}, {LAUNCH[1]})")
+    p.fill("#burst_altitude", "-5")
+    p.click("#predict")
+    p.wait_for_selector("#error:not([hidden])")
+    text = p.inner_text("#error")
+    assert text.startswith("HTTP 400: ") and "burst_altitude" in text and "\n" not in text
+    assert p.locator("#result").is_hidden() and not p.is_disabled("#predict")
+    # the browser logs the 400 itself; nothing else went wrong
+    assert [e for e in page.errors if "status of 400" not in e] == [] and page.external == []
+
+
 def test_live_session_updates_on_screen(page, server):
     p = page.page
     key = server.new_key("map-page")
