@@ -80,7 +80,11 @@ def test_report_opens_offline_with_map_labels_and_the_json_numbers(browser, repo
         assert warnings == rep["winds"]["warnings"]
         assert rep["winds"]["path"] in page.locator("#winds").inner_text()
         # why a site can be in reach for hours and in view for none
-        assert "in view for none" in page.locator("body").inner_text()
+        body = page.locator("body").inner_text()
+        assert "in view for none" in body
+        site = rep["sites"][0]
+        assert (f"is in reach for {site['hours_in_reach']:g} h and in view for 0 h because at the closest approach "
+                f"({site['closest_approach_km']:g} km) the balloon stood {site['elevation_at_closest_deg']:g}°") in body
         shot = pg.screenshot("assess_report.png", full_page=True)
         assert shot.stat().st_size > 20_000
         assert pg.errors == [] and pg.external == []

@@ -309,6 +309,19 @@ _MAP_SCRIPT = """
 """
 
 
+def _reach_vs_view(res, p) -> str:
+    """This site's own numbers for 'in reach for hours, in view for none' (one flight), or nothing."""
+    site = next((r for r in res["sites"] if r["site"]["name"] == p["site"] and "hours_in_reach" in r
+                 and not isinstance(r["hours_in_reach"], dict)), None)
+    balloon = next((r for r in p["rows"] if r.get("observer") == "balloon"), None)
+    if site is None or balloon is None or not site["hours_in_reach"] or balloon["hours_in_view"]:
+        return ""
+    return (f" Here: {html.escape(p['site'])} is in reach for {site['hours_in_reach']:g} h and in view for "
+            f"{balloon['hours_in_view']:g} h because at the closest approach ({site['closest_approach_km']:g} km) "
+            f"the balloon stood {site['elevation_at_closest_deg']:g}° above the site's horizon, below "
+            f"{p['min_elevation_deg']:g}°.")
+
+
 def _termination_figure(term) -> str:
     """The expected casualties at each release time, as inline SVG (no external file)."""
     import matplotlib
@@ -444,7 +457,7 @@ def _html(res) -> str:
             f"<b>In view</b>: the observer stands at least {p['min_elevation_deg']:g}° above the site's horizon. "
             "This is stricter than <b>in reach</b> above, which only asks that the site be visible from the "
             "balloon: a site a few hundred km away sees a balloon at 18 km only a few degrees above its horizon, "
-            "so it can be in reach for hours and in view for none of them."))
+            "so it can be in reach for hours and in view for none of them." + _reach_vs_view(res, p)))
 
     # airspace
     air = res["airspace"]
