@@ -83,14 +83,18 @@
     $("lon").value = fmt(normLon(lng), 4);
     m.clear("launch");
     m.lon0 = lng;
-    m.point("launch", lat, lng, {color: "#ffffff", label: "launch", direction: "left", className: "launch"});
+    var seen = $("profile").value === "reverse_profile";
+    m.point("launch", lat, lng, {color: "#ffffff", label: seen ? "seen here" : "launch", direction: "left",
+                                 className: "launch"});
   }
   m.map.on("click", function (e) { setLaunch(e.latlng.lat, e.latlng.lng); });
 
   function syncProfile() {
+    if ($("lat").value !== "" && launchLng !== null) { setLaunch(Number($("lat").value), launchLng); }
     document.body.classList.toggle("float-profile", $("profile").value === "float_profile");
     var reverse = $("profile").value === "reverse_profile";
     $("predict").textContent = reverse ? "Find where it came from" : "Predict";
+    $("alt-label").textContent = reverse ? "Altitude seen (m)" : "Launch altitude (m)";
   }
   $("profile").addEventListener("change", syncProfile);
   syncProfile();
@@ -146,10 +150,14 @@
     var lastStage = stages[stages.length - 1];
     var end = lastStage.trajectory[lastStage.trajectory.length - 1];
     var burst = null;
-    stages.forEach(function (s) {
-      if (s.stage === "ascent" && stages.length > 1) { burst = s.trajectory[s.trajectory.length - 1]; }
+    var floatStart = null;
+    stages.forEach(function (s, i) {
+      var next = stages[i + 1];
+      if (s.stage === "ascent" && next && next.stage === "descent") { burst = s.trajectory[s.trajectory.length - 1]; }
+      if (s.stage === "float") { floatStart = s.trajectory[0]; }
     });
     var reverse = params.get("profile") === "reverse_profile";
+    if (reverse) { burst = null; }  // a backward run has no burst: it ends where the balloon started
     if (burst) {
       m.point("flight", burst.latitude, burst.longitude, {color: "#ff7f0e", label: "burst " + fmt(burst.altitude, 0) +
               " m", className: "burst", title: "burst at " + when(burst.datetime)});
@@ -159,7 +167,14 @@
     } else {
       $("burst-text").textContent = "—";
     }
+    if (floatStart) {
+      m.point("flight", floatStart.latitude, floatStart.longitude, {color: "#9467bd", radius: 5,
+              label: "floats at " + fmt(floatStart.altitude, 0) + " m", className: "float-start",
+              title: "float from " + when(floatStart.datetime)});
+    }
     var endName = reverse ? "origin" : (params.get("profile") === "float_profile" ? "end" : "landing");
+    $("landing-label").textContent = endName.charAt(0).toUpperCase() + endName.slice(1);
+    $("burst-label").hidden = $("burst-text").hidden = !burst;
     m.point("flight", end.latitude, end.longitude, {color: "#222222", label: endName, className: "landing",
             title: endName + " " + when(end.datetime)});
     legend.push({label: endName, color: "#222222", kind: "dot"});
@@ -342,6 +357,16 @@
   });
 
   function follow(id) {
+    // the stream cannot report a refusal (EventSource sees no status): ask for the session first
+    return fetchJSON("api/v2/sessions/" + encodeURIComponent(id), {headers: apiKeyHeaders()}).then(function () {
+      listen(id);
+    }).catch(function (err) {
+      $("live-status").textContent = "No session.";
+      showError(err);
+    });
+  }
+
+  function listen(id) {
     liveId = id;
     liveObs = []; seenObs = {}; lastObs = 0; lastState = 0;
     ["live-obs", "live-track", "live-pred"].forEach(function (g) { m.clear(g); });
