@@ -90,3 +90,33 @@ def test_report_opens_offline_with_map_labels_and_the_json_numbers(browser, repo
         assert pg.errors == [] and pg.external == []
     finally:
         pg.close()
+
+
+def test_a_path_across_180_degrees_stays_in_one_piece(browser, tmp_path):  # noqa: F811
+    import numpy as np
+
+    from stratotrack import analysis as A
+
+    t = np.datetime64("2023-02-01T00:00") + np.arange(25) * np.timedelta64(1, "h")
+    lon = 170.0 + np.arange(25) * 1.0  # 170 E to 194 E = 166 W
+    track = {"time": t, "latitude": np.full(25, 40.0), "longitude": (lon + 180) % 360 - 180,
+             "altitude": np.full(25, 18000.0)}
+    res = A.assess(track, [A.parse_site("Midway,28.2,-177.4,50")], termination=False)
+    A.write_report(res, tmp_path / "r.html")
+    pg = Page(browser)
+    try:
+        pg.page.goto((tmp_path / "r.html").as_uri())
+        pg.page.wait_for_function("window.reportMap !== undefined")
+        west, east, offsets = pg.page.evaluate(
+            "[reportMap.groups.paths.getBounds().getWest(), reportMap.groups.paths.getBounds().getEast(),"
+            " Object.keys(reportMap.offsets).map(Number).sort()]")
+        assert west == pytest.approx(170.0) and east == pytest.approx(194.0)  # unwrapped, not 360 degrees wide
+        assert offsets == [0, 360]  # the borders repeated east of 180
+        site = pg.page.evaluate("reportMap.groups.sites.getLayers().map(l => l.getLatLng ? l.getLatLng().lng : null)"
+                                ".filter(x => x !== null)")
+        assert site == [pytest.approx(182.6)]  # Midway drawn beside the path, not 360 degrees away
+        assert "Midway" in pg.page.locator(".leaflet-tooltip").all_inner_texts()
+        pg.screenshot("assess_report_dateline.png")
+        assert pg.errors == [] and pg.external == []
+    finally:
+        pg.close()
