@@ -309,6 +309,23 @@ _MAP_SCRIPT = """
 """
 
 
+def _map_caption(res) -> str:
+    """What the map shows, naming only what is drawn."""
+    parts = ["the balloon's path" + (" (every member of the ensemble, thin lines)" if res["kind"] != "flight" else "")]
+    if res["sites"]:
+        parts.append("the sites with their names (the outline is the site's radius or area; click one for its figures)")
+    if res.get("termination") and res["termination"].get("timeline"):
+        parts.append("the ground points where debris would fall if the flight were ended at each release time "
+                     "(green: acceptable, orange: not)")
+    if res["airspace"]["zones"]:
+        parts.append("the airspace zones")
+    if any("latitude" in c and not c.get("started_inside") for c in res["airspace"]["countries"]) or any(
+            "latitude" in z for z in res["airspace"]["zones"]):
+        parts.append("the points where the path enters a country's airspace or a zone")
+    text = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    return "The map shows " + text + ". Borders: Natural Earth 1:50m; the map needs no network."
+
+
 def _reach_vs_view(res, p) -> str:
     """This site's own numbers for 'in reach for hours, in view for none' (one flight), or nothing."""
     site = next((r for r in res["sites"] if r["site"]["name"] == p["site"] and "hours_in_reach" in r
@@ -400,11 +417,7 @@ def _html(res) -> str:
     P.append("<h2>Map</h2>")
     P.append("<div id='map'></div>")
     P.append(_explain(
-        "The balloon's path" + (" (every member of the ensemble, thin lines)" if res["kind"] != "flight" else "")
-        + ", the sites with their names (the outline is the site's radius or area), the ground points where debris "
-        "would fall if the flight were ended at each release time (green: acceptable, orange: not), and the points "
-        "where the path enters a country's airspace or a zone. Click a site for its figures. Borders: Natural "
-        "Earth 1:50m; the map needs no network."))
+        _map_caption(res)))
 
     # winds
     P.append("<h2>Winds used</h2>")
