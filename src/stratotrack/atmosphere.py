@@ -7,8 +7,8 @@ Pa, density in kg m-3.  Functions accept scalars or arrays and return NumPy valu
 1.225
 >>> round(float(pressure(geopotential_to_geometric(11000.0))))
 22632
->>> round(float(descent_speed(5.0, 20000.0)), 1)
-18.5
+>>> round(float(descent_speed(5.0, 20000.0)), 2)     # 5 m/s at sea level falls at 18.56 m/s at 20 km
+18.56
 """
 
 from __future__ import annotations
