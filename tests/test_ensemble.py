@@ -181,12 +181,10 @@ def test_wind_error_displacement_variance(uniform):
         assert abs(comp.mean()) < 4 * math.sqrt(var / n)
 
 
-def test_wind_error_grows_with_lead_time():
-    m = WindError()
-    lead = np.array([0.0, 1.0, 3.0, 5.0, 30.0]) * 86400
-    rms = m.rms_vector(lead)
-    assert rms[0] == pytest.approx(2.5) and rms[3] == pytest.approx(6.5) and rms[4] == pytest.approx(9.0)
-    assert np.all(np.diff(rms) >= 0)
+def test_wind_error_grows_linearly_with_lead_time_up_to_its_maximum():
+    m = WindError(initial=1.0, growth=2.0, maximum=4.0)
+    lead = np.array([-1.0, 0.0, 0.5, 1.0, 1.5, 2.0, 30.0]) * 86400
+    np.testing.assert_allclose(m.rms_vector(lead), [1.0, 1.0, 2.0, 3.0, 4.0, 4.0, 4.0])
 
 
 def test_displace_on_sphere_is_a_great_circle_move():
@@ -265,8 +263,10 @@ def test_balloon_model_against_the_cusf_calculator_formulae():
     r0 = (3 * v0 / (4 * math.pi)) ** (1 / 3)
     cusf_ascent = math.sqrt((1.8 - 1.0) * 9.80665 / (0.5 * cd * 1.2050 * math.pi * r0 ** 2))
     cusf_burst = -7238.3 * math.log(v0 / (math.pi * d ** 3 / 6))
-    assert float(ascent) == pytest.approx(cusf_ascent, rel=0.02)  # 1.225 vs 1.205 kg/m3 at launch
-    assert float(burst) == pytest.approx(cusf_burst, rel=0.06)  # standard atmosphere vs exponential air
+    # measured: ascent 0.18% below (1.225 vs 1.205 kg/m3 at launch), burst 1.53% below (32,321 vs 32,824 m: the
+    # standard atmosphere against exponential air of scale height 7238.3 m)
+    assert float(ascent) == pytest.approx(cusf_ascent, rel=0.005)
+    assert float(burst) == pytest.approx(cusf_burst, rel=0.03)
     # more gas: faster and lower
     a2, b2 = b.predict(neck_lift=2.2)
     assert a2 > ascent and b2 < burst
