@@ -268,10 +268,24 @@ def test_cli_assess_report_and_bad_input(tmp_path, capsys):
                 "--every", "6h", "--samples", "4", "-o", str(html), "-o", str(js)])
     assert code == 0
     rep = json.loads(js.read_text())
-    assert rep["sites"][0]["in_reach"] is True
+    site = rep["sites"][0]
+    assert site["in_reach"] is True
     assert rep["pattern_of_life"][0]["rows"][0]["observer"] == "balloon"
-    assert "<img src='data:image/png;base64," in html.read_text()
-    assert (tmp_path / "r_map.png").stat().st_size > 1000
+    # the JSON's numbers are the analysis' own: the same flight and site through the Python API
+    ds = st.predict(45.71, -109.54, 18300.0, "2023-02-01T21:21Z", "drift", duration="12h")
+    api = overflights(ds, [Site.point("Malmstrom AFB", 47.505, -111.187, radius_km=150)])[0]
+    assert site["closest_approach_km"] == round(float(api["closest_m"][0]) / 1000, 3)
+    assert site["hours_in_reach"] == round(float(api["time_in_reach"][0]) / 3600, 3)
+    assert rep["geometry"]["horizon_distance_km"] == round(float(horizon_distance(18300.0)) / 1000, 1)
+    # and the page a reader opens shows those numbers, with the map embedded
+    page = html.read_text()
+    for number in (site["closest_approach_km"], site["hours_in_reach"], rep["geometry"]["horizon_distance_km"]):
+        assert str(number) in page
+    assert "<img src='data:image/png;base64," in page
+    from matplotlib.image import imread
+
+    img = imread(tmp_path / "r_map.png")
+    assert img.shape[0] > 300 and img.shape[1] > 500 and np.ptp(img[..., :3]) > 0.5
     bad = tmp_path / "bad.tle"
     bad.write_text(TLE_FILE.read_text().replace("9993\n", "9994\n", 1))
     capsys.readouterr()

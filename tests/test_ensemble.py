@@ -308,9 +308,22 @@ def test_windows_table_map_and_ensembles(uniform, tmp_path):
     assert len(w.table) == 3
     det = st.predict(50.0, 5.0, 0.0, "2023-01-17T03:00Z", wind=uniform)
     assert w.table.end_longitude.iloc[1] == det.end_longitude.values[0]
+    # the map a reader sees: the three landing points where the table puts them, inside the axes, coloured by launch
+    # time with a labelled colour bar, and the launch site marked
+    fig = w.figure()
+    ax, cbar = fig.axes
+    pts = np.vstack([c.get_offsets() for c in ax.collections if len(c.get_offsets()) == 3])
+    np.testing.assert_allclose(pts, w.table[["end_longitude", "end_latitude"]].to_numpy())
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert np.all((x0 < pts[:, 0]) & (pts[:, 0] < x1) & (y0 < pts[:, 1]) & (pts[:, 1] < y1))
+    assert x0 < 5.0 < x1 and y0 < 50.0 < y1  # and the launch
+    assert ax.get_title() == "3 launches: landing points coloured by launch time"
+    assert ax.get_xlabel().startswith("longitude") and ax.get_ylabel().startswith("latitude")
+    assert cbar.get_ylabel() == "launch time (UTC)"
+    assert [t.get_text() for t in cbar.get_yticklabels()][0] == "2023-01-17 00:00"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["launch"]
     w.write(tmp_path / "w.png")
     w.write(tmp_path / "w.csv")
-    assert (tmp_path / "w.png").stat().st_size > 10_000
     we = st.windows(50.0, 5.0, 0.0, "2023-01-17T00:00Z", "2023-01-17T03:00Z", "3h", wind=uniform, members=40,
                     seed=1, ensemble_options={"spread": {"ascent_rate": 0.5}})
     assert len(we.ensembles) == 2 and (we.table.ellipse90_semi_major_km > 0).all()
