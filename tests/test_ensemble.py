@@ -13,7 +13,7 @@ import pytest
 
 import stratotrack as st
 from stratotrack.ensemble import Balloon, Normal, Offsets, Uniform, WindError
-from stratotrack.ensemble.perturb import BALLOONS, displace_on_sphere
+from stratotrack.ensemble.perturb import BALLOONS
 from stratotrack.errors import InputError
 from stratotrack.geodesy import EARTH_RADIUS, great_circle_distance
 from stratotrack.wind.analytic import solid_body_rotation, uniform_wind
@@ -185,14 +185,6 @@ def test_wind_error_grows_linearly_with_lead_time_up_to_its_maximum():
     m = WindError(initial=1.0, growth=2.0, maximum=4.0)
     lead = np.array([-1.0, 0.0, 0.5, 1.0, 1.5, 2.0, 30.0]) * 86400
     np.testing.assert_allclose(m.rms_vector(lead), [1.0, 1.0, 2.0, 3.0, 4.0, 4.0, 4.0])
-
-
-def test_displace_on_sphere_is_a_great_circle_move():
-    lat, lon = np.array([10.0, 89.9, -45.0]), np.array([20.0, 0.0, 179.9])
-    east, north = np.array([1e-3, 2e-3, 5e-4]), np.array([-2e-3, 1e-3, 0.0])
-    la, lo = displace_on_sphere(lat, lon, east, north)
-    d = great_circle_distance(lat, lon, la, lo) / EARTH_RADIUS
-    assert np.allclose(d, np.hypot(east, north), rtol=1e-9)
 
 
 # -- seeds ---------------------------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..geodesy import EARTH_RADIUS, great_circle_distance
+from ..geodesy import great_circle_distance, move, offsets
 from . import _track as T
 from .geometry import Sensor, elevation_angle, off_nadir_angle
 
@@ -42,19 +42,6 @@ def _unwrap_ring(coords):
     lon = c[:, 0].copy()
     lon[1:] = lon[0] + np.cumsum((np.diff(lon) + 180.0) % 360.0 - 180.0)
     return np.stack([lon, c[:, 1]], axis=1)
-
-
-def aeqd(lat, lon, lat0, lon0):
-    """Azimuthal equidistant x, y (m) of points about (lat0, lon0), on the sphere."""
-    p, l = np.asarray(lat, dtype=float) * D2R, np.asarray(lon, dtype=float) * D2R
-    p0, l0 = lat0 * D2R, lon0 * D2R
-    dl = l - l0
-    cosc = np.clip(np.sin(p0) * np.sin(p) + np.cos(p0) * np.cos(p) * np.cos(dl), -1.0, 1.0)
-    c = np.arccos(cosc)
-    k = np.where(c > 1e-12, c / np.sin(np.where(c > 1e-12, c, 1.0)), 1.0)
-    x = EARTH_RADIUS * k * np.cos(p) * np.sin(dl)
-    y = EARTH_RADIUS * k * (np.cos(p0) * np.sin(p) - np.sin(p0) * np.cos(p) * np.cos(dl))
-    return x, y
 
 
 @dataclass
@@ -147,7 +134,7 @@ class Site:
         proj = []
         for p in parts:
             dense = shapely.segmentize(p, 0.1)
-            proj.append(shapely.transform(dense, lambda xy: np.stack(aeqd(xy[:, 1], xy[:, 0], self.lat, self.lon),
+            proj.append(shapely.transform(dense, lambda xy: np.stack(offsets(xy[:, 1], xy[:, 0], self.lat, self.lon),
                                                                        axis=1)))
         # the pieces of a polygon split at the antimeridian touch along it: close the hairline gaps of the split
         merged = unary_union(proj)
@@ -177,7 +164,7 @@ class Site:
         out = gc - self._extent  # a lower bound, used far away
         near = np.isfinite(gc) & (gc < self._extent + _NEAR_MARGIN)
         if near.any():
-            x, y = aeqd(lat[near], lon[near], self.lat, self.lon)
+            x, y = offsets(lat[near], lon[near], self.lat, self.lon)
             inside = shapely.contains_xy(self._proj, x, y)
             dist = shapely.distance(self._boundary, shapely.points(x, y))
             out[near] = np.where(inside, -dist, dist)
@@ -208,8 +195,8 @@ class Site:
         r, c = np.nonzero(cand)
         if r.size == 0:
             return k, tmin, dmin
-        x0, y0 = aeqd(lat[r, c], lon[r, c], self.lat, self.lon)
-        x1, y1 = aeqd(lat[r, c + 1], lon[r, c + 1], self.lat, self.lon)
+        x0, y0 = offsets(lat[r, c], lon[r, c], self.lat, self.lon)
+        x1, y1 = offsets(lat[r, c + 1], lon[r, c + 1], self.lat, self.lon)
         dx, dy = x1 - x0, y1 - y0
         if self.kind == "point":
             ll = dx * dx + dy * dy
@@ -250,11 +237,8 @@ class Site:
         if self.kind == "point":
             if self.radius_m <= 0:
                 return [np.array([[self.lon, self.lat]])]
-            from ..ensemble.perturb import displace_on_sphere
-
             a = np.linspace(0, 2 * np.pi, n)
-            r = self.radius_m / EARTH_RADIUS
-            la, lo = displace_on_sphere(np.full(n, self.lat), np.full(n, self.lon), r * np.sin(a), r * np.cos(a))
+            la, lo = move(self.lat, self.lon, self.radius_m * np.sin(a), self.radius_m * np.cos(a))
             return [np.stack([lo, la], axis=1)]
         parts = list(self.geometry.geoms) if self.geometry.geom_type == "MultiPolygon" else [self.geometry]
         return [np.asarray(p.exterior.coords) for p in parts]

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from ..errors import InputError
-from ..geodesy import EARTH_RADIUS
+from ..geodesy import EARTH_RADIUS, move, offsets
 
 D2R = math.pi / 180.0
 R_KM = EARTH_RADIUS / 1000.0
@@ -39,27 +39,14 @@ def check_levels(levels):
 
 
 def local_xy(lat, lon, lat0, lon0):
-    """Azimuthal equidistant coordinates (km east, km north) about (lat0, lon0)."""
-    p1, p2 = lat0 * D2R, np.asarray(lat) * D2R
-    dl = (np.asarray(lon) - lon0) * D2R
-    cosc = np.clip(np.sin(p1) * np.sin(p2) + np.cos(p1) * np.cos(p2) * np.cos(dl), -1.0, 1.0)
-    c = np.arccos(cosc)
-    k = np.where(c > 1e-12, c / np.maximum(np.sin(c), 1e-300), 1.0)
-    x = k * np.cos(p2) * np.sin(dl)
-    y = k * (np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl))
-    return x * R_KM, y * R_KM
+    """Azimuthal equidistant coordinates (km east, km north) about (lat0, lon0) (:func:`stratotrack.geodesy.offsets`)."""
+    x, y = offsets(lat, lon, lat0, lon0)
+    return x / 1000.0, y / 1000.0
 
 
 def local_inverse(x, y, lat0, lon0):
-    """Inverse of :func:`local_xy`."""
-    x, y = np.asarray(x) / R_KM, np.asarray(y) / R_KM
-    c = np.hypot(x, y)
-    p1 = lat0 * D2R
-    sc, cc = np.sin(c), np.cos(c)
-    safe = np.where(c > 0, c, 1.0)
-    lat = np.arcsin(np.clip(cc * np.sin(p1) + np.where(c > 0, y * sc * np.cos(p1) / safe, 0.0), -1, 1))
-    lon = lon0 * D2R + np.arctan2(x * sc, c * np.cos(p1) * cc - y * np.sin(p1) * sc)
-    return lat / D2R, lon / D2R
+    """Inverse of :func:`local_xy` (:func:`stratotrack.geodesy.move` from the centre)."""
+    return move(lat0, lon0, np.asarray(x) * 1000.0, np.asarray(y) * 1000.0)
 
 
 class PointDensity:

@@ -130,7 +130,7 @@ def windows(lat, lon, alt=0.0, start=None, end=None, every="1h", profile="standa
     import pandas as pd
 
     from ..api import predict
-    from ..geodesy import great_circle_distance
+    from ..geodesy import bearing, great_circle_distance
     from ..wind import open_wind
 
     times = launch_times(start, end, every)
@@ -153,11 +153,7 @@ def windows(lat, lon, alt=0.0, start=None, end=None, every="1h", profile="standa
     lat0 = float(np.asarray(lat))
     lon0 = float(np.asarray(lon))
     rows["distance_km"] = great_circle_distance(lat0, lon0, ds.end_latitude.values, ds.end_longitude.values) / 1000
-    p1, p2 = np.deg2rad(lat0), np.deg2rad(ds.end_latitude.values)
-    dl = np.deg2rad(ds.end_longitude.values - lon0)
-    rows["bearing_deg"] = (np.rad2deg(np.arctan2(np.sin(dl) * np.cos(p2),
-                                                 np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl)))
-                           + 360.0) % 360.0
+    rows["bearing_deg"] = bearing(lat0, lon0, ds.end_latitude.values, ds.end_longitude.values)
     ensembles = None
     if members:
         from .run import ensemble
