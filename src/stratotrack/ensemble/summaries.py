@@ -163,7 +163,10 @@ class PointDensity:
         lon = lon0 + (np.arange(nx) + j0 + 0.5) * dlon
         prob = counts / max(self.n, 1)
         if sigma:
-            prob = _gaussian_smooth(prob, sigma)
+            from scipy.ndimage import gaussian_filter
+
+            # zero outside the padded grid, kernel cut at 3 sigma; renormalised below
+            prob = gaussian_filter(prob, sigma, mode="constant", cval=0.0, truncate=3.0)
             prob /= prob.sum()
         area = (R_KM ** 2) * (dlon * D2R) * np.abs(np.sin((lat + dlat / 2) * D2R) - np.sin((lat - dlat / 2) * D2R))
         return lat, lon, counts, prob, np.broadcast_to(area[:, None], prob.shape), sigma
@@ -179,16 +182,6 @@ class PointDensity:
             k = min(k, dens.size - 1)
             out.append(float(dens[order[k]]))
         return out
-
-
-def _gaussian_smooth(a, sigma):
-    """Separable Gaussian convolution (zero outside), sigma in cells."""
-    r = int(math.ceil(3 * sigma))
-    x = np.arange(-r, r + 1)
-    k = np.exp(-0.5 * (x / sigma) ** 2)
-    k /= k.sum()
-    a = np.apply_along_axis(lambda v: np.convolve(v, k, mode="same"), 0, a)
-    return np.apply_along_axis(lambda v: np.convolve(v, k, mode="same"), 1, a)
 
 
 def _wrap(lon):
@@ -230,11 +223,15 @@ class Passage:
                 raise InputError(f"polygon latitude {float(poly[np.abs(poly[:, 1]) > 90, 1][0])!r} is beyond +-90")
             self.kind = "polygon"
             self.polygon = poly
-            from matplotlib.path import Path
+            import shapely
 
             self._lon0 = float(poly[0, 0])
             rel = (poly[:, 0] - self._lon0 + 180.0) % 360.0 - 180.0
-            self._path = Path(np.stack([rel, poly[:, 1]], axis=1))
+            self._shape = shapely.Polygon(np.stack([rel, poly[:, 1]], axis=1))
+            if not self._shape.is_valid:
+                raise InputError(f"the passage polygon is invalid ({shapely.is_valid_reason(self._shape)}); expected a "
+                                 "simple ring that does not cross itself")
+            shapely.prepare(self._shape)
         self.n = 0
         self.hits = 0
         self.first_times = []  # per batch, the first-passage times of the members that passed (s), then reduced
@@ -260,10 +257,10 @@ class Passage:
             rows = np.arange(lat.shape[0])
         if self.kind == "polygon":
             rel = (lon - self._lon0 + 180.0) % 360.0 - 180.0
-            pts = np.stack([rel[valid], lat[valid]], axis=1)
+            import shapely
+
             inside = np.zeros(lat.shape, dtype=bool)
-            if pts.size:
-                inside[valid] = self._path.contains_points(pts)
+            inside[valid] = shapely.contains_xy(self._shape, rel[valid], lat[valid])
             hit = inside
             when = np.where(hit, t, np.nan)
         else:
