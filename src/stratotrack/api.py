@@ -261,3 +261,10 @@ def _to_dataset(integ, prof, field: WindField, shape, step, outside) -> xr.Datas
     ds = ds.set_coords(["time", "latitude", "longitude", "altitude"])
     ds["time"].encoding["units"] = "seconds since 1970-01-01T00:00:00Z"
     return ds
+
+
+# Public names for the layers built on predict (ensemble runs, launch windows): the profile from predict's
+# keywords, the natural end of a flight, and the CF Dataset of an integrator's output.
+build_profile = _build_profile
+natural_duration = _natural_duration
+trajectory_dataset = _to_dataset
