@@ -147,6 +147,8 @@ class Observations:
 
     items: list[Observation]
     notes: list[str] = field(default_factory=list)
+    #: observations left out by :func:`screen` ("what, where: why"), listed in every summary
+    rejected: list[str] = field(default_factory=list)
 
     def __len__(self):
         return len(self.items)
@@ -197,11 +199,105 @@ def collect(observations, notes=None) -> Observations:
     if not items:
         raise InputError("no observations given; expected at least one fix or sighting with a time")
     t = np.array([o.time for o in items])
-    back = int(np.sum(np.diff(t) < 0))
-    if back:
-        notes.append(f"{back} observations were out of time order and were sorted by time")
+    late = np.flatnonzero(t[1:] < np.maximum.accumulate(t)[:-1]) + 1
+    if late.size:
+        notes.append(f"{late.size} observations were out of time order and were sorted by time: "
+                     + _refs([items[k] for k in late]))
     order = np.argsort(t, kind="stable")
-    return Observations([items[k] for k in order], notes)
+    rejected = list(observations.rejected) if isinstance(observations, Observations) else []
+    return Observations([items[k] for k in order], notes, rejected)
+
+
+def where(o: Observation) -> str:
+    """Where an observation came from, for messages: 'row 12 of a.csv' or its time."""
+    if "row" in o.extra:
+        src = o.source.split(" ", 1)[-1] if o.source else ""
+        return f"{o.extra.get('row_kind', 'row')} {o.extra['row']}" + (f" of {src}" if src else "")
+    return f"{o.label + ' ' if o.label else ''}at {o.when}"
+
+
+def _refs(items, most=6) -> str:
+    names = [where(o) for o in items[:most]]
+    return "; ".join(names) + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+#: the fastest a balloon moves: 250 m/s horizontally is beyond any jet stream (a fix implying more is impossible),
+#: 250 m/s vertically beyond a burst balloon's fall at 40 km
+MAX_SPEED_H = 250.0
+MAX_SPEED_Z = 250.0
+
+
+def _consistent(a: Observation, b: Observation) -> bool:
+    dt = abs(b.time - a.time) + 3.0 * (a.sigma_t + b.sigma_t)
+    from ..geodesy import great_circle_distance
+
+    d = float(great_circle_distance(a.lat, a.lon, b.lat, b.lon))
+    if d > MAX_SPEED_H * dt + 5.0 * math.hypot(a.sigma_h, b.sigma_h) + 100.0:
+        return False
+    if a.has_altitude and b.has_altitude:
+        if abs(b.alt - a.alt) > MAX_SPEED_Z * dt + 5.0 * math.hypot(a.sigma_z, b.sigma_z) + 50.0:
+            return False
+    return True
+
+
+def screen(observations) -> Observations:
+    """Observations checked against each other, with what was left out said by name.
+
+    * identical fixes (same time and position) are kept once;
+    * fixes at the same time at different places: the first is kept, the others are left out (one clock cannot
+      put a balloon in two places);
+    * a fix that implies an impossible speed (more than 250 m/s horizontally or vertically, beyond its stated
+      uncertainty) from its neighbours is left out: of two fixes that disagree, the one that disagrees with more of
+      its neighbours goes (the later on a tie).
+
+    Every left-out observation is listed in ``rejected`` and summarised in ``notes`` with its row number.
+    """
+    obs = collect(observations)
+    notes, rejected = list(obs.notes), list(obs.rejected)
+    fixes = [o for o in obs.items if o.kind == "fix"]
+    others = [o for o in obs.items if o.kind != "fix"]
+    kept: list[Observation] = []
+    same, clash = [], []
+    for o in fixes:
+        if kept and abs(o.time - kept[-1].time) < 1e-3:
+            p = kept[-1]
+            if (abs(o.lat - p.lat) < 1e-7 and abs(o.lon - p.lon) < 1e-7
+                    and (o.alt == p.alt or not (o.has_altitude or p.has_altitude))):
+                same.append(o)
+            else:
+                clash.append(o)
+                rejected.append(f"{where(o)}: same time as {where(p)} at another place (the first is kept)")
+            continue
+        kept.append(o)
+    if same:
+        notes.append(f"{len(same)} identical fixes (same time and position) were used once: {_refs(same)}")
+    if clash:
+        notes.append(f"warning: {len(clash)} fixes share a time with an earlier fix at another place and were left "
+                     f"out: {_refs(clash)}")
+    bad = []
+    for _ in range(len(kept)):
+        pairs = [k for k in range(len(kept) - 1) if not _consistent(kept[k], kept[k + 1])]
+        if not pairs:
+            break
+
+        def score(i):
+            return sum(not _consistent(kept[i], kept[j]) for j in range(max(0, i - 2), min(len(kept), i + 3))
+                       if j != i)
+
+        k = pairs[0]
+        drop = k if score(k) > score(k + 1) else k + 1
+        o = kept.pop(drop)
+        bad.append(o)
+        rejected.append(f"{where(o)}: {o.lat:.4f}, {o.lon:.4f}"
+                        + (f", {o.alt:.0f} m" if o.has_altitude else "")
+                        + f" implies a speed above {MAX_SPEED_H:g} m/s from its neighbours")
+    if bad:
+        notes.append(f"warning: {len(bad)} fixes imply impossible speeds (over {MAX_SPEED_H:g} m/s) and were left out: "
+                     + _refs(bad))
+    items = sorted(kept + others, key=lambda o: o.time)
+    if not items:
+        raise InputError("no usable observation is left after screening; expected fixes that agree with each other")
+    return Observations(items, notes, rejected)
 
 
 # -- readers ---------------------------------------------------------------------------------------------------------
@@ -350,6 +446,7 @@ def _read_json(path) -> Observations:
             raise InputError(f"JSON file '{path}': entry {k} lacks a usable time/lat/lon ({exc}); expected "
                              f"{'time, lat, lng, altitude' if kind == 'APRS' else 'datetime, lat, lon, alt'}") from None
         extra = {key: f[key] for key in ("vel_v", "vel_h", "heading", "serial", "name", "frame") if key in f}
+        extra.update(row=k + 1, row_kind="entry")
         items.append(Observation("fix", t, lat, lon, alt, TELEMETRY_SIGMA_H,
                                  TELEMETRY_SIGMA_Z if math.isfinite(alt) else math.nan,
                                  source=f"{kind} {path.name}", extra=extra).checked())
@@ -402,10 +499,33 @@ def _precision_s(word) -> float:
     raise InputError(f"time precision {word!r} is not understood; expected e.g. 'minute', '30 minutes', 'day'")
 
 
+def _csv_is_telemetry(col) -> tuple[bool, str]:
+    """Is a CSV with these columns a telemetry log (GPS fixes) rather than reports?  And why, in words."""
+    stated = [r for r in ("sigma_h", "sigma_km", "position_precision") if r in col]
+    if stated:
+        return False, "the file states each row's position accuracy"
+    if "azimuth" in col or "elevation" in col:
+        return False, "the file holds sightings (azimuth/elevation)"
+    if "alt" in col or "alt_ft" in col:
+        return True, (f"it has time, position and altitude columns and states no accuracy: read as GPS telemetry "
+                      f"(+-{TELEMETRY_SIGMA_H:g} m per fix)")
+    return False, (f"it has no altitude and states no accuracy: read as position reports (+-{REPORT_SIGMA_H / 1e3:g} "
+                   "km each; add a sigma_h or position_precision column to say otherwise)")
+
+
 def _read_csv(path) -> Observations:
+    import csv as _csv
+
     from ..io.csv import read_table
 
-    rows, col = read_table(path, _COLS, "time, latitude and longitude")
+    try:
+        rows, col = read_table(path, _COLS, "time, latitude and longitude")
+    except (UnicodeDecodeError, _csv.Error) as exc:
+        raise InputError(f"CSV file '{path}' is not a text table ({type(exc).__name__}: {str(exc)[:80]}); expected "
+                         "a header such as time,latitude,longitude,altitude and one row per observation") from None
+    if not rows or not any(c.strip() for c in rows[0]):
+        raise InputError(f"CSV file '{path}' has no header; expected time,latitude,longitude[,altitude]")
+    telemetry, why = _csv_is_telemetry(col)
     missing = [r for r in ("time", "lat", "lon") if r not in col]
     if missing:
         raise InputError(f"CSV file '{path}' has columns {rows[0]}; expected at least time, latitude and longitude "
@@ -456,17 +576,21 @@ def _read_csv(path) -> Observations:
                 if prec is None and "position_precision" in col:
                     skipped += 1
                     continue
-                sh = prec if prec is not None else REPORT_SIGMA_H
+                sh = prec if prec is not None else (TELEMETRY_SIGMA_H if telemetry else REPORT_SIGMA_H)
             sz = num("sigma_z")
             if math.isfinite(z) and not math.isfinite(sz):
                 sz = TELEMETRY_SIGMA_Z if sh <= 100.0 else max(0.1 * abs(z), 300.0)
             o = Observation("fix", t, num("lat"), num("lon"), z, sh, sz if math.isfinite(z) else math.nan,
-                            sigma_t=sigma_t, source=f"report {path.name}", label=label)
+                            sigma_t=sigma_t, source=f"{'telemetry' if telemetry else 'report'} {path.name}",
+                            label=label)
+        o.extra["row"] = line
         try:
             items.append(o.checked())
         except InputError as exc:
             raise InputError(f"CSV file '{path}' line {line}: {exc}") from None
     notes = [f"{path.name}: {skipped} rows without usable coordinates were skipped"] if skipped else []
+    if items and any(o.kind == "fix" for o in items):
+        notes.insert(0, f"{path.name}: {'telemetry' if telemetry else 'reports'}, because {why}")
     return Observations(items, notes)
 
 
