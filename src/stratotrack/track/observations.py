@@ -199,13 +199,38 @@ def collect(observations, notes=None) -> Observations:
     if not items:
         raise InputError("no observations given; expected at least one fix or sighting with a time")
     t = np.array([o.time for o in items])
-    late = np.flatnonzero(t[1:] < np.maximum.accumulate(t)[:-1]) + 1
+    late = _out_of_order(t)
     if late.size:
         notes.append(f"{late.size} observations were out of time order and were sorted by time: "
                      + _refs([items[k] for k in late]))
     order = np.argsort(t, kind="stable")
     rejected = list(observations.rejected) if isinstance(observations, Observations) else []
     return Observations([items[k] for k in order], notes, rejected)
+
+
+def _out_of_order(t) -> np.ndarray:
+    """Indices of the fewest observations that break the time order (those outside a longest non-decreasing
+    subsequence)."""
+    import bisect
+
+    if t.size < 2 or np.all(np.diff(t) >= 0):
+        return np.zeros(0, int)
+    tails, tail_idx, prev = [], [], np.full(t.size, -1)
+    for i, x in enumerate(t):
+        k = bisect.bisect_right(tails, x)
+        if k == len(tails):
+            tails.append(x)
+            tail_idx.append(i)
+        else:
+            tails[k] = x
+            tail_idx[k] = i
+        prev[i] = tail_idx[k - 1] if k > 0 else -1
+    keep = np.zeros(t.size, bool)
+    i = tail_idx[-1]
+    while i >= 0:
+        keep[i] = True
+        i = prev[i]
+    return np.flatnonzero(~keep)
 
 
 def where(o: Observation) -> str:

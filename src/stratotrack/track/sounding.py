@@ -92,8 +92,9 @@ class SoundingState:
     notes: list[str] = field(default_factory=list)
     #: the fall law fitted to the descent, v(z) = v0 (rho0 / rho(z)) ** beta: v0 (m/s), beta and their spreads
     fall_v0: float | None = None
-    fall_beta: float = 0.5
-    fall_beta_sd: float = 0.15
+    fall_beta: float = 0.4  # BETA_PRIOR until a fall is seen
+    fall_beta_sd: float = 0.12
+    fall_pivot: float | None = None  # altitude (m) at which the fall rate was observed (the fit's tail)
 
 
 @dataclass
@@ -177,8 +178,8 @@ def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None) 
             d0 = float(np.median(v0))
             mad = float(np.median(np.abs(np.log(np.maximum(v0, 1e-3) / max(d0, 1e-3))))) if d0 > 0 else 1.0
             dsd = float(np.clip(1.4826 * mad / math.sqrt(max(v0.size / 10.0, 1.0)) + 0.08, 0.1, 0.5))
-    fv0, beta, beta_sd = _fit_fall_law(t[desc], alt[desc], window) if desc.size >= 2 else (None, BETA_PRIOR[0],
-                                                                                          BETA_PRIOR[1])
+    fv0, beta, beta_sd, pivot = _fit_fall_law(t[desc], alt[desc], window) if desc.size >= 2 else \
+        (None, BETA_PRIOR[0], BETA_PRIOR[1], None)
     # where the climb ended: the last climbing fix, and above it if the next fix already falls (reception lost)
     burst = float(alt[k_top])
     k1 = int(desc[0]) if desc.size else k_top + 1
@@ -198,12 +199,13 @@ def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None) 
         notes.append(f"reception was lost {gap / 60:.1f} min before the first falling fix while still climbing at "
                      f"{ascent:.1f} m/s at {alt[k_top]:.0f} m: burst estimated at {burst:.0f} m (climb at the ascent "
                      "rate, then a drag fall, meeting both fixes)")
-    return SoundingState(t, lat, lon, alt, phase, k_top, ascent, d0, burst, dsd, desc, notes, fv0, beta, beta_sd)
+    return SoundingState(t, lat, lon, alt, phase, k_top, ascent, d0, burst, dsd, desc, notes, fv0, beta, beta_sd,
+                         pivot)
 
 
-#: prior of the fall law's exponent: the drag law of a fixed drag area (0.5), give or take what parachutes and
-#: balloon remnants do (their drag area grows as the air thickens: the observed falls say less than 0.5)
-BETA_PRIOR = (0.5, 0.15)
+#: prior of the fall law's exponent: a fixed drag area gives 0.5; real falls say less (the drag area of a parachute
+#: or of balloon remnants grows as the air thickens): the six Oakland descents fit 0.2-0.39 over their whole falls
+BETA_PRIOR = (0.4, 0.12)
 
 
 def _fit_fall_law(td, zd, window):
@@ -229,27 +231,29 @@ def _fit_fall_law(td, zd, window):
         tail[-2:] = True
     r, z, _, _ = _rates(td[tail], zd[tail])
     if not (r < 0).any():
-        return None, b_mean, b_sd
+        return None, b_mean, b_sd, None
     v0 = -r * (atm.density(z) / atm.RHO0) ** b_mean
-    return float(np.median(v0)), b_mean, b_sd
+    return float(np.median(v0)), b_mean, b_sd, float(np.median(z))
 
 
 def fall_stages(z_top, z_end, v0, beta, *, band=500.0):
-    """The descent as rate stages of ``band`` m, each at the fall law's rate v0 (rho0/rho) ** beta at its middle
-    (``v0``, ``beta``: scalars or per-member arrays); the last ends at ``z_end`` with the event 'landing'."""
+    """The descent as rate stages, each at the fall law's rate v0 (rho0/rho) ** beta at its middle (``z_top``,
+    ``v0``, ``beta``: scalars or per-member arrays).  Every member gets the same number of stages, of at most
+    ``band`` m, from its own ``z_top`` down to ``z_end``; the last ends at ``z_end`` with the event 'landing'."""
     from ..flight import Stage
 
-    edges = np.arange(math.floor(z_top / band) * band, z_end, -band)
-    edges = edges[(edges < z_top) & (edges > z_end)]
-    tops = np.concatenate([[z_top], edges])
-    bottoms = np.concatenate([edges, [z_end]])
+    top = np.asarray(z_top, float)
+    k = max(int(math.ceil(float(np.max(top - z_end)) / band)), 1)
+    frac = np.arange(k + 1) / k
+    edges = top[..., None] - (top[..., None] - z_end) * frac  # [..., k + 1]
     stages = []
-    for k, (a, b) in enumerate(zip(tops, bottoms)):
+    for j in range(k):
+        a, b = edges[..., j], edges[..., j + 1]
         mid = 0.5 * (a + b)
-        rate = -np.asarray(v0, float) * (atm.RHO0 / float(atm.density(mid))) ** np.asarray(beta, float)
-        last = k == len(tops) - 1
-        stages.append(Stage("descent" if last else f"descent {b:.0f}", "rate", (rate,), "below", b,
-                            "landing" if last else "band"))
+        rate = -np.asarray(v0, float) * (atm.RHO0 / atm.density(mid)) ** np.asarray(beta, float)
+        last = j == k - 1
+        stages.append(Stage("descent" if last else f"descent {j + 1}/{k}", "rate", (rate,), "below",
+                            z_end if last else b, "landing" if last else "band"))
     return stages
 
 
@@ -609,6 +613,7 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
                                xr.Dataset(), {}, notes, None, tm.rejected)
     d_sd = 0.2 if given else 0.5
     beta, beta_sd = st.fall_beta, st.fall_beta_sd
+    pivot = None
     why_d = "given" if given else f"assumed (not given; {FALL_RATE_RANGE[0]:g}-{FALL_RATE_RANGE[1]:g} m/s plausible)"
     if st.phase == "ascent":
         burst = float(burst_altitude) if burst_altitude is not None else max(30000.0, float(alt[-1]) + 500.0)
@@ -634,7 +639,7 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
                          f"{descent_rate:g} m/s is used with a 50% spread instead")
             d0, d_sd, beta, beta_sd = descent_rate, 0.5, BETA_PRIOR[0], BETA_PRIOR[1]
         else:
-            d_sd = st.descent_rate_sd
+            d_sd, pivot = st.descent_rate_sd, st.fall_pivot
             notes.append(f"falling: the observed descent fits v = {d0:.2f} m/s x (rho0/rho)^{beta:.2f} (+- {d_sd:.0%}, "
                          f"exponent +- {beta_sd:.2f})")
     now, alt_now = float(t[-1]), float(alt[-1])
@@ -645,8 +650,11 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
     wf = open_wind(profile_field(prof.levels, prof.u, prof.v, float(lat[-1]), float(lon[-1])))
     rng = np.random.default_rng(seed)
     m = max(int(members), 1)
-    dr = d0 * np.exp(d_sd * rng.standard_normal(m))
     be = np.clip(beta + beta_sd * rng.standard_normal(m), 0.0, 0.8)
+    dr = d0 * np.exp(d_sd * rng.standard_normal(m))
+    if pivot is not None:
+        # the fall was observed at the pivot altitude: members keep that rate and differ in how it changes below
+        dr = dr * (atm.RHO0 / float(atm.density(pivot))) ** (beta - be)
     ar = st.ascent_rate * np.exp(0.1 * rng.standard_normal(m))
     bu = burst + (b_sd * rng.standard_normal(m) if st.phase == "ascent" else np.zeros(m))
     bu = np.maximum(bu, alt_now + 50.0)
@@ -654,7 +662,7 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
     land = min(ground.lowest, alt_now - 1.0)
     when = from_epoch_seconds(t[-1])
     if st.phase == "ascent":
-        stages = [Stage("ascent", "rate", (ar,), "above", bu, "burst")] + fall_stages(float(bu.max()), land, dr, be)
+        stages = [Stage("ascent", "rate", (ar,), "above", bu, "burst")] + fall_stages(bu, land, dr, be)
         profile = Profile("standard", stages, "start", False, {"ascent_rate": ar, "burst_altitude": bu,
                                                                 "descent_rate": dr})
     else:
