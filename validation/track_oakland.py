@@ -30,7 +30,7 @@ method is given that burst altitude in the first row (the telemetry "up to burst
 
 **Synthetic truth** (``--synthetic N``, default 40): N flights flown by the engine through random winds
 (a jet, a random profile; the descent meets the ascent's winds plus a change of 2.8 m/s RMS correlated over 3 km
-in height), a random fall law (v0 2-15 m/s, exponent 0.2-0.5), GPS noise; the same three rows, stratotrack's
+in height), a random fall law (v0 2-15 m/s, exponent 0.2-0.55), GPS noise; the same three rows, stratotrack's
 radius coverage.  This checks that the ensemble's spread is what its error model says on data drawn from a known
 truth; the error model itself is checked only on the real flights.
 """
@@ -136,7 +136,7 @@ def synthetic(n, wind, seed=1):
         dv = 2.8 * _correlated_normal(rng, 1, levels, CHANGE_CORRELATION)[0]
         burst = rng.uniform(25e3, 35e3)
         v0 = float(np.clip(5.0 * np.exp(0.5 * rng.standard_normal()), 2.0, 15.0))
-        beta = rng.uniform(0.2, 0.5)
+        beta = rng.uniform(0.2, 0.55)
         s = synthetic_sounding(levels, base_u, base_v, base_u + du, base_v + dv, burst=burst, v0=v0, beta=beta,
                                ascent_rate=rng.uniform(4, 7), every=float(rng.choice([2.0, 30.0, 120.0])),
                                seed=1000 + i)

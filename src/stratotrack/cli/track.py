@@ -14,6 +14,8 @@ _OBS_HELP = "Observation files: CSV (telemetry, reports, sightings), KML/KMZ, GP
 
 
 def _fmt_km(x):
+    if x < 1.0:
+        return f"{x * 1000:,.0f} m"
     return f"{x:,.0f} km" if x >= 10 else f"{x:.1f} km"
 
 

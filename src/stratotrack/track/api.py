@@ -179,7 +179,7 @@ def track(observations, wind="climatology", *, particles=10000, seed=0, mode="au
         settings.setdefault("wind_error_tau", 300.0)
         settings.setdefault("wind_error_sd", 10.0 if field_.kind == "climatology" else 4.0)
     filt_obs = obs if use_reported_altitudes else without_altitudes(obs)
-    filt_obs, thinned = _thin(filt_obs, 400)
+    filt_obs, thinned = _thin(filt_obs, 150 if mode == "sounding" else 400)
     if thinned:
         notes.append(thinned)
     pf = ParticleFilter(field_, n=particles, seed=seed, **settings)

@@ -92,7 +92,7 @@ class SoundingState:
     notes: list[str] = field(default_factory=list)
     #: the fall law fitted to the descent, v(z) = v0 (rho0 / rho(z)) ** beta: v0 (m/s), beta and their spreads
     fall_v0: float | None = None
-    fall_beta: float = 0.4  # BETA_PRIOR until a fall is seen
+    fall_beta: float = 0.5  # BETA_PRIOR until a fall is seen
     fall_beta_sd: float = 0.12
     fall_pivot: float | None = None  # altitude (m) at which the fall rate was observed (the fit's tail)
 
@@ -203,9 +203,10 @@ def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None) 
                          pivot)
 
 
-#: prior of the fall law's exponent: a fixed drag area gives 0.5; real falls say less (the drag area of a parachute
-#: or of balloon remnants grows as the air thickens): the six Oakland descents fit 0.2-0.39 over their whole falls
-BETA_PRIOR = (0.4, 0.12)
+#: prior of the fall law's exponent: a fixed drag area gives 0.5 (the usual drag law); real falls differ (the drag
+#: area of a parachute or of balloon remnants changes as the air thickens: the six Oakland descents fit 0.2-0.39 over
+#: their whole falls), hence the spread; an observed descent updates it
+BETA_PRIOR = (0.5, 0.12)
 
 
 def _fit_fall_law(td, zd, window):
