@@ -87,8 +87,8 @@ def register(app):
         descent_rate: Annotated[Optional[float], typer.Option(
             "--descent-rate", help="Sounding: sea-level descent rate (m/s) until a fall is observed [default: 5, "
                                    "with a wide spread].")] = None,
-        landing_altitude: Annotated[float, typer.Option("--landing-altitude", help="Sounding: ground altitude at "
-                                                        "the landing, m.")] = 0.0,
+        landing_altitude: Annotated[Optional[float], typer.Option(
+            "--landing-altitude", help="Sounding: ground altitude at the landing, m [default: 0, sea level].")] = None,
         dem: Annotated[Optional[Path], typer.Option("--dem", help="Sounding: a GeoTIFF of ground heights (m); the "
                                                     "descent ends at the ground (needs stratotrack[raster]).")] = None,
         ignore_altitudes: Annotated[bool, typer.Option("--ignore-reported-altitudes",

@@ -147,7 +147,7 @@ def _thin(obs: Observations, most: int) -> tuple[Observations, str | None]:
 
 def track(observations, wind="climatology", *, particles=10000, seed=0, mode="auto", forecast="48h",
           forecast_members=1000, compare=((27000 * FT, 60000 * FT),), use_reported_altitudes=True, burst_altitude=None,
-          descent_rate=None, landing_altitude=0.0, dem=None, landing_members=200, **settings) -> TrackResult:
+          descent_rate=None, landing_altitude=None, dem=None, landing_members=200, **settings) -> TrackResult:
     """Fuse observations into a track with uncertainty, infer the altitude from drift and forecast ahead.
 
     ``mode``: ``"float"`` (a drifting or floating balloon: altitude from drift, a forecast of ``forecast`` length),

@@ -582,7 +582,7 @@ def _correlated_normal(rng, m, levels, length):
 
 
 def predict_landing(observations, wind="climatology", *, burst_altitude=None, descent_rate=None,
-                    landing_altitude=0.0, dem=None, members=200, seed=0, step=10.0) -> LandingForecast:
+                    landing_altitude=None, dem=None, members=200, seed=0, step=10.0) -> LandingForecast:
     """Re-predict the landing of a sounding from its telemetry so far (see the module docstring).
 
     ``burst_altitude``: used while the balloon still climbs (default 30 km, or 500 m above the current altitude if
@@ -603,8 +603,11 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
     t, lat, lon, alt = tm.t, tm.lat, tm.lon, tm.alt
     st = analyse(t, lat, lon, alt, default_descent=descent_rate, fixes=tm.fixes)
     field_ = open_wind(wind, time=t[-1])
-    ground = Ground(landing_altitude, dem)
+    ground = Ground(0.0 if landing_altitude is None else landing_altitude, dem)
     notes = [n for n in tm.notes if n.startswith("warning")] + list(st.notes)
+    if landing_altitude is None and dem is None:
+        notes.append("the ground's height was not given: the descent ends at sea level (give --landing-altitude or "
+                     "--dem; a landing on higher ground comes sooner and nearer)")
     g_last = float(ground.height(lat[-1], lon[-1]))
     if st.phase == "landed" or (st.phase == "descent" and alt[-1] <= g_last + 50.0):
         notes.append("the telemetry ends on the ground: the landing is the last fix")
