@@ -252,17 +252,27 @@ MAX_SPEED_H = 250.0
 MAX_SPEED_Z = 250.0
 
 
-def _consistent(a: Observation, b: Observation) -> bool:
-    dt = abs(b.time - a.time) + 3.0 * (a.sigma_t + b.sigma_t)
+def _consistency(items):
+    """A function (i, j) -> whether fixes ``items[i]`` and ``items[j]`` (index arrays) agree with a balloon's top
+    speeds, given both fixes' uncertainties."""
     from ..geodesy import great_circle_distance
 
-    d = float(great_circle_distance(a.lat, a.lon, b.lat, b.lon))
-    if d > MAX_SPEED_H * dt + 5.0 * math.hypot(a.sigma_h, b.sigma_h) + 100.0:
-        return False
-    if a.has_altitude and b.has_altitude:
-        if abs(b.alt - a.alt) > MAX_SPEED_Z * dt + 5.0 * math.hypot(a.sigma_z, b.sigma_z) + 50.0:
-            return False
-    return True
+    def col(name):
+        return np.array([getattr(o, name) for o in items], float)
+
+    t, la, lo, z, sh, sz, st = (col(k) for k in ("time", "lat", "lon", "alt", "sigma_h", "sigma_z", "sigma_t"))
+    has_z = np.isfinite(z) & np.isfinite(sz)
+
+    def consistent(i, j):
+        i, j = np.asarray(i, int), np.asarray(j, int)
+        dt = np.abs(t[j] - t[i]) + 3.0 * (st[i] + st[j])
+        d = np.asarray(great_circle_distance(la[i], lo[i], la[j], lo[j]), float)
+        ok = d <= MAX_SPEED_H * dt + 5.0 * np.hypot(sh[i], sh[j]) + 100.0
+        both = has_z[i] & has_z[j]
+        dz = np.abs(np.where(both, z[j] - z[i], 0.0))
+        return ok & (dz <= MAX_SPEED_Z * dt + 5.0 * np.hypot(np.where(both, sz[i], 0), np.where(both, sz[j], 0))
+                     + 50.0)
+    return consistent
 
 
 def screen(observations) -> Observations:
@@ -300,22 +310,28 @@ def screen(observations) -> Observations:
         notes.append(f"warning: {len(clash)} fixes share a time with an earlier fix at another place and were left "
                      f"out: {_refs(clash)}")
     bad = []
+    consistent = _consistency(kept)
+    alive = np.arange(len(kept))  # indices into kept of the fixes still in
     for _ in range(len(kept)):
-        pairs = [k for k in range(len(kept) - 1) if not _consistent(kept[k], kept[k + 1])]
-        if not pairs:
+        if alive.size < 2:
+            break
+        pairs = np.flatnonzero(~consistent(alive[:-1], alive[1:]))
+        if not pairs.size:
             break
 
-        def score(i):
-            return sum(not _consistent(kept[i], kept[j]) for j in range(max(0, i - 2), min(len(kept), i + 3))
-                       if j != i)
+        def score(p):
+            near = np.array([q for q in range(max(0, p - 2), min(alive.size, p + 3)) if q != p])
+            return int((~consistent(np.full(near.size, alive[p]), alive[near])).sum())
 
-        k = pairs[0]
+        k = int(pairs[0])
         drop = k if score(k) > score(k + 1) else k + 1
-        o = kept.pop(drop)
+        o = kept[alive[drop]]
+        alive = np.delete(alive, drop)
         bad.append(o)
         rejected.append(f"{where(o)}: {o.lat:.4f}, {o.lon:.4f}"
                         + (f", {o.alt:.0f} m" if o.has_altitude else "")
                         + f" implies a speed above {MAX_SPEED_H:g} m/s from its neighbours")
+    kept = [kept[k] for k in alive]
     if bad:
         notes.append(f"warning: {len(bad)} fixes imply impossible speeds (over {MAX_SPEED_H:g} m/s) and were left out: "
                      + _refs(bad))
