@@ -154,6 +154,8 @@ def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None) 
     if not up.any():
         up = (t[rj] <= t[k_top]) & (rate > 0)
     ascent = float(np.median(rate[up])) if up.any() else 5.0
+    if not up.any():
+        notes.append("no climb observed: an ascent rate of 5 m/s is assumed")
     if not falling:
         return SoundingState(t, lat, lon, alt, "ascent", None, ascent, None, notes=notes)
     # the descent: fixes after the climb that do not rise again (a rise is said and left out)
@@ -165,7 +167,11 @@ def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None) 
         notes.append(f"warning: the descent rises again at {rises.size} fixes ({names}); they are left out of the "
                      "descent rate and the winds")
     desc = np.setdiff1d(after, rises)
-    phase = "descent" if alt[desc[-1]] > 50.0 + alt.min() else "landed"
+    # landed: the fall has stopped (the last fixes, over 30 s or more, no longer fall) low down
+    still = desc[t[desc] >= t[desc[-1]] - 60.0]
+    stopped = (still.size >= 2 and t[still[-1]] - t[still[0]] >= 30.0
+               and abs(alt[still[-1]] - alt[still[0]]) / (t[still[-1]] - t[still[0]]) < 1.0)
+    phase = "landed" if stopped and alt[desc[-1]] < 6000.0 else "descent"
     d0, dsd = None, 0.1
     if desc.size >= 2:
         td, zd = t[desc], alt[desc]
