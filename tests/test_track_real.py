@@ -24,10 +24,10 @@ def flights(shared_data):
     return sorted((shared_data / "flights" / "oakland-rs41-2023-01").glob("*.kmz"))
 
 
-def ascent(obs):
+def ascent(obs, every=1):
     z = np.array([o.alt for o in obs])
     k = int(np.argmax(z))
-    return Observations(obs.items[:k + 1])
+    return Observations(obs.items[:k + 1][::every] + ([obs.items[k]] if k % every else []))
 
 
 def reintegrate(obs):
@@ -56,7 +56,7 @@ def test_reintegrating_measured_winds_reproduces_the_drift_within_1_percent(shar
     (a consistency check of the engine's layer handling; tests/test_track_rsdrift.py is the independent one, with a
     sonde's own measured winds)."""
     for path in flights(shared_data):
-        drift, miss, dz = reintegrate(ascent(read_observations(path)))
+        drift, miss, dz = reintegrate(ascent(read_observations(path), every=20))  # about every 20 s
         assert drift > 30e3
         assert miss < 0.01 * drift, (path.name, miss, drift)
         assert abs(dz) < 1.0

@@ -3,20 +3,21 @@ the careful chaser's ascent-wind replay and "no drift"; and the update time of a
 
     python validation/track_oakland.py [path/to/shared/data] [--synthetic N] [--no-filter]
 
-**Truth.**  Each Oakland flight (../shared/data/flights/oakland-rs41-2023-01, receiver KMZ files, timed placemarks)
-ends where reception ended, 0.2-13 km up: the "landing" is the last received fix and every method stops at its
-altitude (``landing_altitude`` = that fix's altitude, the same for all).
+**Truth.**  Each Oakland flight (../shared/data/flights/oakland-rs41-2023-01, receiver KMZ files: every received
+position, about one a second, timed from the timed placemarks) ends where reception ended, 0.2-13 km up: the
+"landing" is the last received fix and every method stops at its altitude (``landing_altitude`` = that fix's
+altitude, the same for all).
 
 **Burst.**  Found where the climb ends (:func:`stratotrack.track.sounding.analyse`): the last fix of the climb,
 then the descent.  All six sondes were still climbing at 6.7-7.2 m/s at their last climbing fix: reception was
-lost for 6-24 minutes around burst.  The burst altitude is then where a climb at the observed ascent rate from the
+lost for 6-12 minutes around burst.  The burst altitude is then where a climb at the observed ascent rate from the
 last climbing fix and a fall at the fitted fall law to the first falling fix meet (said per flight below).  Every
 method is given that burst altitude in the first row (the telemetry "up to burst").
 
 **Rows** (what each method sees):
 1. ascent: every fix of the climb; no fall observed, so every method uses the default sea-level fall rate (5 m/s;
    stratotrack says 2-15 m/s are plausible and spreads its members accordingly);
-2. + first 3 descent fixes;
+2. + first 3 descent fixes (three seconds of fall, 6-12 minutes after the climb ended);
 3. + descent down to 10 km (flights whose reception ended above 10 km have no such row: n/a).
 
 **Methods**, each computed the same way for every flight:

@@ -441,10 +441,71 @@ def _read_kml(path) -> Observations:
                         TELEMETRY_SIGMA_Z, source=f"telemetry {path.name}", label=name, extra=extra)
         items.append(o.checked())
     if items:
+        line = _line_points(root, items)
+        if line is not None:
+            return Observations(line, [f"{path.name}: {len(line)} received positions, timed from the "
+                                       f"{len(items)} timed placemarks (1 s per frame between them; lost frames "
+                                       "where the track jumps)"])
         return Observations(items, [f"{path.name}: {len(items)} timed receiver placemarks (the untimed line "
                                     "points are not used)"])
     del ET
     return _from_dataset(path, "telemetry")
+
+
+def _line_points(root, placemarks) -> list[Observation] | None:
+    """The receiver's untimed line (one point per received packet) timed from its timed placemarks ('Packet: #N'
+    with 'Frame' and 'UTC Time'): between two placemarks each step is one frame (1 s) where the track is continuous,
+    and the frames lost in between are given to the steps where it jumps, in proportion to the jump.  None when the
+    line does not match the placemarks (then the placemarks alone are used)."""
+    from ..geodesy import great_circle_distance
+
+    best = None
+    for el in root.iter():
+        if el.tag.endswith("LineString"):
+            for c in el.iter():
+                if c.tag.endswith("coordinates") and c.text:
+                    pts = c.text.split()
+                    if best is None or len(pts) > len(best):
+                        best = pts
+    if best is None or len(best) <= len(placemarks):
+        return None
+    try:
+        xyz = np.array([[float(v) for v in p.split(",")[:3]] for p in best])
+    except ValueError:
+        return None
+    anchors = []
+    for o in placemarks:
+        m = re.match(r"Packet:\s*#(\d+)", o.label or "")
+        if not m or "frame" not in o.extra:
+            return None
+        k = int(m.group(1))
+        if k >= len(xyz) or abs(xyz[k, 1] - o.lat) > 1e-4 or abs(xyz[k, 0] - o.lon) > 1e-4:
+            return None
+        anchors.append((k, o.time, o.extra["frame"]))
+    anchors.sort()
+    if len(anchors) < 2 or any(b[1] < a[1] or b[0] <= a[0] for a, b in zip(anchors[:-1], anchors[1:])):
+        return None
+    t = np.full(len(xyz), np.nan)
+    for (ka, ta, _), (kb, tb, _) in zip(anchors[:-1], anchors[1:]):
+        seg = xyz[ka:kb + 1]
+        d = np.hypot(np.asarray(great_circle_distance(seg[:-1, 1], seg[:-1, 0], seg[1:, 1], seg[1:, 0]), float),
+                     np.diff(seg[:, 2]))
+        typical = max(float(np.median(d)), 1e-3)
+        jump = d > 5.0 * typical
+        steps = np.ones(d.size)
+        spare = (tb - ta) - d.size
+        if jump.any() and spare > 0:
+            steps[jump] += spare * d[jump] / d[jump].sum()
+        else:
+            steps *= (tb - ta) / max(d.size, 1)
+        t[ka:kb + 1] = ta + np.concatenate([[0.0], np.cumsum(steps)])
+    k0, k1 = anchors[0][0], anchors[-1][0]
+    out = []
+    for k in range(k0, k1 + 1):
+        out.append(Observation("fix", float(t[k]), float(xyz[k, 1]), float(xyz[k, 0]), float(xyz[k, 2]),
+                               TELEMETRY_SIGMA_H, TELEMETRY_SIGMA_Z, sigma_t=1.0, source=placemarks[0].source,
+                               extra={"row": k, "row_kind": "line point"}).checked())
+    return out
 
 
 def _read_json(path) -> Observations:
