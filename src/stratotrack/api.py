@@ -56,7 +56,7 @@ def _stop_seconds(stop, duration, t0, backward):
 def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0, burst_altitude=30000.0,
             descent_rate=5.0, float_altitude=None, duration=None, stop=None, landing_altitude=0.0,
             launch_altitude=0.0, backward=False, wind="climatology", step=60.0, output_interval=None,
-            outside="clamp", max_duration=None) -> xr.Dataset:
+            outside="clamp", max_duration=None, backend="auto") -> xr.Dataset:
     """Predict balloon trajectories.
 
     Each element of the broadcast inputs (``lat``, ``lon``, ``alt``, ``time`` and the profile parameters) is one
@@ -72,6 +72,8 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
     :class:`stratotrack.WindField` (reuse one across calls).  ``step`` and ``output_interval`` are seconds (the
     output interval defaults to the step).  ``outside="clamp"`` uses the nearest data outside the field and counts
     it; ``"stop"`` ends such trajectories.  ``max_duration`` (seconds or text such as ``"10d"``) caps every run.
+    ``backend``: ``"auto"`` (default), ``"cpu"``, ``"serial"``, ``"gpu"`` or ``"python"`` (see
+    :mod:`stratotrack.engine.backends`).
 
     Returns a CF-1.11 ``featureType=trajectory`` Dataset with dims (trajectory, obs) and (trajectory, event).
 
@@ -119,10 +121,11 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
     else:
         t_end = t0 + sgn * _natural_duration(prof, codes, vals, t0, alt, step)
     integ = Integrator(field, t0, lat, lon, alt, codes, vals, t_end, step=step, output_interval=output_interval,
-                       backward=prof.backward, outside=outside)
+                       backward=prof.backward, outside=outside, backend=backend)
     integ.run()
     ds = _to_dataset(integ, prof, field, shape, step, outside)
     ds.attrs["engine_seconds"] = integ.engine_seconds
+    ds.attrs["engine_backend"] = integ.backend
     return ds
 
 

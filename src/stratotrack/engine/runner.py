@@ -9,6 +9,7 @@ import numba
 import numpy as np
 
 from ..errors import InputError
+from . import backends
 from . import kernels as K
 
 #: output buffers of one chunk are kept under this many bytes
@@ -51,7 +52,7 @@ class Integrator:
     """
 
     def __init__(self, field, t0, lat, lon, alt, codes, vals, t_end, *, step=60.0, output_interval=None,
-                 backward=False, outside="clamp"):
+                 backward=False, outside="clamp", backend="auto"):
         if not (np.isfinite(step) and step > 0):
             raise InputError(f"step {step!r} s is invalid; expected a positive number of seconds")
         output_interval = step if output_interval is None else output_interval
@@ -89,6 +90,14 @@ class Integrator:
         self._chunks = [(self.t.copy()[:, None], self.lat.copy()[:, None], self.lon.copy()[:, None],
                          self.alt.copy()[:, None], np.zeros((n, 1), dtype=np.int8), np.ones(n, dtype=np.int64))]
         self.engine_seconds = 0.0
+        #: the backend that advances the particles (see :mod:`stratotrack.engine.backends`; ``auto``: ``serial`` for
+        #: a few particles, ``cpu`` otherwise)
+        self.backend = backends.choose(backend, n, self._expected_steps())
+
+    def _expected_steps(self) -> float:
+        """About how many steps the longest particle takes (for the backend choice)."""
+        span = np.max(np.abs(self.t_end - self.t), initial=0.0)
+        return float(span / abs(self.h)) + self.codes.shape[1]
 
     @property
     def running(self) -> np.ndarray:
@@ -114,15 +123,17 @@ class Integrator:
         start = _time.perf_counter()
         # blocks of particles handed to the threads a few at a time rather than one equal share each up front, so
         # that a thread that loses its core to another process for a while does not hold up the whole call
-        previous = numba.set_parallel_chunksize(PARALLEL_CHUNK_BLOCKS)
+        parallel = self.backend == "cpu"
+        previous = numba.set_parallel_chunksize(PARALLEL_CHUNK_BLOCKS) if parallel else None
         try:
-            K.advance(*self.field.kernel_args(), self.t, self.lat, self.lon, self.alt, self.stage, self.status,
+            backends.advance_function(self.backend)(*self.field.kernel_args(), self.t, self.lat, self.lon, self.alt, self.stage, self.status,
                       self.khint, self.thint, self.next_out, self.codes, self.vals, self.t_end, self.h,
                       float(t_until), self.out_dt, self.stop_outside, o_t, o_la, o_lo, o_z, o_st, o_n,
                       ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped,
                       K.locality_order(self.lat, self.lon, run), self._trig, *self._scratch)
         finally:
-            numba.set_parallel_chunksize(previous)
+            if parallel:
+                numba.set_parallel_chunksize(previous)
         self.engine_seconds += _time.perf_counter() - start
         if o_n.max(initial=0) >= m:
             raise RuntimeError("internal error: output buffer of a chunk overflowed")

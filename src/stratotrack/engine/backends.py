@@ -1,0 +1,110 @@
+"""Backends: which code advances the particles.  All take the arguments of :func:`kernels.advance` and do the
+same arithmetic (the NumPy reference, :mod:`stratotrack.engine.reference`, is the oracle for all of them).
+
+``cpu``
+    :func:`stratotrack.engine.kernels.advance`: compiled, blocks of particles spread over numba's threads.
+``serial``
+    The same function compiled without a parallel region (one thread, no thread pool woken).  For a few particles
+    the parallel region costs more than the work: see :data:`SERIAL_MAX`.
+``gpu``
+    One CUDA thread per particle (:mod:`stratotrack.engine.gpu`, numba.cuda).  Never chosen by ``auto``.
+``python``
+    The kernels' own Python source run uncompiled (:mod:`stratotrack.engine._twins`): about 10^4 particle-steps
+    per second, no compilation.  ``auto`` uses it for small runs while the compiled kernels are not built yet
+    (see :mod:`stratotrack.engine.warmup`: the cold-start route).
+``auto`` (default)
+    ``serial`` up to :data:`SERIAL_MAX` particles, ``cpu`` above; ``python`` for a small run in a process whose
+    compiled kernels are not on disk yet.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+
+from ..errors import InputError
+
+BACKENDS = ("auto", "cpu", "serial", "gpu", "python")
+
+#: ``auto`` runs at most this many particles without a parallel region: one block of ``kernels.BLOCK``, which a
+#: parallel region could not share out anyway.  Measured with benchmarks/backend_threshold.py (kernel time of 1 h
+#: of drift, 60 s steps, climatology; 2 threads; median of 21), load average 2.4 on 2 cores: 1 particle 0.26 ms
+#: serial against 0.30 ms parallel, 16: 0.56 against 0.59, 32: 0.96 against 0.70 (parallel ahead from 2 blocks
+#: on).  At load average 5.3 the parallel region cost 8-10 ms whatever the size (a thread waiting for a core) and
+#: serial was faster up to 2,048 particles: no fixed threshold serves a machine shared that heavily.
+SERIAL_MAX = 16
+#: ``auto`` runs at most this many particle-steps on the ``python`` backend while the compiled kernels are cold
+PYTHON_MAX_STEPS = 20_000
+
+
+def check(backend: str) -> str:
+    """The backend name, checked (one line naming the value otherwise)."""
+    if backend not in BACKENDS:
+        raise InputError(f"backend {backend!r} is unknown; expected one of {', '.join(BACKENDS)}")
+    if backend == "gpu":
+        from . import gpu
+
+        gpu.require()
+    return backend
+
+
+def choose(backend: str, n: int, steps: float | None = None) -> str:
+    """The concrete backend for ``n`` particles (about ``steps`` steps each, if known) from a requested one."""
+    backend = check(backend)
+    if backend != "auto":
+        return backend
+    if steps is not None and n * steps <= PYTHON_MAX_STEPS:
+        from . import warmup
+
+        if not warmup.ready():
+            warmup.start_background()
+            return "python"
+    return "serial" if n <= SERIAL_MAX else "cpu"
+
+
+def advance_function(backend: str):
+    """The function that advances particles on a concrete backend (the signature of :func:`kernels.advance`)."""
+    if backend == "cpu":
+        from . import kernels
+
+        return kernels.advance
+    if backend == "serial":
+        return serial_advance()
+    if backend == "python":
+        return python_advance()
+    if backend == "gpu":
+        from . import gpu
+
+        return gpu.advance
+    raise ValueError(f"not a concrete backend: {backend!r}")
+
+
+@functools.cache
+def serial_advance():
+    """:func:`kernels.advance` compiled again without ``parallel=True`` (``prange`` is then ``range``): the same
+    Python function, so the same results bit for bit; cached on disk under its own name."""
+    import numba
+
+    from . import kernels
+
+    py = kernels.advance.py_func
+    func = types.FunctionType(py.__code__, py.__globals__, py.__name__, py.__defaults__, py.__closure__)
+    func.__qualname__ = "advance_serial"  # its own numba cache file beside the parallel one
+    func.__doc__ = "Serial twin of :func:`advance` (no parallel region)."
+    return numba.njit(cache=True, parallel=False, error_model="numpy", _nrt=False)(func)
+
+
+@functools.cache
+def python_advance():
+    """:func:`kernels.advance` and everything it calls, as plain Python (see :mod:`stratotrack.engine._twins`)."""
+    from ._twins import twins
+
+    advance = twins(lambda func, name: func)["advance"]
+
+    def run(*args):
+        import numpy as np
+
+        with np.errstate(all="ignore"):  # as the kernels' error_model="numpy"
+            advance(*args)
+
+    return run
