@@ -119,12 +119,12 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
             key = None
     if key is not None:
         # the profile, its kernel arrays and end time depend on these numbers only: made once (shared, read-only)
-        prof, shape, codes, vals, t_end = _cached_plan(key)
+        prof, shape, codes, vals, t_end, params = _cached_plan(key)
         codes, vals = codes.copy(), vals.copy()
         lat, lon, alt, t0 = np.array([lat]), np.array([lon]), np.array([alt]), np.array([float(t0)])
     else:
         lat, lon, alt, t0 = np.broadcast_arrays(lat, lon, alt, t0)
-        prof, shape, codes, vals, t_end = _plan(profile, bool(backward), lat.shape, alt, t0, step, max_duration, kw)
+        prof, shape, codes, vals, t_end, params = _plan(profile, bool(backward), lat.shape, alt, t0, step, max_duration, kw)
         lat, lon, alt, t0 = (np.broadcast_to(a, shape).ravel() for a in (lat, lon, alt, t0))
     field.check_times(t0)
     if outside == "stop" and not isinstance(profile, Profile):
@@ -136,7 +136,7 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
     integ = Integrator(field, t0, lat, lon, alt, codes, vals, t_end, step=step, output_interval=output_interval,
                        backward=prof.backward, outside=outside, backend=backend)
     integ.run()
-    pred = _collect(integ, prof, field, shape, step, outside)
+    pred = _collect(integ, prof, field, params, step, outside)
     return pred if result == "light" else pred.to_dataset()
 
 
@@ -172,7 +172,10 @@ def _plan(profile, backward, lat_shape, alt, t0, step, max_duration, kw):
         t_end = t0 + sgn * parse_duration(max_duration)
     else:
         t_end = t0 + sgn * _natural_duration(prof, codes, vals, t0, alt, step)
-    return prof, shape, codes, vals, t_end
+    params = {k: np.broadcast_to(np.asarray(v, dtype=float), shape).ravel() for k, v in prof.parameters.items()}
+    for v in params.values():
+        v.flags.writeable = False  # shared by the results of a cached plan
+    return prof, shape, codes, vals, t_end, params
 
 
 @functools.lru_cache(maxsize=512)
@@ -222,8 +225,8 @@ def _natural_duration(prof, codes, vals, t0, alt, step):
     return total + 600.0
 
 
-def _collect(integ, prof, field: WindField, shape, step, outside) -> Prediction:
-    """The light result of a finished Integrator run."""
+def _collect(integ, prof, field: WindField, params, step, outside) -> Prediction:
+    """The light result of a finished Integrator run (``params``: the profile's parameters per trajectory)."""
     raw = integ.result()
     n = raw.time.shape[0]
     names = prof.event_names
@@ -240,7 +243,6 @@ def _collect(integ, prof, field: WindField, shape, step, outside) -> Prediction:
         ev_z[rows, dest] = raw.ev_alt[rows, cols]
     done = _END_WORDS.get(names[-1], "completed")
     reasons = [done if st == K.DONE else K.STATUS_NAMES[st] for st in raw.status.tolist()]
-    params = {k: np.broadcast_to(np.asarray(v, dtype=float), shape).ravel() for k, v in prof.parameters.items()}
     warnings = []
     if raw.clamped.any():
         clamp_total = raw.clamped.sum(axis=0)
@@ -266,6 +268,7 @@ def _collect(integ, prof, field: WindField, shape, step, outside) -> Prediction:
 
 def _to_dataset(integ, prof, field: WindField, shape, step, outside) -> xr.Dataset:
     """The CF Dataset of a finished Integrator run (without the run's engine attributes)."""
-    ds = _collect(integ, prof, field, shape, step, outside).to_dataset()
+    params = {k: np.broadcast_to(np.asarray(v, dtype=float), shape).ravel() for k, v in prof.parameters.items()}
+    ds = _collect(integ, prof, field, params, step, outside).to_dataset()
     del ds.attrs["engine_seconds"], ds.attrs["engine_backend"]
     return ds

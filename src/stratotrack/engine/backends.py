@@ -48,18 +48,18 @@ def check(backend: str) -> str:
     return backend
 
 
-def choose(backend: str, n: int, steps: float | None = None) -> str:
-    """The concrete backend for ``n`` particles (about ``steps`` steps each, if known) from a requested one."""
-    backend = check(backend)
-    if backend != "auto":
-        return backend
-    if steps is not None and n * steps <= PYTHON_MAX_STEPS:
+def choose(backend: str, n: int, steps=None) -> str:
+    """The concrete backend for ``n`` particles (about ``steps`` steps each, if known: a number or a function
+    that returns it) from a requested one."""
+    if backend == "auto":  # (the single call's path: no import, no check)
         from . import warmup
 
-        if not warmup.ready():
-            warmup.start_background()
-            return "python"
-    return "serial" if n <= SERIAL_MAX else "cpu"
+        if not warmup.ready() and steps is not None:
+            if n * (steps() if callable(steps) else steps) <= PYTHON_MAX_STEPS:
+                warmup.start_background()
+                return "python"
+        return "serial" if n <= SERIAL_MAX else "cpu"
+    return check(backend)
 
 
 def advance_function(backend: str):

@@ -92,7 +92,7 @@ class Integrator:
         self.engine_seconds = 0.0
         #: the backend that advances the particles (see :mod:`stratotrack.engine.backends`; ``auto``: ``serial`` for
         #: a few particles, ``cpu`` otherwise)
-        self.backend = backends.choose(backend, n, self._expected_steps())
+        self.backend = backends.choose(backend, n, self._expected_steps)
 
     def _expected_steps(self) -> float:
         """About how many steps the longest particle takes (for the backend choice)."""
