@@ -179,6 +179,8 @@ def test_the_cold_start_stamp_decides_when_auto_uses_the_compiled_kernels(tmp_pa
     from stratotrack.engine import warmup
 
     monkeypatch.setattr(warmup, "_READY", False)
+    monkeypatch.setattr(warmup, "_FIRST", True)
+    monkeypatch.setattr(backends, "_compiled_loaded", False)
     monkeypatch.setattr(warmup, "_cache_dir", lambda: tmp_path)
     monkeypatch.setenv("STRATOTRACK_COLD_START", "background")
     (tmp_path / "stratotrack-compiling").write_text("1")  # a compilation already running: none started
@@ -187,4 +189,10 @@ def test_the_cold_start_stamp_decides_when_auto_uses_the_compiled_kernels(tmp_pa
     assert backends.choose("auto", 1000, steps=200) == "cpu"  # too big to run uncompiled
     warmup._stamp().write_text("compiled")
     assert warmup.ready()
+    # built: the first small run of the process still goes uncompiled (loading the kernels costs more), once
+    assert backends.choose("auto", 1, steps=2000) == "serial"  # more than PYTHON_FIRST_STEPS
+    assert backends.choose("auto", 1, steps=200) == "python"
+    assert backends.choose("auto", 1, steps=200) == "serial"
+    monkeypatch.setattr(warmup, "_FIRST", True)
+    backends.advance_function("serial")  # compiled kernels in use: no more uncompiled runs
     assert backends.choose("auto", 1, steps=200) == "serial"

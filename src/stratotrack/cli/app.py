@@ -201,7 +201,9 @@ def predict(
     """Predict a flight and print a summary; export it with --out, draw it with --plot; --members: an ensemble."""
     import stratotrack.io as sio
 
-    _skip_numba_blas_probe()
+    from ..engine.backends import before_compiled
+
+    before_compiled(_skip_numba_blas_probe)  # (a single flight may run uncompiled and never load numba's kernels)
 
     outputs = list(out or [])
     if members is not None:
@@ -231,7 +233,7 @@ def predict(
               "landing_altitude": landing_altitude, "launch_altitude": launch_altitude, "step": step,
               "output_interval": output_interval, "max_duration": max_duration}
     kwargs = {k: v for k, v in engine.items() if v is not None}
-    with _phase("Computing the trajectory (the first run in a new installation compiles, ~15 s)..."):
+    with _phase("Computing the trajectory..."):
         import stratotrack as st
 
         ds = st.predict(lat, lon, alt, time, profile.value, backward=backward, wind=wind, outside=outside.value,

@@ -9,12 +9,13 @@ same arithmetic (the NumPy reference, :mod:`stratotrack.engine.reference`, is th
 ``gpu``
     One CUDA thread per particle (:mod:`stratotrack.engine.gpu`, numba.cuda).  Never chosen by ``auto``.
 ``python``
-    The kernels' own Python source run uncompiled (:mod:`stratotrack.engine._twins`): about 10^4 particle-steps
-    per second, no compilation.  ``auto`` uses it for small runs while the compiled kernels are not built yet
+    The kernels' own Python source run uncompiled (:mod:`stratotrack.engine._twins`): 700-2,000 particle-steps
+    per second, no compilation; results agree with the compiled kernels to rounding (1e-12 degrees).  ``auto`` uses it for small runs while the compiled kernels are not built yet
     (see :mod:`stratotrack.engine.warmup`: the cold-start route).
 ``auto`` (default)
-    ``serial`` up to :data:`SERIAL_MAX` particles, ``cpu`` above; ``python`` for a small run in a process whose
-    compiled kernels are not on disk yet.
+    ``serial`` up to :data:`SERIAL_MAX` particles, ``cpu`` above; ``python`` for small runs while the compiled
+    kernels are not built yet (:data:`PYTHON_MAX_STEPS`), and for the first small run of a process
+    (:data:`PYTHON_FIRST_STEPS`), which would otherwise wait for the compiled kernels to load.
 """
 
 from __future__ import annotations
@@ -33,8 +34,32 @@ BACKENDS = ("auto", "cpu", "serial", "gpu", "python")
 #: on).  At load average 5.3 the parallel region cost 8-10 ms whatever the size (a thread waiting for a core) and
 #: serial was faster up to 2,048 particles: no fixed threshold serves a machine shared that heavily.
 SERIAL_MAX = 16
-#: ``auto`` runs at most this many particle-steps on the ``python`` backend while the compiled kernels are cold
+#: ``auto`` runs at most this many particle-steps on the ``python`` backend while the compiled kernels are not
+#: built yet (compiling takes 30-40 s; uncompiled, a step of one particle costs 0.5-1.5 ms)
 PYTHON_MAX_STEPS = 20_000
+#: ... and the first run of a process, whose compiled kernels would have to be loaded from numba's disk cache
+#: first, if it has at most this many particle-steps.  Measured (new processes, load average 12 on 2 cores): a
+#: standard flight of one balloon (148 steps) took 0.22-0.33 s uncompiled against 1.7-1.9 s loading the compiled
+#: kernels; one uncompiled particle-step costs about 1.5 ms there, so the two break even near 1,200 steps.
+PYTHON_FIRST_STEPS = 1_000
+_compiled_loaded = False
+_before_compiled: list = []
+
+
+def before_compiled(func) -> None:
+    """Call ``func()`` once, just before this process first uses the compiled kernels (at once if it has)."""
+    if _compiled_loaded:
+        func()
+    else:
+        _before_compiled.append(func)
+
+
+def _loading_compiled() -> None:
+    global _compiled_loaded
+    if not _compiled_loaded:
+        _compiled_loaded = True
+        while _before_compiled:
+            _before_compiled.pop(0)()
 
 
 def check(backend: str) -> str:
@@ -54,9 +79,13 @@ def choose(backend: str, n: int, steps=None) -> str:
     if backend == "auto":  # (the single call's path: no import, no check)
         from . import warmup
 
-        if not warmup.ready() and steps is not None:
-            if n * (steps() if callable(steps) else steps) <= PYTHON_MAX_STEPS:
-                warmup.start_background()
+        if not _compiled_loaded and steps is not None:
+            work = n * (steps() if callable(steps) else steps)
+            if not warmup.ready():
+                if work <= PYTHON_MAX_STEPS:
+                    warmup.start_background()
+                    return "python"
+            elif work <= PYTHON_FIRST_STEPS and warmup.first_small_run():
                 return "python"
         return "serial" if n <= SERIAL_MAX else "cpu"
     return check(backend)
@@ -67,8 +96,10 @@ def advance_function(backend: str):
     if backend == "cpu":
         from . import kernels
 
+        _loading_compiled()
         return kernels.advance
     if backend == "serial":
+        _loading_compiled()
         return serial_advance()
     if backend == "python":
         return python_advance()

@@ -16,6 +16,11 @@ processes load it in well under a second.  Routes considered:
   :data:`backends.PYTHON_MAX_STEPS` particle-steps) compile in the process as before: uncompiled they would be
   slower than the compilation.
 
+Loading the compiled kernels from numba's cache is itself 0.3-2 s in a new process (numba's type registries are
+set up on the first compiled call), more than a whole flight takes uncompiled; so the first small run of every
+process runs uncompiled too (:data:`stratotrack.engine.backends.PYTHON_FIRST_STEPS`), and the compiled kernels
+load on the second.  A one-shot ``stratotrack predict`` never loads them.
+
 ``STRATOTRACK_COLD_START`` chooses: ``background`` (default, the route above), ``python`` (uncompiled small runs,
 no background compilation: tests), ``compile`` (always compile in the process).
 
@@ -34,6 +39,7 @@ from pathlib import Path
 #: a background compilation younger than this is taken to be still running
 LOCK_SECONDS = 600.0
 _READY = False
+_FIRST = True
 
 
 def _mode() -> str:
@@ -87,6 +93,14 @@ def ready() -> bool:
     return _READY
 
 
+def first_small_run() -> bool:
+    """True once per process: its first small run may go uncompiled rather than wait for the kernels to load
+    (``STRATOTRACK_COLD_START=compile`` says no)."""
+    global _FIRST
+    first, _FIRST = _FIRST, False
+    return first and _mode() != "compile"
+
+
 def start_background() -> None:
     """Start one detached process that compiles the kernels (none if one is already at it, or not asked for)."""
     if _mode() != "background":
@@ -136,4 +150,9 @@ def compile_all() -> float:
 
 if __name__ == "__main__":
     os.environ["STRATOTRACK_COLD_START"] = "compile"
+    if hasattr(os, "nice"):
+        try:
+            os.nice(10)  # behind the command that started it, which is answering its user meanwhile
+        except OSError:
+            pass
     print(f"stratotrack kernels compiled in {compile_all():.1f} s")
