@@ -115,6 +115,19 @@ def test_unknown_backend_and_gpu_without_a_device_are_one_line_input_errors(clim
     assert "backend 'gpu' needs a CUDA GPU" in str(err.value) and "\n" not in str(err.value)
 
 
+def test_command_line_backend_gpu_without_a_device_exits_2_with_one_line(capsys):
+    from stratotrack.cli import run
+    from stratotrack.engine import gpu
+
+    if gpu.available():
+        pytest.skip("a CUDA device is present")
+    code = run(["predict", "--lat", "37.74", "--lon", "-122.22", "--time", "2023-01-17T11:00:00Z", "--backend",
+                "gpu"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and "backend 'gpu' needs a CUDA GPU" in err
+
+
 GPU_SCRIPT = textwrap.dedent("""
     import json, sys
     import numpy as np

@@ -172,6 +172,9 @@ def predict(
                           "stop.")] = Outside.clamp,
     max_duration: Annotated[Optional[str], typer.Option(
         "--max-duration", help="Cap on any run: seconds or e.g. 10d.")] = None,
+    backend: Annotated[str, typer.Option(
+        "--backend", help="Engine backend of a single prediction: auto, cpu, serial, gpu (a CUDA GPU) or python "
+                          "(uncompiled).")] = "auto",
     out: Annotated[Optional[list[Path]], typer.Option("--out", "-o", help=_OUT_HELP)] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write a quick-look figure (.png, .svg, "
                                                                 ".pdf).")] = None,
@@ -237,7 +240,7 @@ def predict(
         import stratotrack as st
 
         ds = st.predict(lat, lon, alt, time, profile.value, backward=backward, wind=wind, outside=outside.value,
-                        **kwargs)
+                        backend=backend, **kwargs)
     written = []
     for path in outputs:
         with _phase(f"Writing {path}..."):

@@ -37,8 +37,8 @@ def available() -> bool:
 
 def require() -> None:
     if not available():
-        raise InputError("backend 'gpu' needs a CUDA GPU with its driver; none is available here "
-                         "(use backend 'cpu', the default)")
+        raise InputError("backend 'gpu' needs a CUDA GPU with its driver, and none is available here; the "
+                         "default backend 'auto' runs on the CPU")
 
 
 def _searchsorted_right(a, x):
