@@ -16,6 +16,7 @@ stays the oracle for all of them.  A target that cannot run a kernel as written 
 
 from __future__ import annotations
 
+import sys
 import types
 
 from numba.core.dispatcher import Dispatcher
@@ -56,6 +57,42 @@ def _kernel_modules():
     return (kernels, _sample)
 
 
+def _kernels_in(value):
+    """The kernels (numba dispatchers, intrinsics) in a global value: itself, or inside (nested) tuples."""
+    if isinstance(value, (Dispatcher, _Intrinsic)):
+        yield value
+    elif isinstance(value, tuple):
+        for v in value:
+            yield from _kernels_in(v)
+
+
+def _reachable_modules(modules):
+    """``modules`` and every module whose kernels they reach through their globals (a vertical-motion model's rate
+    kept in a tuple of models, say), in a stable order."""
+    import sys
+
+    out = list(modules)
+    k = 0
+    while k < len(out):
+        for value in list(vars(out[k]).values()):
+            for kern in _kernels_in(value):
+                if isinstance(kern, Dispatcher):
+                    mod = sys.modules.get(kern.py_func.__module__)
+                    if mod is not None and mod not in out:
+                        out.append(mod)
+        k += 1
+    return out
+
+
+def _replaced(value, made):
+    """``value`` with every kernel in it (itself, or inside tuples) replaced by its twin."""
+    if id(value) in made:
+        return made[id(value)]
+    if isinstance(value, tuple) and any(True for _ in _kernels_in(value)):
+        return tuple(_replaced(v, made) for v in value)
+    return value
+
+
 def _rebind(func, g):
     out = types.FunctionType(func.__code__, g, func.__name__, func.__defaults__, func.__closure__)
     out.__qualname__ = func.__qualname__
@@ -71,7 +108,7 @@ def twins(decorate, overrides=None, extra=None, modules=None) -> dict:
     are decorated and see the globals of the kernels' modules.  Returns {name: twin}; names that several modules
     define (imports) resolve to the same twin.
     """
-    modules = modules or _kernel_modules()
+    modules = _reachable_modules(modules or _kernel_modules())
     overrides = dict(overrides or {})
     overrides.setdefault("_corner_sums", corner_sums_py)
     env = {m.__name__: dict(vars(m)) for m in modules}  # private globals, one per module
@@ -83,12 +120,23 @@ def twins(decorate, overrides=None, extra=None, modules=None) -> dict:
     def kernel_of(value):
         return isinstance(value, (Dispatcher, _Intrinsic))
 
+    # kernels reachable only inside tuples (no module-level name of their own) are twinned too
+    for m in modules:
+        for name, value in vars(m).items():
+            if isinstance(value, tuple):
+                for kern in _kernels_in(value):
+                    if isinstance(kern, Dispatcher) and not any(v is kern for v in vars(m).values()):
+                        home = sys.modules.get(kern.py_func.__module__)
+                        if home is not None and not any(v is kern for v in vars(home).values()):
+                            raise TypeError(f"kernel {kern.py_func.__qualname__} has no module-level name")
     # 1. a plain function per kernel, bound to its home module's private globals
     plain = {}
     for m in modules:
         for name, value in vars(m).items():
             if not kernel_of(value) or id(value) in plain:
                 continue
+            if isinstance(value, Dispatcher) and value.py_func.__name__ != name and name not in overrides:
+                name = value.py_func.__name__  # imported under another name: its own name
             home = env[m.__name__]
             if isinstance(value, Dispatcher):
                 home = env.get(value.py_func.__module__)
@@ -107,8 +155,7 @@ def twins(decorate, overrides=None, extra=None, modules=None) -> dict:
     for m in modules:
         g = env[m.__name__]
         for name, value in list(g.items()):
-            if id(value) in made:
-                g[name] = made[id(value)]
+            g[name] = _replaced(value, made)
     out = {}
     for m in modules:
         for name, value in vars(m).items():

@@ -19,6 +19,8 @@ from __future__ import annotations
 import functools
 import math
 
+import numpy as np
+
 from numba import cuda  # a module global: the CUDA simulator swaps it inside kernels
 
 from ..errors import InputError
@@ -92,6 +94,49 @@ def _locate_lat(lat, fp, ip, la):
     return j, f, 0
 
 
+#: parameters of kernels.advance that are the prepared field (copied to the device once per field)
+FIELD_ARGS = ("data", "lat", "knots", "kidx", "fp", "ip")
+#: parameters of kernels._advance_one that are not parameters of kernels.advance: what the CUDA kernel passes
+_ONE_LOCAL = {"i": "i", "sf": "sfb", "si": "sib", "row": "r"}
+
+
+def _kernel_source(advance_params, one_params) -> str:
+    """The CUDA kernel, written for the parameters that kernels.advance and kernels._advance_one have now (they
+    change as the engine grows: the kernel follows them by name rather than by a list kept here)."""
+    missing = [p for p in one_params if p not in _ONE_LOCAL and p not in advance_params]
+    if missing:
+        raise RuntimeError(f"internal error: the GPU kernel cannot pass {missing} to _advance_one")
+    args = ", ".join(_ONE_LOCAL.get(p, p) for p in one_params)
+    return f"""
+def advance_kernel({", ".join(advance_params)}):
+    i = cuda.grid(1)
+    if i >= t.shape[0] or status[i] != RUNNING:
+        return
+    b = i // B
+    r = i - b * B
+    sfb = sf[b]
+    sib = si[b]
+    sib[J_KH * B + r] = khint[i]  # a row of its own per particle: hints, cos/sin carry and stencil cache
+    sib[J_TH * B + r] = thint[i]
+    sfb[F_KB * B + r] = -1.0
+    sfb[F_COS0 * B + r] = trig[i, 0]
+    sfb[F_SIN0 * B + r] = trig[i, 1]
+    sfb[F_CLAT * B + r] = trig[i, 2]
+    advance_one({args})
+    khint[i] = sib[J_KH * B + r]
+    thint[i] = sib[J_TH * B + r]
+    trig[i, 0] = sfb[F_COS0 * B + r]
+    trig[i, 1] = sfb[F_SIN0 * B + r]
+    trig[i, 2] = sfb[F_CLAT * B + r]
+"""
+
+
+def _params(func) -> list:
+    import inspect
+
+    return list(inspect.signature(func.py_func).parameters)
+
+
 @functools.cache
 def _kernel():
     from . import kernels as K
@@ -100,48 +145,22 @@ def _kernel():
     dev = twins(lambda func, name: cuda.jit(device=True)(func),
                 overrides={"locate_time": _locate_time, "locate_lat": _locate_lat},
                 extra={"_searchsorted_right": _searchsorted_right})
-    advance_one = dev["_advance_one"]
-    B = K.BLOCK
-    J_KH, J_TH, F_KB, F_COS0, F_SIN0, F_CLAT = K.J_KH, K.J_TH, K.F_KB, K.F_COS0, K.F_SIN0, K.F_CLAT
-    running = K.RUNNING
-
-    @cuda.jit
-    def advance_kernel(data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
-                       codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                       o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, trig, sf, si):
-        i = cuda.grid(1)
-        if i >= t.shape[0] or status[i] != running:
-            return
-        b = i // B
-        r = i - b * B
-        sfb = sf[b]
-        sib = si[b]
-        sib[J_KH * B + r] = khint[i]
-        sib[J_TH * B + r] = thint[i]
-        sfb[F_KB * B + r] = -1.0
-        sfb[F_COS0 * B + r] = trig[i, 0]  # cos/sin of the latitude carried from step to step, as on the CPU
-        sfb[F_SIN0 * B + r] = trig[i, 1]
-        sfb[F_CLAT * B + r] = trig[i, 2]
-        advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, next_out,
-                    codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                    o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sfb, sib, r)
-        khint[i] = sib[J_KH * B + r]
-        thint[i] = sib[J_TH * B + r]
-        trig[i, 0] = sfb[F_COS0 * B + r]
-        trig[i, 1] = sfb[F_SIN0 * B + r]
-        trig[i, 2] = sfb[F_CLAT * B + r]
-
-    return advance_kernel
+    names = dict(globals())  # cuda stays a module global (the CUDA simulator swaps it inside kernels)
+    names.update(advance_one=dev["_advance_one"], B=K.BLOCK, RUNNING=K.RUNNING, J_KH=K.J_KH, J_TH=K.J_TH,
+                 F_KB=K.F_KB, F_COS0=K.F_COS0, F_SIN0=K.F_SIN0, F_CLAT=K.F_CLAT)
+    exec(compile(_kernel_source(_params(K.advance), _params(K._advance_one)), "<stratotrack gpu kernel>", "exec"),
+         names)
+    return cuda.jit(names["advance_kernel"])
 
 
 _FIELD: list = []  # [(host data array, device arrays)]: the last field used, kept on the device
 _SCRATCH: list = []  # [(host scratch array, device scratch)]: per Integrator (its scratch), the last one
 
 
-def _field_on_device(data, lat, knots, kidx, fp, ip):
-    if not (_FIELD and _FIELD[0][0] is data):
+def _field_on_device(args: dict) -> dict:
+    if not (_FIELD and _FIELD[0][0] is args["data"]):
         _FIELD.clear()
-        _FIELD.append((data, tuple(cuda.to_device(a) for a in (data, lat, knots, kidx, fp, ip))))
+        _FIELD.append((args["data"], {k: cuda.to_device(args[k]) for k in FIELD_ARGS}))
     return _FIELD[0][1]
 
 
@@ -155,24 +174,28 @@ def _scratch_on_device(sf_host, n):
     return _SCRATCH[0][1]
 
 
-def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
-            codes, vals, t_end, h, t_until, out_dt, stop_outside,
-            o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, order, trig, sf, si):
-    """:func:`stratotrack.engine.kernels.advance` on the GPU (same arguments, same effect; ``order`` is not
-    needed: a thread's particle is its index)."""
+def advance(*args):
+    """:func:`stratotrack.engine.kernels.advance` on the GPU: the same arguments, the same effect (``order`` is
+    not needed: a thread's particle is its index; the scratch is the device's own)."""
+    from . import kernels as K
+
     require()
-    n = t.shape[0]
+    named = dict(zip(_params(K.advance), args))
+    n = named["t"].shape[0]
     if n == 0:
         return
-    field = _field_on_device(data, lat, knots, kidx, fp, ip)
-    d_sf, d_si = _scratch_on_device(sf, n)
-    state = (t, la, lo, z, stage, status, khint, thint, next_out)
-    outs = (o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, trig)
-    d_state = [cuda.to_device(a) for a in state]
-    d_codes, d_vals, d_tend = (cuda.to_device(a) for a in (codes, vals, t_end))
-    d_outs = [cuda.to_device(a) for a in outs]
+    dev = dict(_field_on_device(named))
+    dev["sf"], dev["si"] = _scratch_on_device(named["sf"], n)
+    back = []
+    for k, v in named.items():
+        if k in dev:
+            continue
+        if isinstance(v, np.ndarray):
+            dev[k] = cuda.to_device(v)
+            back.append((v, dev[k]))
+        else:
+            dev[k] = v
     blocks = (n + THREADS - 1) // THREADS
-    _kernel()[blocks, THREADS](*field, *d_state, d_codes, d_vals, d_tend, float(h), float(t_until), float(out_dt),
-                               bool(stop_outside), *d_outs, d_sf, d_si)
-    for host, dev in zip(state + outs, d_state + d_outs):
-        dev.copy_to_host(host)
+    _kernel()[blocks, THREADS](*(dev[k] for k in named))
+    for host, d in back:
+        d.copy_to_host(host)
