@@ -5,7 +5,8 @@ Run:  python benchmarks/single_call.py [--calls 1000] [--threads 1]
 Prints the median (and 10th/90th percentiles) of ``--calls`` calls, for a standard flight (ascent 5 m/s to 30 km,
 drag descent, 60 s step and output) on the embedded climatology:
   * one start, ``result="light"`` (stratotrack.Prediction), called again and again;
-  * a loop of 100 different starts (latitude, longitude, altitude, launch time), ``result="light"``;
+  * a loop of 100 different starts (latitude, longitude, altitude, launch time), ``result="light"``, 10 times;
+  * every call a start and launch time not seen before (nothing made for an earlier call is reused);
   * one start, the default CF Dataset (``result="dataset"``), for comparison;
 and the kernel's own share (``engine_seconds``).  Note the load average printed: the machine may be shared.
 """
@@ -60,6 +61,11 @@ def main():
     report("one start, light result", timed([lambda: st.predict(**one, result="light")] * args.calls))
     loop = [lambda s=s: st.predict(**s, result="light") for s in starts] * max(1, args.calls // 100)
     report("100 different starts in a loop, light (per call)", timed(loop))
+    fresh = [dict(lat=float(rng.uniform(-60, 60)), lon=float(rng.uniform(-180, 180)), alt=float(rng.uniform(0, 1500)),
+                  time=f"2023-02-{rng.integers(1, 29):02d}T{rng.integers(0, 24):02d}:{rng.integers(0, 60):02d}:"
+                       f"{rng.integers(0, 60):02d}Z", wind=wind) for _ in range(args.calls)]
+    report("every call a new start and time (no reuse)", timed([lambda s=s: st.predict(**s, result="light")
+                                                              for s in fresh]))
     engine = []
     for _ in range(200):
         engine.append(1e3 * st.predict(**one, result="light").engine_seconds)

@@ -58,3 +58,12 @@ def test_bad_result_kind_and_bad_numbers_are_one_line_errors(climatology):
         st.predict(40.0, 400, 10.0, START["time"], wind=climatology, result="light")
     with pytest.raises(KeyError, match="no event 'float_start'"):
         st.predict(wind=climatology, result="light", **START).event("float_start")
+
+
+def test_the_same_standard_flight_at_another_time_starts_and_bursts_then(climatology):
+    """A standard flight's plan is made once for all start times: each call still starts at its own time."""
+    for time, seconds in (("2023-01-17T11:00:00Z", 1673953200.0), ("2023-01-18T03:30:00Z", 1674012600.0)):
+        p = st.predict(37.74, -122.22, 10.0, time, wind=climatology, result="light")
+        assert p.event("launch")["time"][0] == seconds == p.time[0, 0]
+        assert p.event("burst")["time"][0] - seconds == pytest.approx((30000.0 - 10.0) / 5.0, abs=1e-6)
+        assert p.end_time[0] > p.event("burst")["time"][0]

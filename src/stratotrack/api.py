@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import math
 
@@ -114,13 +115,16 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
               launch_altitude=launch_altitude)
     key = None
     if scalar and isinstance(profile, str) and np.ndim(t0) == 0:
-        key = (profile, bool(backward), alt, float(t0), step, max_duration, *kw.values())
+        # a standard flight's plan does not depend on its start time (its stages end at altitudes): made at t = 0
+        key = (profile, bool(backward), alt, 0.0 if profile == "standard" else float(t0), step, max_duration,
+               *kw.values())
         if not all(v is None or type(v) in _KEY_TYPES for v in key):
             key = None
     if key is not None:
         # the profile, its kernel arrays and end time depend on these numbers only: made once (shared, read-only)
         prof, shape, codes, vals, t_end, params = _cached_plan(key)
         codes, vals = codes.copy(), vals.copy()
+        t_end = t_end + (float(t0) - key[3])
         lat, lon, alt, t0 = np.array([lat]), np.array([lon]), np.array([alt]), np.array([float(t0)])
     else:
         lat, lon, alt, t0 = np.broadcast_arrays(lat, lon, alt, t0)
@@ -155,6 +159,11 @@ def _epoch(time):
 
 @functools.lru_cache(maxsize=1024)
 def _epoch_text(text):
+    if text.endswith("Z") and "." not in text:  # whole seconds in UTC, the common form: the standard library's parser
+        try:
+            return _dt.datetime.fromisoformat(text).timestamp()
+        except ValueError:
+            pass
     return float(to_epoch_seconds(text))
 
 
