@@ -17,7 +17,6 @@ from ._common import ALT_DECIMALS, LATLON_DECIMALS, Event, Track, atomic_open, d
     to_dataset, tracks, xml_sub
 
 GPX_NS = "http://www.topografix.com/GPX/1/1"
-ET.register_namespace("", GPX_NS)
 _N = "{%s}" % GPX_NS
 
 
@@ -60,7 +59,7 @@ def document(ds) -> bytes:
         for k, when in enumerate(iso(t.time)):
             _point(seg, "trkpt", t.lat[k], t.lon[k], t.alt[k], when)
     ET.indent(root, space=" ")
-    return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True, default_namespace=GPX_NS) + b"\n"
 
 
 def write(ds, path) -> None:

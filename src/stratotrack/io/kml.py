@@ -26,7 +26,8 @@ from ._common import ALT_DECIMALS, LATLON_DECIMALS, Event, Track, atomic_open, d
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 GX_NS = "http://www.google.com/kml/ext/2.2"
-ET.register_namespace("", KML_NS)
+# the default namespace is given to tostring (default_namespace=), never registered globally: two modules that
+# both register "" (KML, GPX) would otherwise make the other one write ns0: prefixes
 ET.register_namespace("gx", GX_NS)
 _K = "{%s}" % KML_NS
 _G = "{%s}" % GX_NS
@@ -94,7 +95,7 @@ def document(ds) -> bytes:
             _sub(pt, "altitudeMode", "absolute")
             _sub(pt, "coordinates", _coord(e.lon, e.lat, e.alt))
     ET.indent(root, space=" ")
-    return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True, default_namespace=KML_NS) + b"\n"
 
 
 def write(ds, path) -> None:
@@ -108,6 +109,31 @@ def write(ds, path) -> None:
 
 
 # -- reading ---------------------------------------------------------------------------------------------------------
+#: the most a KMZ's document may expand to (a radiosonde's flight is ~1 MB; a zip bomb is refused, not unpacked)
+MAX_KML_BYTES = 256 * 1024 * 1024
+
+
+def _read_member(z: zipfile.ZipFile, name: str, path) -> bytes:
+    """A member of a KMZ, read in pieces and refused once it passes :data:`MAX_KML_BYTES` (whatever its header
+    claims), so that a small archive that expands to gigabytes never reaches memory."""
+    limit = MAX_KML_BYTES
+    if z.getinfo(name).file_size > limit:
+        raise InputError(f"KMZ file '{path}' holds a {z.getinfo(name).file_size / 2**20:,.0f} MiB document; expected "
+                         f"at most {limit / 2**20:,.0f} MiB (refusing to unpack it)")
+    out, total = [], 0
+    with z.open(name) as fh:
+        while True:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > limit:
+                raise InputError(f"KMZ file '{path}' expands to more than {limit / 2**20:,.0f} MiB; expected a "
+                                 "smaller document (refusing to unpack it)")
+            out.append(chunk)
+    return b"".join(out)
+
+
 def _load(path) -> ET.Element:
     with open(path, "rb") as fh:
         data = fh.read()
@@ -117,7 +143,7 @@ def _load(path) -> ET.Element:
                 names = [n for n in z.namelist() if n.lower().endswith(".kml")]
                 if not names:
                     raise InputError(f"KMZ file '{path}' holds no .kml document")
-                data = z.read("doc.kml" if "doc.kml" in names else names[0])
+                data = _read_member(z, "doc.kml" if "doc.kml" in names else names[0], path)
         except zipfile.BadZipFile as exc:
             raise InputError(f"KMZ file '{path}' is not a valid zip archive: {exc}") from None
     try:
