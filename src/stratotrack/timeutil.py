@@ -91,14 +91,18 @@ def parse_time(value) -> np.ndarray:
 def to_epoch_seconds(value) -> np.ndarray:
     """Seconds since 1970-01-01T00:00Z (float64) of times given in any accepted form."""
     t = parse_time(value)
-    return (t - np.datetime64(0, "ns")).astype("timedelta64[ns]").astype(np.int64) / 1e9
+    ns = (t - np.datetime64(0, "ns")).astype("timedelta64[ns]").astype(np.int64)
+    # whole seconds and the fraction apart: an int64 of nanoseconds does not fit a float64 exactly
+    return (ns // 1_000_000_000).astype(float) + (ns % 1_000_000_000) / 1e9
 
 
 def from_epoch_seconds(seconds) -> np.ndarray:
     """datetime64[ns] from seconds since 1970-01-01T00:00Z; NaN becomes NaT."""
     s = np.asarray(seconds, dtype=float)
-    ns = np.where(np.isfinite(s), np.round(s * 1e9), 0).astype(np.int64)
-    out = ns.astype("datetime64[ns]")
+    # whole microseconds: a float64 of seconds holds 1900-2255 to better than half a microsecond, so an instant
+    # given to the microsecond comes back exactly (nanoseconds would add the float's rounding noise)
+    us = np.where(np.isfinite(s), np.round(s * 1e6), 0).astype(np.int64)
+    out = (us * 1000).astype("datetime64[ns]")
     return np.where(np.isfinite(s), out, np.datetime64("NaT"))
 
 

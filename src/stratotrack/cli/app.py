@@ -390,6 +390,11 @@ def _report(exc: BaseException) -> int:
     """The exit status of a command that raised ``exc``, after one line on stderr."""
     from ..errors import ResourceError
 
+    cause = exc
+    while cause is not None and not isinstance(cause, (KeyboardInterrupt, Terminated)):
+        cause = cause.__cause__ or cause.__context__  # Typer turns Ctrl-C into Exit(130), click into Abort
+    if cause is not None:
+        exc = cause
     if isinstance(exc, KeyboardInterrupt) or _is_click(exc, "Abort"):
         return _fail("interrupted (Ctrl-C); no partial file was left", 130)
     if isinstance(exc, Terminated):
@@ -455,4 +460,6 @@ def run(argv=None) -> int:
         warnings.formatwarning = saved_format
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+    if result == 130:  # Typer turns Ctrl-C into Exit(130) and, outside standalone mode, returns it silently
+        return _fail("interrupted (Ctrl-C); no partial file was left", 130)
     return result if isinstance(result, int) else 0

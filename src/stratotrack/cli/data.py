@@ -72,17 +72,11 @@ def cache_list(
     if as_json:
         print(json.dumps({"cache": str(cache.root), "entries": [e.describe() for e in entries]}, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
     if not entries:
-        console.print(f"no cached winds in {cache.root}; fetch some with 'stratotrack fetch gfs ...'")
+        print(f"no cached winds in {cache.root}; fetch some with 'stratotrack fetch gfs ...'")
         return
-    table = Table(title=f"cached winds ({cache.root})")
-    for col in ("id", "source", "cycle", "valid from", "valid to", "levels hPa", "region", "deg", "size",
-                "downloaded"):
-        table.add_column(col, overflow="fold")
+    # two short lines per entry rather than a ten-column table that wraps into unreadable lines at 80 columns
+    print(f"cached winds in {cache.root}")
     total = 0
     damaged = []
     for e in entries:
@@ -95,15 +89,21 @@ def cache_list(
             ok = False
         if not ok:
             damaged.append(e.id)
-        table.add_row(e.id, e.source, (d["cycle"] or "-").replace(":00:00Z", "Z"), d["start"], d["end"],
-                      f"{lv[0]:g}-{lv[-1]:g}" if lv else "-", d["region"] or "global",
-                      f"{e.resolution:g}" if e.resolution else "-",
-                      _mb(e.nbytes) if e.id not in damaged else "DAMAGED", _mb(e.downloaded))
-    console.print(table)
-    console.print(f"{len(entries)} entries, {_mb(total)}")
+        size = _mb(e.nbytes) if ok else "DAMAGED"
+        print(f"{e.id}  {size}")
+        details = [f"valid {_short(d['start'])} to {_short(d['end'])}",
+                   f"{lv[0]:g}-{lv[-1]:g} hPa" if lv else None, d["region"] or "global",
+                   f"{e.resolution:g} deg" if e.resolution else None,
+                   f"downloaded {_mb(e.downloaded)}" if e.downloaded else None]
+        print("  " + ", ".join(x for x in details if x))
+    print(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, {_mb(total)}")
     if damaged:
-        console.print(f"damaged: {', '.join(damaged)}; run 'stratotrack cache verify' to remove them, then fetch "
-                      "them again")
+        print(f"damaged: {', '.join(damaged)}; run 'stratotrack cache verify' to remove them, then fetch them "
+              "again")
+
+
+def _short(iso) -> str:
+    return (iso or "-").replace(":00:00Z", "Z")
 
 
 @cache_app.command("clear")

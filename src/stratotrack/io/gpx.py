@@ -21,7 +21,7 @@ _N = "{%s}" % GPX_NS
 
 
 def _sub(parent, tag, text=None):
-    return xml_sub(parent, _N + tag, text)
+    return xml_sub(parent, tag, text)  # written unqualified under the root's xmlns (see document)
 
 
 def _point(parent, tag, lat, lon, alt, time, name=None, desc=None, kind=None):
@@ -42,7 +42,9 @@ def _point(parent, tag, lat, lon, alt, time, name=None, desc=None, kind=None):
 
 
 def document(ds) -> bytes:
-    root = ET.Element(_N + "gpx", {"version": "1.1", "creator": f"stratotrack {__version__}"})
+    # the namespace is declared on the root as an attribute, never registered with ElementTree (a global table that
+    # the KML writer shares: registering "" there for both made one of them write ns0: prefixes)
+    root = ET.Element("gpx", {"xmlns": GPX_NS, "version": "1.1", "creator": f"stratotrack {__version__}"})
     meta = _sub(root, "metadata")
     _sub(meta, "name", ds.attrs.get("title", "stratotrack trajectories"))
     _sub(meta, "desc", describe(ds))
@@ -59,7 +61,7 @@ def document(ds) -> bytes:
         for k, when in enumerate(iso(t.time)):
             _point(seg, "trkpt", t.lat[k], t.lon[k], t.alt[k], when)
     ET.indent(root, space=" ")
-    return ET.tostring(root, encoding="UTF-8", xml_declaration=True, default_namespace=GPX_NS) + b"\n"
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
 
 
 def write(ds, path) -> None:

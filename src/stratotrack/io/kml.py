@@ -26,9 +26,9 @@ from ._common import ALT_DECIMALS, LATLON_DECIMALS, Event, Track, atomic_open, d
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 GX_NS = "http://www.google.com/kml/ext/2.2"
-# the default namespace is given to tostring (default_namespace=), never registered globally: two modules that
-# both register "" (KML, GPX) would otherwise make the other one write ns0: prefixes
-ET.register_namespace("gx", GX_NS)
+# the writer declares both namespaces on the root element and writes unqualified (and gx:) tags; nothing is
+# registered with ElementTree's global table, where two modules that both register "" (KML, GPX) made one of them
+# write ns0: prefixes.  The reader parses qualified names as usual.
 _K = "{%s}" % KML_NS
 _G = "{%s}" % GX_NS
 
@@ -36,7 +36,7 @@ _PATH_COLOR = "ff1e90ff"  # aabbggrr: orange
 _EVENT_ICON = "http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"
 
 
-def _sub(parent, tag, text=None, ns=_K):
+def _sub(parent, tag, text=None, ns=""):
     return xml_sub(parent, ns + tag, text)
 
 
@@ -46,7 +46,7 @@ def _coord(lon, lat, alt, sep=","):
 
 def document(ds) -> bytes:
     """The KML document of a trajectory Dataset, as UTF-8 bytes."""
-    root = ET.Element(_K + "kml")
+    root = ET.Element("kml", {"xmlns": KML_NS, "xmlns:gx": GX_NS})
     doc = _sub(root, "Document")
     _sub(doc, "name", ds.attrs.get("title", "stratotrack trajectories"))
     _sub(doc, "open", 1)
@@ -78,12 +78,12 @@ def document(ds) -> bytes:
             _sub(pm, "name", "timed track")
             _sub(pm, "visibility", 0)
             _sub(pm, "styleUrl", "#path")
-            tr = _sub(pm, "Track", ns=_G)
+            tr = _sub(pm, "Track", ns="gx:")
             _sub(tr, "altitudeMode", "absolute")
             for w in iso(t.time):
                 _sub(tr, "when", w)
             for p in zip(t.lon, t.lat, t.alt):
-                _sub(tr, "coord", _coord(*p, sep=" "), ns=_G)
+                _sub(tr, "coord", _coord(*p, sep=" "), ns="gx:")
         for e in t.events:
             pm = _sub(folder, "Placemark")
             _sub(pm, "name", e.name)
@@ -95,7 +95,7 @@ def document(ds) -> bytes:
             _sub(pt, "altitudeMode", "absolute")
             _sub(pt, "coordinates", _coord(e.lon, e.lat, e.alt))
     ET.indent(root, space=" ")
-    return ET.tostring(root, encoding="UTF-8", xml_declaration=True, default_namespace=KML_NS) + b"\n"
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
 
 
 def write(ds, path) -> None:
