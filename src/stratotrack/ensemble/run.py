@@ -35,7 +35,7 @@ def _passages(passages):
     out = []
     for k, p in enumerate(passages or []):
         if isinstance(p, Passage):
-            out.append(p)
+            out.append(p.fresh())  # a Passage given to several calls counts each call's members only
             continue
         if isinstance(p, dict):
             p = dict(p)
