@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import io
 import json
-import os
 import time as _time
 from pathlib import Path
 
@@ -553,22 +552,19 @@ def _html(res) -> str:
 
 def write_report(res, *paths) -> list[Path]:
     """Write ``.json`` and/or ``.html`` (one self-contained file that opens offline)."""
+    from ..io._common import atomic_path, check_writable
+
     written = []
-    for p in paths:
+    for p in paths:  # every path checked before anything is written
         p = Path(p)
         suffix = p.suffix.lower()
         if suffix not in (".json", ".html", ".htm"):
             raise InputError(f"report file {str(p)!r} has an unknown extension; expected .json or .html")
-        if not p.parent.exists():
-            raise InputError(f"folder {str(p.parent)!r} does not exist")
+        check_writable(p)
     for p in paths:
         p = Path(p)
-        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
         text = json.dumps(_jsonable(res), indent=1) if p.suffix.lower() == ".json" else _html(res)
-        try:
+        with atomic_path(p) as tmp:  # no partial report on a full disk or an interrupt
             tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, p)
-        finally:
-            tmp.unlink(missing_ok=True)
         written.append(p)
     return written
