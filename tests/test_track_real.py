@@ -154,3 +154,27 @@ def test_oakland_radii_hold_and_descent_beats_the_replay(shared_data):
                 replay.append(float(great_circle_distance(rp[0], rp[1], tm.lat[-1], tm.lon[-1])) / 1000.0)
     assert total == 11 and held >= 9, (held, total)
     assert len(ours) == 5 and np.median(ours) < np.median(replay), (ours, replay)
+
+
+def test_kmz_received_positions_are_timed_from_the_placemarks(shared_data):
+    """Every received position (about one a second) is used, timed from the placemarks' frames: times increase,
+    mostly one second apart, and the placemarks' own positions keep their own times."""
+    path = flights(shared_data)[1]
+    obs = read_observations(path)
+    t = np.array([o.time for o in obs])
+    assert len(obs) > 4000 and np.all(np.diff(t) > 0)
+    assert abs(np.median(np.diff(t)) - 1.0) < 0.05
+    assert any("timed from the" in n for n in obs.notes)
+    # the placemarks, read here independently: 'Packet: #N' ... 'UTC Time: mm/dd/yy HH:MM:SS'
+    import re
+    import zipfile
+
+    from stratotrack.timeutil import to_epoch_seconds
+
+    text = zipfile.ZipFile(path).read("doc.kml").decode()
+    marks = re.findall(r"Packet: #(\d+)</name>.*?UTC Time: (\d\d)/(\d\d)/(\d\d) (\d\d:\d\d:\d\d)", text, re.S)
+    assert len(marks) > 50
+    first = int(marks[0][0])
+    for n, mo, da, yy, hms in marks:
+        o = obs[int(n) - first]
+        assert o.time == pytest.approx(float(to_epoch_seconds(f"20{yy}-{mo}-{da}T{hms}Z")), abs=0.01), n
