@@ -178,3 +178,20 @@ def test_kmz_received_positions_are_timed_from_the_placemarks(shared_data):
     for n, mo, da, yy, hms in marks:
         o = obs[int(n) - first]
         assert o.time == pytest.approx(float(to_epoch_seconds(f"20{yy}-{mo}-{da}T{hms}Z")), abs=0.01), n
+
+
+def test_sonde_telemetry_is_not_flagged_as_outliers(shared_data):
+    """A whole Oakland flight (GPS telemetry, a reception gap around burst): sounding mode, chosen and said, no fix
+    called a probable outlier (the motion model is the balloon's own winds; after the gap the cloud starts again
+    from the telemetry), and a landing near the last fix."""
+    from stratotrack.track import track
+
+    path = flights(shared_data)[4]
+    r = track([path], particles=2000, landing_altitude=0.0, landing_members=50)
+    d = r.to_dict()
+    assert d["mode"] == "sounding" and d["notes"][0].startswith("sounding mode:")
+    assert d["outliers"] == [] and d["rejected"] == []
+    assert any("started again" in n for n in d["notes"])
+    last = read_observations(path)[-1]
+    assert float(great_circle_distance(d["landing"]["landing_latitude"], d["landing"]["landing_longitude"],
+                                       last.lat, last.lon)) < 3000.0  # the last fix is 643 m up

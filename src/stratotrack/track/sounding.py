@@ -405,6 +405,21 @@ def wind_profile(field_, st: SoundingState, meet, *, top, layer=LAYER, lat0=None
     return WindProfile(levels, u, v, sd, measured, weight, notes)
 
 
+def measured_field(observations, wind="climatology"):
+    """The sounding's own wind profile (measured first, the model where nothing was measured; all layers as of the
+    last fix) as a wind field around the flight: the particle filter's motion model in sounding mode."""
+    from ..wind import open_wind
+
+    tm = telemetry(observations)
+    st = analyse(tm.t, tm.lat, tm.lon, tm.alt, fixes=tm.fixes)
+    field_ = open_wind(wind, time=tm.t[-1])
+    p = wind_profile(field_, st, lambda z: np.full(np.size(z), float(tm.t[-1])), top=float(tm.alt.max()) + 2000.0)
+    lat0 = 0.5 * (float(tm.lat.min()) + float(tm.lat.max()))
+    lon0 = 0.5 * (float(tm.lon.min()) + float(tm.lon.max()))
+    return open_wind(profile_field(p.levels, p.u, p.v, lat0, lon0, half_width=8.0,
+                                   title="winds measured by the balloon"))
+
+
 def blended_profile(field_, t, lat, lon, alt, at_time, *, top, layer=LAYER, **_):
     """(levels m, u, v, weight of the measurement) of :func:`wind_profile` for telemetry arrays, all layers met at
     ``at_time`` (kept for callers of the first version)."""
