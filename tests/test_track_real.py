@@ -91,7 +91,8 @@ def test_descent_rate_is_converted_to_sea_level(shared_data):
     tail = t > t[-1] - 120
     fall = -np.polyfit(t[tail], z[tail], 1)[0]
     assert fall > fc.descent_rate
-    assert fc.descent_rate == pytest.approx(fall * np.sqrt(atm.density(z[tail].mean()) / atm.RHO0), rel=0.3)
+    # measured: 0.19% below the conversion of the last two minutes' fall (7.636 vs 7.651 m/s; unconverted 11.08)
+    assert fc.descent_rate == pytest.approx(fall * np.sqrt(atm.density(z[tail].mean()) / atm.RHO0), rel=0.01)
 
 
 def test_incident_checkpoints_track_and_origin_end_to_end(shared_data, tmp_path, capsys):

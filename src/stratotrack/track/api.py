@@ -82,7 +82,6 @@ def _fused_dataset(pf: ParticleFilter, field_) -> xr.Dataset:
 
 def forecast_cloud(pf: ParticleFilter, duration, *, interval=3600.0, members=1000, step=600.0):
     """Float forecast from the filter's cloud: member paths (Dataset) and the spread per output time."""
-    from ..ensemble.summaries import local_xy
     from ..io._common import Track, to_dataset
 
     span = parse_duration(duration)
@@ -106,8 +105,8 @@ def forecast_cloud(pf: ParticleFilter, duration, *, interval=3600.0, members=100
         la, lo = path[:, k, 0], path[:, k, 1]
         c = G.ecef(la, lo, 0.0).mean(0)
         clat, clon, _ = G.to_geodetic(c / np.linalg.norm(c) * 6371008.8)
-        x, y = local_xy(la, lo, float(clat), float(clon))
-        r = np.hypot(x, y)
+        x, y = G.local_offsets(la, lo, float(clat), float(clon))
+        r = np.hypot(x, y) / 1000.0
         spread.append({"time": format_time(from_epoch_seconds(times[k])), "latitude": float(clat),
                        "longitude": float(clon), "r50_km": float(np.percentile(r, 50)),
                        "r90_km": float(np.percentile(r, 90))})

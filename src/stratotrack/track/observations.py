@@ -407,9 +407,9 @@ def _read_kml(path) -> Observations:
     """A ``gx:Track`` (timed), or a radiosonde receiver's placemarks whose descriptions carry 'UTC Time: ...'."""
     import xml.etree.ElementTree as ET
 
-    from ..io.kml import _load
+    from ..io.kml import read_tree
 
-    root = _load(path)
+    root = read_tree(path)
     items: list[Observation] = []
     for pm in root.iter():
         if not pm.tag.endswith("Placemark"):
