@@ -81,8 +81,8 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
     for one balloon) whose ``to_dataset()`` is that Dataset.
 
     >>> ds = predict(37.74, -122.22, 10.0, "2023-01-17T11:00:00Z", ascent_rate=5, burst_altitude=30000)
-    >>> [str(e) for e in ds.event.values]
-    ['launch', 'burst', 'landing']
+    >>> " ".join(str(e) for e in ds.event.values)
+    'launch burst landing'
     >>> str(ds.end_reason.values[0])
     'landed'
     """
