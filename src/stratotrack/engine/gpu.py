@@ -21,7 +21,10 @@ import math
 
 import numpy as np
 
-from numba import cuda  # a module global: the CUDA simulator swaps it inside kernels
+try:
+    from numba import cuda  # a module global: the CUDA simulator swaps it inside kernels
+except ImportError:  # a numba without its CUDA target (newer ones move it to the numba-cuda package)
+    cuda = None
 
 from ..errors import InputError
 
@@ -29,10 +32,11 @@ from ..errors import InputError
 THREADS = 128
 
 
+@functools.cache
 def available() -> bool:
     """Whether a CUDA device (or numba's CUDA simulator) can run the backend."""
     try:
-        return bool(cuda.is_available())
+        return cuda is not None and bool(cuda.is_available())
     except Exception:  # no numba.cuda, no driver
         return False
 
