@@ -10,6 +10,11 @@ rounding (they are not bit-identical: no lockstep block path, trigonometry from 
 The prepared wind field is copied to the device once and kept while it is in use; the particle arrays travel to
 the device and back at every chunk (:meth:`stratotrack.engine.Integrator.advance`).
 
+Install the ``gpu`` extra (``pip install 'stratotrack[gpu]'``: numba-cuda, the maintained CUDA target of numba,
+with the CUDA 12 compiler libraries); numba's own deprecated ``numba.cuda`` fails to type builtins such as
+``max(a, b)`` in device code.  With it, the whole kernel compiles to PTX without a GPU
+(tests/test_engine_backends.py compiles it for compute capability 9.0).
+
 Without a GPU: ``NUMBA_ENABLE_CUDASIM=1`` (set before numba.cuda is first imported) runs the same kernels on
 numba's CUDA simulator, in Python: slow, for tests on a few particles.
 """
