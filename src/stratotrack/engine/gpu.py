@@ -151,9 +151,18 @@ def _kernel():
     from . import kernels as K
     from ._twins import twins
 
+    import numba
+
+    swap = {}
+    try:  # numba-cuda types its own literal_unroll, not numba's
+        from numba.cuda.misc.special import literal_unroll as cuda_unroll
+
+        swap[numba.literal_unroll] = cuda_unroll
+    except ImportError:
+        pass
     dev = twins(lambda func, name: cuda.jit(device=True)(func),
                 overrides={"locate_time": _locate_time, "locate_lat": _locate_lat},
-                extra={"_searchsorted_right": _searchsorted_right})
+                extra={"_searchsorted_right": _searchsorted_right}, swap=swap)
     names = dict(globals())  # cuda stays a module global (the CUDA simulator swaps it inside kernels)
     names.update(advance_one=dev["_advance_one"], B=K.BLOCK, RUNNING=K.RUNNING, J_KH=K.J_KH, J_TH=K.J_TH,
                  F_KB=K.F_KB, F_COS0=K.F_COS0, F_SIN0=K.F_SIN0, F_CLAT=K.F_CLAT)
