@@ -282,3 +282,10 @@ def _to_dataset(integ, prof, field: WindField, shape, step, outside) -> xr.Datas
     ds = _collect(integ, prof, field, params, step, outside).to_dataset()
     del ds.attrs["engine_seconds"], ds.attrs["engine_backend"]
     return ds
+
+
+# Public names for the layers built on predict (ensemble runs, launch windows): the profile from predict's
+# keywords, the natural end of a flight, and the CF Dataset of an integrator's output.
+build_profile = _build_profile
+natural_duration = _natural_duration
+trajectory_dataset = _to_dataset

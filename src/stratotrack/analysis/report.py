@@ -239,18 +239,19 @@ def write_report(res, *paths) -> list[Path]:
         suffix = p.suffix.lower()
         if suffix not in (".json", ".html", ".htm"):
             raise InputError(f"report file {str(p)!r} has an unknown extension; expected .json or .html")
-        if not p.parent.exists():
-            raise InputError(f"folder {str(p.parent)!r} does not exist")
-        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-        if suffix == ".json":
-            tmp.write_text(json.dumps(_jsonable(res), indent=1), encoding="utf-8")
-        else:
-            figs = figs or _figures(res)
-            tmp.write_text(_html(res, figs), encoding="utf-8")
+        from ..io._common import atomic_path
+
+        with atomic_path(p) as tmp:  # no partial report on a full disk or an interrupt
+            if suffix == ".json":
+                tmp.write_text(json.dumps(_jsonable(res), indent=1), encoding="utf-8")
+            else:
+                figs = figs or _figures(res)
+                tmp.write_text(_html(res, figs), encoding="utf-8")
+        if suffix != ".json":
             for name, png in figs.items():
                 q = p.with_name(f"{p.stem}_{name}.png")
-                q.write_bytes(png)
+                with atomic_path(q) as tmp:
+                    tmp.write_bytes(png)
                 written.append(q)
-        os.replace(tmp, p)
         written.append(p)
     return written

@@ -64,9 +64,37 @@ def register(app):
         from stratotrack.errors import InputError
         from stratotrack.timeutil import parse_duration
 
+        from stratotrack.io._common import check_writable
+
+        from . import limits
+
+        limits.check_range("--alt", alt, limits.MIN_ALT, limits.MAX_ALT, "m", "a drift altitude between the Dead "
+                           "Sea and 86 km")
+        limits.check_time(time, "--time")
+        d = limits._seconds(duration, "--duration")
+        if d is not None and d / 120.0 > limits.MAX_STEPS:
+            raise InputError(f"--duration {duration!r} is too long; expected at most "
+                             f"{limits.MAX_STEPS * 120 / 86400:,.0f} days")
+        limits.check_count("--members", members, 0, 100_000, "0 is one prediction; each member is a whole drift "
+                           "assessed against every site, zone and satellite")
+        limits.check_seed(seed)
+        limits.check_range("--min-elevation", min_elevation, -5.0, 90.0, "degrees", "an elevation mask lies "
+                           "between just below the horizon and the zenith (90 degrees)")
+        limits.check_range("--max-off-nadir", max_off_nadir, 0.0, 90.0, "degrees", "an off-nadir angle lies "
+                           "between nadir (0) and the horizon (90)")
+        for flag, v in (("--pixel-pitch", pixel_pitch), ("--focal-length", focal_length), ("--aperture", aperture)):
+            limits.check_range(flag, v, 1e-9, 100.0, "m", "a positive length in metres")
+        limits.check_count("--samples", samples, 1, 10_000, "each sample is a fall computed per piece and release")
+        limits.check_range("--threshold", threshold, 1e-12, 1.0, "", "an expected-casualty threshold is a "
+                           "probability (RCC 321: 1e-4)")
+        every_s = parse_duration(every)
+        if every_s < 60.0:
+            raise InputError(f"--every {every!r} is shorter than a minute; expected e.g. 15m or 1h (each release "
+                             "is a set of falls)")
         for p in out or []:
             if p.suffix.lower() not in (".html", ".htm", ".json"):
                 raise InputError(f"report file {str(p)!r} has an unknown extension; expected .html or .json")
+            check_writable(p)
         site_list = [A.parse_site(s) for s in site or []]
         if sites is not None:
             site_list += A.load_sites(sites)

@@ -151,6 +151,12 @@ def render_ensemble(summary):
         console.print(f"wrote       {f}")
 
 
+def parse_every(text) -> float:
+    from ..timeutil import parse_duration
+
+    return parse_duration(text)
+
+
 def register(app):
     """Add ``stratotrack windows`` to the app."""
 
@@ -190,8 +196,26 @@ def register(app):
                 raise InputError(f"extension {Path(path).suffix or str(path)!r} is not a windows output; expected "
                                  f"one of {', '.join(FORMATS)}")
             check_writable(path)
-        if members < 0:
-            raise InputError(f"members {members} is invalid; expected 0 (no ensemble) or more")
+        from . import limits
+
+        limits.check_count("--members", members, 0, 100_000, "0 is no ensemble; every launch runs this many "
+                           "members")
+        limits.check_seed(seed)
+        limits.check_time(start, "--start")
+        limits.check_time(end, "--end")
+        limits.check_range("--alt", alt, limits.MIN_GROUND, limits.MAX_ALT, "m", "a launch altitude between the "
+                           "Dead Sea and 86 km")
+        limits.check_range("--ascent-rate", ascent_rate, limits.MIN_ASCENT, limits.MAX_ASCENT, "m/s",
+                           "balloons climb at about 1-10 m/s")
+        limits.check_range("--descent-rate", descent_rate, limits.MIN_DESCENT, limits.MAX_DESCENT, "m/s",
+                           "a parachute lands at about 3-10 m/s")
+        limits.check_range("--burst-altitude", burst_altitude, 0.0, limits.MAX_ALT, "m", "balloons burst below "
+                           "86 km")
+        limits.check_range("--float-altitude", float_altitude, 0.0, limits.MAX_ALT, "m", "balloons float below "
+                           "86 km")
+        limits._seconds(duration, "--duration")
+        if parse_every(every) < 60.0:
+            raise InputError(f"--every {every!r} is shorter than a minute; expected e.g. 30m or 3h")
         import stratotrack as st
 
         opts = {"ascent_rate": ascent_rate, "burst_altitude": burst_altitude, "descent_rate": descent_rate,
