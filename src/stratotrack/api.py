@@ -128,7 +128,8 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
         lat, lon, alt, t0 = np.array([lat]), np.array([lon]), np.array([alt]), np.array([float(t0)])
     else:
         lat, lon, alt, t0 = np.broadcast_arrays(lat, lon, alt, t0)
-        prof, shape, codes, vals, t_end, params = _plan(profile, bool(backward), lat.shape, alt, t0, step, max_duration, kw)
+        prof, shape, codes, vals, t_end, params = _plan(profile, bool(backward), lat.shape, alt, t0, step,
+                                                        max_duration, kw)
         lat, lon, alt, t0 = (np.broadcast_to(a, shape).ravel() for a in (lat, lon, alt, t0))
     field.check_times(t0)
     if outside == "stop" and not isinstance(profile, Profile):
