@@ -206,8 +206,8 @@ def _to_dataset(integ, prof, field: WindField, shape, step, outside) -> xr.Datas
         warnings.append(f"{len(left)} of {n} trajectories ended on leaving the wind data")
     if field.time_mode == "steady":
         warnings.append("the wind field has a single time and was used as steady")
-    if field.kind == "climatology":
-        warnings.append("winds are a monthly climatology, not a forecast: expect errors of hundreds of km")
+    # a climatology, a single-time field far from the flight, implausible speeds
+    warnings += [w for w in field.warnings_for(raw.time[:, 0]) if w not in warnings]
     ds = xr.Dataset(
         {
             "time": (obs_dims, from_epoch_seconds(raw.time), {"standard_name": "time", "long_name": "time (UTC)"}),

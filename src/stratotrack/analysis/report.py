@@ -188,6 +188,10 @@ def _html(res, figs) -> str:
              "font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}</style></head><body>",
              f"<h1>Mission assessment</h1><p>{res['kind']}, {res['members']} trajectories, {res['start']} to "
              f"{res['end']}</p>"]
+    if res.get("winds"):  # which winds, and what to be wary of (added by the command line)
+        parts.append(f"<p>Winds: {html.escape(str(res['winds']))}</p>")
+    for w in res.get("warnings") or []:
+        parts.append(f"<p><b>Warning:</b> {html.escape(str(w))}</p>")
     g = res["geometry"]
     parts.append(f"<p>Median altitude {g['median_altitude_m']} m: horizon {g['horizon_distance_km']} km, sensor reach "
                  f"{g['reach_km']} km ({html.escape(g['sensor'])}).</p>")
