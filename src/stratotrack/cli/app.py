@@ -240,7 +240,8 @@ def predict(
                          launch_altitude=launch_altitude, step=step, output_interval=output_interval,
                          max_duration=max_duration)
     if members is not None:
-        limits.check_members(members, batch_size, seed)
+        limits.check_members(members, batch_size, seed, keep_rows=keep == "members" or (
+            keep is None and any(Path(o).suffix.lower() == ".csv" for o in (out or []))))
         from .ensemble import parse_spreads
 
         limits.check_spreads(parse_spreads(spread), {
