@@ -149,7 +149,7 @@ CASES = [
     # ensembles
     (["predict", *L, "--members", "100", "--seed", "-1"], 2, ["seed -1", "non-negative"]),
     (["predict", *L, "--members", "1000000000"], 2, ["--members 1000000000", "10,000,000"]),
-    (["predict", *L, "--members", "0"], 2, ["--members 0"]),
+    (["predict", *L, "--members", "0"], 2, ["members 0 is invalid"]),
     (["predict", *L, "--members", "10", "--batch-size", "0"], 2, ["--batch-size 0"]),
     (["predict", *L, "--members", "10", "--spread", "ascent_rate=100"], 2, ["ascent_rate=100", "below 5 m/s"]),
     (["predict", *L, "--members", "10", "--spread", "burst_altitude=uniform:40000"], 2, ["burst_altitude"]),
@@ -171,7 +171,8 @@ CASES = [
     (["assess", "--lat", "45", "--lon", "-110", "--seed", "-1"], 2, ["seed -1"]),
     (["assess", "--lat", "45", "--lon", "-110", "--every", "1s"], 2, ["--every '1s'"]),
     (["assess", "--lat", "45", "--lon", "-110", "--duration", "1000d"], 2, ["--duration '1000d'"]),
-    (["windows", "--lat", "52", "--lon", "0", "--members", "-1"], 2, ["--members -1"]),
+    (["windows", "--lat", "52", "--lon", "0", "--members", "-1"], 2, ["members -1 is invalid"]),
+    (["windows", "--lat", "52", "--lon", "0", "--members", "1000000"], 2, ["--members 1000000"]),
     (["windows", "--lat", "52", "--lon", "0", "--every", "1s"], 2, ["--every '1s'"]),
     (["windows", "--lat", "52", "--lon", "0", "--ascent-rate", "0.001"], 2, ["--ascent-rate 0.001"]),
     (["origin", "obs.csv", "--max-km", "-1"], 2, ["--max-km -1"]),

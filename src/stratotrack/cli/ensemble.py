@@ -200,6 +200,8 @@ def register(app):
             check_writable(path)
         from . import limits
 
+        if members < 0:
+            raise InputError(f"members {members} is invalid; expected 0 (no ensemble) or more")
         limits.check_count("--members", members, 0, 100_000, "0 is no ensemble; every launch runs this many "
                            "members")
         limits.check_seed(seed)

@@ -210,7 +210,7 @@ def check_spreads(spreads: dict, nominal: dict):
         except ValueError:
             continue  # launch_time=30m and other forms: the ensemble parses them
         if not math.isfinite(value) or value < 0:
-            raise InputError(f"--spread {name}={text} is invalid; expected a non-negative spread")
+            continue  # the ensemble's own message names the negative spread
         if name in units and nominal.get(name) is not None:
             base = float(nominal[name])
             limit = base if "rate" in name else base / 2
@@ -235,6 +235,8 @@ def available_memory() -> int | None:
 
 
 def check_members(members, batch_size, seed, keep_rows=False):
+    if members is not None and int(members) < 1:
+        return  # the ensemble's own message: "members 0 is invalid; expected at least 1 member"
     check_count("--members", members, 1, MAX_MEMBERS, "the members' parameters are drawn before the first batch "
                 "(about 100 bytes each) and ten million members already resolve a probability to +-0.0003")
     check_count("--batch-size", batch_size, 1, MAX_BATCH, "a batch holds every point of its members in memory")
