@@ -671,3 +671,67 @@ def test_a_passage_counts_each_ensemble_call_once():
                           wind=wind, passages=[p], keep="summary", step=120.0)
         (r,) = res.summary()["passages"]
         assert r["members"] == 20
+
+
+# -- winds that do not fit the flight -------------------------------------------------------------------------------
+def test_winds_far_from_the_flight_or_too_fast_are_warnings_in_the_result():
+    import stratotrack as st
+    from stratotrack.wind import analytic
+
+    fast = analytic.uniform_wind(1e6, 0.0, resolution=5.0, altitudes=(0.0, 20000.0, 40000.0))
+    old = analytic.uniform_wind(10.0, 0.0, resolution=5.0, altitudes=(0.0, 20000.0, 40000.0)) \
+        .assign_coords(time=np.datetime64("2011-01-15T12:00", "ns"))
+    near = st.predict(10, 0, 18000, "2011-01-16T00:00Z", "drift", duration="1h", wind=old)
+    far = st.predict(10, 0, 18000, "2026-01-01T00:00Z", "drift", duration="1h", wind=old)
+    assert "years from the flight" not in near.attrs["warnings"]
+    assert "valid 2011-01-15T12:00:00Z, 15.0 years from the flight" in far.attrs["warnings"]
+    field = st.open_wind(fast)
+    assert any("1,000,000 m/s" in w for w in field.warnings_for(np.array([0.0])))
+    valid = 1295092800.0  # 2011-01-15T12:00Z
+    assert st.open_wind(old).warnings_for(np.array([valid + 86400.0])) == []  # a day away: fine
+    (w,) = st.open_wind(old).warnings_for(np.array([valid + 57 * 86400.0]))
+    assert "57 days from the flight" in w
+
+
+def test_ctrl_c_during_a_download_keeps_a_resumable_part_file(tmp_path):
+    """A server that trickles bytes; Ctrl-C in the middle: the .part file keeps what arrived, no final file."""
+    code = r"""
+import http.server, sys, threading, time
+from stratotrack.wind.download import _http
+
+BODY = bytes(range(256)) * 4000
+
+class Slow(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        a, b = (int(x) for x in self.headers["Range"].split("=")[1].split("-"))
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {a}-{b}/{len(BODY)}")
+        self.send_header("Content-Length", str(b - a + 1))
+        self.end_headers()
+        for k in range(a, b + 1, 4096):
+            self.wfile.write(BODY[k:min(k + 4096, b + 1)])
+            self.wfile.flush()
+            time.sleep(0.05)
+
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+url = f"http://127.0.0.1:{srv.server_address[1]}/f.bin"
+print("ready", flush=True)
+_http.download_ranges(_http.session(), url, [(0, len(BODY) - 1)], __import__("pathlib").Path(sys.argv[1]),
+                      stats=_http.Stats())
+"""
+    dest = tmp_path / "f.bin"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(dest)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    part = tmp_path / "f.bin.part"
+    t = time.monotonic()
+    while (not part.exists() or part.stat().st_size < 20_000) and time.monotonic() - t < 30:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    kept = part.stat().st_size
+    assert 20_000 <= kept < 256 * 4000 and not dest.exists()
+    assert part.read_bytes() == (bytes(range(256)) * 4000)[:kept]  # what arrived, in order: resumable
