@@ -200,6 +200,8 @@ CASES = [
     (["fetch", "era5", "--start", "2023-02-01", "--end", "2023-02-02", "ENV:CDSAPI_URL={silent}/api",
       "ENV:CDSAPI_KEY=1:x"], 1, ["did not answer within 2 s"]),
     # the cache
+    (["fetch", "ncep", "--start", "2023-02-01", "--end", "2023-02-02", "ENV:STRATOTRACK_CACHE_DIR=/proc/stc"], 1,
+     ["wind cache '/proc/stc' cannot be written", "STRATOTRACK_CACHE_DIR"]),
     (["cache", "clear", "gfs-nothing-here"], 2, ["gfs-nothing-here", "cache list"]),
     (["cache", "verify", "gfs-nothing-here"], 2, ["gfs-nothing-here"]),
     (["predict", *L, "--wind", "gfs"], 2, ["no gfs winds are in the cache"]),
