@@ -269,8 +269,8 @@ def _collect(integ, prof, field: WindField, params, step, outside) -> Prediction
         warnings.append(f"{len(left)} of {n} trajectories ended on leaving the wind data")
     if field.time_mode == "steady":
         warnings.append("the wind field has a single time and was used as steady")
-    if field.kind == "climatology":
-        warnings.append("winds are a monthly climatology, not a forecast: expect errors of hundreds of km")
+    # a climatology, a single-time field far from the flight, implausible speeds
+    warnings += [w for w in field.warnings_for(raw.time[:, 0]) if w not in warnings]
     return Prediction(raw.time, raw.lat, raw.lon, raw.alt, raw.stage, raw.n_obs, tuple(names), ev_t, ev_la, ev_lo,
                       ev_z, reasons, raw.clamped, warnings, prof, params, field, float(step), float(integ.out_dt),
                       outside, integ.engine_seconds, integ.backend)
