@@ -186,3 +186,44 @@ def test_static_page_and_unknown_paths(server):
     assert r.status_code == 404 and "root:" not in r.text
     r = httpx.get(server.url + "/api/v3/", timeout=30)
     assert r.status_code == 404 and r.json()["error"]["type"] == "NotFoundException"
+
+
+# -- property-based: malformed requests never give a 500 or a traceback (benchmarks/serve_fuzz.py sends thousands)
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+import _fuzz  # noqa: E402
+
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from _fuzz import V1_BASE  # noqa: F401
+
+    with httpx.Client(base_url=server.url, timeout=120) as c:
+        c.headers["Authorization"] = f"Bearer {server.new_key('fuzz')}"
+        yield c
+
+
+@FUZZ
+@given(q=_fuzz.v1_queries)
+def test_fuzz_v1_queries(client, q):
+    _fuzz.check_response(client.get("/api/v1/", params=q), {200, 400, 404})
+
+
+@FUZZ
+@given(body=_fuzz.job_bodies)
+def test_fuzz_v2_jobs(client, body):
+    _fuzz.check_response(client.post("/api/v2/jobs", json=body), {202, 400, 404, 501})
+
+
+@FUZZ
+@given(item=_fuzz.obs_bodies)
+def test_fuzz_session_observations(client, item):
+    ctype, body = item
+    sid = getattr(test_fuzz_session_observations, "sid", None)
+    if sid is None:
+        sid = client.post("/api/v2/sessions", json={"forecast": "1h"}).json()["id"]
+        test_fuzz_session_observations.sid = sid
+    _fuzz.check_response(client.post(f"/api/v2/sessions/{sid}/observations", content=body,
+                                     headers={"Content-Type": ctype} if ctype else {}), {201, 400})
