@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InputError, WindDataError
 from .datasets import NotCovered, UnknownDataset
-from .errors import InvalidDatasetException, RequestException, rfc3339
+from .errors import InvalidDatasetException, RequestException, rfc3339, rfc3339_many
 from .predictor import run_path
 
 API_VERSION = 1
@@ -152,8 +152,9 @@ def _stage_lists(path, cut_names):
     stages = []
     for name, s in out:
         stages.append({"stage": name, "trajectory": [
-            {"datetime": rfc3339(t), "latitude": float(a), "longitude": float(o), "altitude": float(z)}
-            for t, a, o, z in zip(times[s], path.lat[s], path.lon[s], path.alt[s])]})
+            {"datetime": t, "latitude": a, "longitude": o, "altitude": z}
+            for t, a, o, z in zip(rfc3339_many(times[s]), path.lat[s].tolist(), path.lon[s].tolist(),
+                                  path.alt[s].tolist())]})
     return stages
 
 
