@@ -31,7 +31,7 @@ async def run(srv, keys, sessions, total, share, seed, rss):
     plan = [rng.random() < share for _ in range(total)]
     nxt = [0]
     stats = {"ok": 0, "errors": 0, "posted": {}, "codes": {}}
-    half = total // 2
+    marks = {total // 10, total // 2}
 
     async def client(i):
         c = Conn("127.0.0.1", srv.port)
@@ -40,7 +40,7 @@ async def run(srv, keys, sessions, total, share, seed, rss):
         while nxt[0] < total:
             j = nxt[0]
             nxt[0] += 1
-            if j == half:
+            if j in marks:
                 rss.append(srv.rss_mib())
             if plan[j]:
                 t = 1673953200 + 60 * k
@@ -107,8 +107,8 @@ def main():
               f"workers: {a.requests / wall:.0f} requests/s over {wall:.1f} s; status counts {stats['codes']}; "
               f"errors {stats['errors']}")
         print(f"observations: {posted} accepted, {sum(stored.values())} in the database, {lost} lost")
-        print(f"server RSS (all processes): after warm-up {rss[0]:.0f} MiB, halfway {rss[1]:.0f} MiB, "
-              f"end {rss[2]:.0f} MiB   (load {loadavg()})")
+        print(f"server RSS (all processes, job processes included once started): after warm-up {rss[0]:.0f} MiB, "
+              f"at 10% {rss[1]:.0f} MiB, 50% {rss[2]:.0f} MiB, end {rss[3]:.0f} MiB   (load {loadavg()})")
     finally:
         srv.stop()
 

@@ -16,7 +16,8 @@ numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(
 times = st.one_of(st.datetimes().map(lambda d: d.isoformat() + "Z"), st.datetimes().map(lambda d: d.isoformat()),
                   st.just("2023-01-17T11:00:00+01:00"), st.just("2023-01-17 11:00:00 01:00"))
 words = st.sampled_from(["standard_profile", "float_profile", "reverse_profile", "json", "csv", "kml", "latest",
-                         "climatology", "uniform", "../../etc/passwd", "1", "2", "", " ", "nan", "-inf", "1e309"])
+                         "climatology", "uniform", "../../etc/passwd", "1", "2", "", " ", "nan", "-inf", "1e309",
+                         "1e300", "1e-300", "0.2", "100", "86000", "-500", "60000", "0", "-0"])
 values = st.one_of(numbers, times, words, st.text(max_size=30))
 v1_queries = st.dictionaries(st.one_of(st.sampled_from(V1_PARAMETERS), st.text(min_size=1, max_size=12)), values,
                              max_size=12).map(lambda d: {**V1_BASE, **d})

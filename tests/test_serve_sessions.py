@@ -10,7 +10,6 @@ import json
 import time
 
 import httpx
-import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
@@ -20,8 +19,6 @@ from _serve import Server  # noqa: E402
 
 def _ascent(n=8, t0=1673953200.0, lat0=37.74, lon0=-122.22):
     """A sonde climbing at 5 m/s for n minutes (telemetry every minute, drifting east)."""
-    from stratotrack.errors import InputError  # noqa: F401
-
     out = []
     for k in range(n):
         t = t0 + 60.0 * k

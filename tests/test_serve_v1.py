@@ -116,8 +116,8 @@ def test_float_and_reverse_profiles(server):
     assert fl[-1]["datetime"] == "2023-01-17T09:00:00Z"
     assert fl[-1]["altitude"] == pytest.approx(20000.0, abs=50.0)
     assert body["request"]["stop_datetime"] == "2023-01-17T09:00:00Z"
-    q = ("/api/v1/?profile=reverse_profile&launch_latitude=52.2&launch_longitude=0.1&launch_datetime=2023-01-17T10:00:00Z"
-         "&launch_altitude=12000&ascent_rate=5")
+    q = ("/api/v1/?profile=reverse_profile&launch_latitude=52.2&launch_longitude=0.1"
+         "&launch_datetime=2023-01-17T10:00:00Z&launch_altitude=12000&ascent_rate=5")
     body = httpx.get(server.url + q, timeout=60).json()
     est = body["launch_estimate"]
     assert est["altitude"] == pytest.approx(0.0, abs=1.0)

@@ -86,7 +86,8 @@ class Datasets:
 
                 name = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(source.split("*")[0]).stem or "wind")[:64]
             if not _NAME.match(name):
-                raise InputError(f"dataset name {name!r} is invalid; expected 1-64 letters, digits, '_', '.', ':' or '-'")
+                raise InputError(f"dataset name {name!r} is invalid; expected 1-64 letters, digits, '_', '.', "
+                                 "':' or '-'")
             if name in self.entries:
                 raise InputError(f"dataset name {name!r} is given twice; expected each --wind once")
             if source.lower() in CACHED_SOURCES:
