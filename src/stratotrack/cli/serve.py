@@ -65,7 +65,11 @@ def serve(
     Datasets(cfg.winds)  # fail here, once, on a dataset that cannot be opened
     db = Database(cfg.database)
     db.upgrade()
+    stale = db.fail_interrupted_jobs()
     db.dispose()
+    if stale:
+        typer.echo(f"stratotrack serve: {stale} jobs of an earlier run were left unfinished and are marked failed",
+                   err=True)
     os.environ[ENV] = cfg.to_env()
     import uvicorn
 
