@@ -27,7 +27,7 @@ def server(tmp_path_factory):
         time=np.array(["2023-01-17T00:00", "2023-01-18T00:00"], dtype="datetime64[ns]"))
     ds.to_netcdf(tmp / "secret_winds.nc")
     srv = Server(tmp, "--wind", f"{tmp / 'secret_winds.nc'}", "--wind", "climatology", "--rate-per-key", "3",
-                 "--rate-per-address", "40", "--max-body", "4096", "--cors", "https://allowed.example")
+                 "--rate-per-address", "40", "--max-body", "4096", "--cors", "https://allowed.example", "--timeout", "3")
     srv.tmp = tmp
     yield srv
     srv.stop()
@@ -128,3 +128,16 @@ def test_no_paths_in_or_out(server):
     for path in ("/static/../../pyproject.toml", "/static/%2e%2e/app.py", "/static//etc/passwd"):
         r = httpx.get(server.url + path, timeout=30)
         assert r.status_code == 404, path
+
+
+def test_requests_longer_than_the_limit_are_cut_off(server):
+    """A request may take --timeout seconds (3 here): a long-poll asking to wait 25 s gets a 503 after 3."""
+    h = {"X-API-Key": server.new_key("slow")}
+    sid = httpx.post(server.url + "/api/v2/sessions", json={}, headers=h, timeout=30).json()["id"]
+    t = time.monotonic()
+    r = httpx.get(f"{server.url}/api/v2/sessions/{sid}/state", params={"min_obs": 1, "wait": 25}, headers=h,
+                  timeout=30)
+    took = time.monotonic() - t
+    assert r.status_code == 503 and r.json()["error"]["type"] == "TimeoutException" and "retry-after" in r.headers
+    assert 2.5 < took < 15.0
+    assert httpx.get(server.url + V1, timeout=60).status_code == 200
