@@ -57,6 +57,33 @@ def test_passage_over_a_circle_matches_hand_computation():
     assert not far["overhead"][0] and far["in_reach"][0] and far["time_in_reach"][0] > 3600
 
 
+def test_closest_approach_through_the_centre_and_at_a_known_miss():
+    """Issue 19: a drift along the 45th parallel at 20 m/s (uniform zonal wind, 18 km, 60 s output points) passes
+    through the centre of a site at (45, -105) and 0.3 degrees of meridian (33.358 km) south of one at (45.3, -105),
+    both at the moment the parallel meets -105 (t = 5 deg * (R + z) cos 45 / 20 m/s).  A parabola fitted to the
+    V-shaped distance put the centre pass at 1.675 km, two minutes late."""
+    from stratotrack.analysis import assess
+
+    t0 = "2023-02-01T00:00:00Z"
+    ds = st.predict(45.0, -110.0, 18000.0, t0, "drift", duration="12h", wind=uniform_wind(20.0, 0.0))
+    sites = [Site.point("centre", 45.0, -105.0, radius_km=50.0), Site.point("miss", 45.3, -105.0, radius_km=0.0)]
+    rep = assess(ds, sites, termination=False)
+    when = math.radians(5.0) * (R + 18000.0) * math.cos(math.radians(45.0)) / 20.0
+    t_pass = st.timeutil.to_epoch_seconds(t0).item() + when
+    assert when % 60.0 > 5.0  # the pass falls between two output points
+    for row, dist in zip(rep["sites"], (0.0, math.radians(0.3) * R)):
+        # reported to the metre and the second (measured: 0.03 m and 0.01 s off, below)
+        assert row["closest_approach_km"] == pytest.approx(dist / 1000.0, abs=0.001), row["site"]["name"]
+        assert st.timeutil.to_epoch_seconds(row["closest_time"]).item() == pytest.approx(t_pass, abs=1.0)
+        assert row["closest_longitude"] == pytest.approx(-105.0, abs=1e-4)
+    r = overflights(ds, sites)
+    # measured: +0.028 m, 0.000 s (centre) and -0.028 m, -0.012 s (miss): the parallel is not straight in the
+    # site's projection, by centimetres over a 1.2 km step
+    assert r[0]["closest_m"][0] < 0.1 and abs(r[0]["closest_time"][0] - t_pass) < 0.05
+    assert r[1]["closest_m"][0] == pytest.approx(math.radians(0.3) * R, abs=0.1)
+    assert abs(r[1]["closest_time"][0] - t_pass) < 0.05
+
+
 def test_polygon_entry_across_the_antimeridian():
     path = _equator_path(lon0=170.0, hours=72)
     t_in = math.radians(8.0) * R / 20.0 + 1.6e9  # 170 -> 178 E
@@ -241,10 +268,24 @@ def test_cli_assess_report_and_bad_input(tmp_path, capsys):
                 "--every", "6h", "--samples", "4", "-o", str(html), "-o", str(js)])
     assert code == 0
     rep = json.loads(js.read_text())
-    assert rep["sites"][0]["in_reach"] is True
+    site = rep["sites"][0]
+    assert site["in_reach"] is True
     assert rep["pattern_of_life"][0]["rows"][0]["observer"] == "balloon"
-    assert "<img src='data:image/png;base64," in html.read_text()
-    assert (tmp_path / "r_map.png").stat().st_size > 1000
+    # the JSON's numbers are the analysis' own: the same flight and site through the Python API
+    ds = st.predict(45.71, -109.54, 18300.0, "2023-02-01T21:21Z", "drift", duration="12h")
+    api = overflights(ds, [Site.point("Malmstrom AFB", 47.505, -111.187, radius_km=150)])[0]
+    assert site["closest_approach_km"] == round(float(api["closest_m"][0]) / 1000, 3)
+    assert site["hours_in_reach"] == round(float(api["time_in_reach"][0]) / 3600, 3)
+    assert rep["geometry"]["horizon_distance_km"] == round(float(horizon_distance(18300.0)) / 1000, 1)
+    # and the page a reader opens shows those numbers, with the map embedded
+    page = html.read_text()
+    for number in (site["closest_approach_km"], site["hours_in_reach"], rep["geometry"]["horizon_distance_km"]):
+        assert str(number) in page
+    assert "<img src='data:image/png;base64," in page
+    from matplotlib.image import imread
+
+    img = imread(tmp_path / "r_map.png")
+    assert img.shape[0] > 300 and img.shape[1] > 500 and np.ptp(img[..., :3]) > 0.5
     bad = tmp_path / "bad.tle"
     bad.write_text(TLE_FILE.read_text().replace("9993\n", "9994\n", 1))
     capsys.readouterr()

@@ -172,6 +172,9 @@ def predict(
                           "stop.")] = Outside.clamp,
     max_duration: Annotated[Optional[str], typer.Option(
         "--max-duration", help="Cap on any run: seconds or e.g. 10d.")] = None,
+    backend: Annotated[str, typer.Option(
+        "--backend", help="Engine backend of a single prediction: auto, cpu, serial, gpu (a CUDA GPU) or python "
+                          "(uncompiled).")] = "auto",
     out: Annotated[Optional[list[Path]], typer.Option("--out", "-o", help=_OUT_HELP)] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write a quick-look figure (.png, .svg, "
                                                                 ".pdf).")] = None,
@@ -201,7 +204,9 @@ def predict(
     """Predict a flight and print a summary; export it with --out, draw it with --plot; --members: an ensemble."""
     import stratotrack.io as sio
 
-    _skip_numba_blas_probe()
+    from ..engine.backends import before_compiled
+
+    before_compiled(_skip_numba_blas_probe)  # (a single flight may run uncompiled and never load numba's kernels)
 
     outputs = list(out or [])
     if members is not None:
@@ -231,11 +236,11 @@ def predict(
               "landing_altitude": landing_altitude, "launch_altitude": launch_altitude, "step": step,
               "output_interval": output_interval, "max_duration": max_duration}
     kwargs = {k: v for k, v in engine.items() if v is not None}
-    with _phase("Computing the trajectory (the first run in a new installation compiles, ~15 s)..."):
+    with _phase("Computing the trajectory..."):
         import stratotrack as st
 
         ds = st.predict(lat, lon, alt, time, profile.value, backward=backward, wind=wind, outside=outside.value,
-                        **kwargs)
+                        backend=backend, **kwargs)
     written = []
     for path in outputs:
         with _phase(f"Writing {path}..."):

@@ -14,6 +14,8 @@ _OBS_HELP = "Observation files: CSV (telemetry, reports, sightings), KML/KMZ, GP
 
 
 def _fmt_km(x):
+    if x < 1.0:
+        return f"{x * 1000:,.0f} m"
     return f"{x:,.0f} km" if x >= 10 else f"{x:.1f} km"
 
 
@@ -82,10 +84,13 @@ def register(app):
         burst_altitude: Annotated[Optional[float], typer.Option("--burst-altitude",
                                                                 help="Sounding: burst altitude (m) while still "
                                                                      "climbing [default: 30000].")] = None,
-        descent_rate: Annotated[float, typer.Option("--descent-rate", help="Sounding: sea-level descent rate (m/s) "
-                                                                           "until a fall is observed.")] = 5.0,
-        landing_altitude: Annotated[float, typer.Option("--landing-altitude", help="Sounding: ground altitude, m."
-                                                        )] = 0.0,
+        descent_rate: Annotated[Optional[float], typer.Option(
+            "--descent-rate", help="Sounding: sea-level descent rate (m/s) until a fall is observed [default: 5, "
+                                   "with a wide spread].")] = None,
+        landing_altitude: Annotated[Optional[float], typer.Option(
+            "--landing-altitude", help="Sounding: ground altitude at the landing, m [default: 0, sea level].")] = None,
+        dem: Annotated[Optional[Path], typer.Option("--dem", help="Sounding: a GeoTIFF of ground heights (m); the "
+                                                    "descent ends at the ground (needs stratotrack[raster]).")] = None,
         ignore_altitudes: Annotated[bool, typer.Option("--ignore-reported-altitudes",
                                                        help="Do not use reported altitudes in the filter.")] = False,
         out: Annotated[Optional[list[Path]], typer.Option("--out", "-o", help="Write the fused track (.csv .kml "
@@ -105,7 +110,7 @@ def register(app):
         fc = None if forecast.strip() in ("0", "", "none") else forecast
         res = do_track([str(p) for p in observations], wind, particles=particles, seed=seed, mode=mode, forecast=fc,
                        use_reported_altitudes=not ignore_altitudes, burst_altitude=burst_altitude,
-                       descent_rate=descent_rate, landing_altitude=landing_altitude)
+                       descent_rate=descent_rate, landing_altitude=landing_altitude, dem=dem)
         written = []
         for p in out or []:
             sio.write(res.fused, p)
@@ -125,16 +130,24 @@ def register(app):
         print(f"fused position at {last['time']}: {last['latitude']:.3f}, {last['longitude']:.3f} "
               f"(50% within {_fmt_km(last['r50_km'])}, 95% within {_fmt_km(last['r95_km'])}); altitude "
               f"{last['altitude_m']:,.0f} +- {last['altitude_sd_m']:,.0f} m")
+        if d["rejected"]:
+            more = f" (and {len(d['rejected']) - 3} more)" if len(d["rejected"]) > 3 else ""
+            print(f"left out ({len(d['rejected'])}): " + "; ".join(d["rejected"][:3]) + more)
         if d["outliers"]:
             more = f" (and {len(d['outliers']) - 3} more)" if len(d["outliers"]) > 3 else ""
             print(f"probably wrong reports ({len(d['outliers'])}): " + "; ".join(d["outliers"][:3]) + more)
         if "altitude_from_drift" in d:
             a = d["altitude_from_drift"]
             lo, hi = a["interval90_m"]
-            print(f"altitude from drift: most likely {a['best_m']:,.0f} m, 90% within {lo:,.0f}-{hi:,.0f} m "
-                  f"({a['segments']} drift segments)")
-            for k, v in a["odds"].items():
-                print(f"  odds {k} = {v:.3g} : 1" + (f"  (i.e. {1 / v:.3g} : 1 for the second)" if 0 < v < 1 else ""))
+            if a["informative"]:
+                print(f"altitude from drift: most likely {a['best_m']:,.0f} m, 90% within {lo:,.0f}-{hi:,.0f} m "
+                      f"({a['segments']} drift segments)")
+                for k, v in a["odds"].items():
+                    print(f"  odds {k} = {v:.3g} : 1"
+                          + (f"  (i.e. {1 / v:.3g} : 1 for the second)" if 0 < v < 1 else ""))
+            else:
+                print("altitude from drift: cannot be inferred (no drift between fixes at different times); any "
+                      f"altitude from {lo:,.0f} to {hi:,.0f} m is as likely")
         if "landing" in d:
             ld = d["landing"]
             spread = f" (50% within {_fmt_km(ld['landing_r50_km'])}, 90% within {_fmt_km(ld['landing_r90_km'])})" \

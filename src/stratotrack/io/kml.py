@@ -108,7 +108,8 @@ def write(ds, path) -> None:
 
 
 # -- reading ---------------------------------------------------------------------------------------------------------
-def _load(path) -> ET.Element:
+def read_tree(path) -> ET.Element:
+    """The root element of a KML or KMZ file (its first .kml member), with one clear error if unreadable."""
     with open(path, "rb") as fh:
         data = fh.read()
     if data[:2] == b"PK":
@@ -160,7 +161,7 @@ def _placemark(pm):
 
 
 def read(path):
-    root = _load(path)
+    root = read_tree(path)
     containers = [el for el in root.iter() if _tag(el) in ("Document", "Folder")] or [root]
     items: list[Track] = []
     orphans: list[Event] = []
