@@ -109,5 +109,7 @@ def _from_dataset(ds) -> PathResult:
 
 
 def warm_up(wind) -> None:
-    """Load the compiled engine (and compile it once if no cache exists) before the first request."""
-    run_path(wind, 50.0, 0.0, 0.0, 1.6e9, "standard", ascent_rate=5.0, burst_altitude=30000.0, descent_rate=5.0)
+    """Load the compiled engine before the first request (a process's first small run is uncompiled; the second
+    loads the compiled kernels from numba's cache)."""
+    for _ in range(2):
+        run_path(wind, 50.0, 0.0, 0.0, 1.6e9, "standard", ascent_rate=5.0, burst_altitude=30000.0, descent_rate=5.0)
