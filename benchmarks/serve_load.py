@@ -31,7 +31,7 @@ async def run(srv, keys, sessions, total, share, seed, rss):
     plan = [rng.random() < share for _ in range(total)]
     nxt = [0]
     stats = {"ok": 0, "errors": 0, "posted": {}, "codes": {}}
-    marks = {total // 10, total // 2}
+    marks = {total * k // 4 for k in (1, 2, 3)}
 
     async def client(i):
         c = Conn("127.0.0.1", srv.port)
@@ -108,7 +108,7 @@ def main():
               f"errors {stats['errors']}")
         print(f"observations: {posted} accepted, {sum(stored.values())} in the database, {lost} lost")
         print(f"server RSS (all processes, job processes included once started): after warm-up {rss[0]:.0f} MiB, "
-              f"at 10% {rss[1]:.0f} MiB, 50% {rss[2]:.0f} MiB, end {rss[3]:.0f} MiB   (load {loadavg()})")
+              f"at 25/50/75% {rss[1]:.0f}/{rss[2]:.0f}/{rss[3]:.0f} MiB, end {rss[4]:.0f} MiB   (load {loadavg()})")
     finally:
         srv.stop()
 
