@@ -70,9 +70,11 @@ def run_path(wind, lat, lon, alt, t0, profile, *, ascent_rate=5.0, burst_altitud
     return _from_light(out) if _LIGHT else _from_dataset(out)
 
 
-def _from_light(p) -> PathResult:
-    from ..wind._sample import FLAG_NAMES
+#: the columns of ``clamped_steps`` (the ``outside`` coordinate of the Dataset)
+OUTSIDE = ("above_data", "below_data", "outside_time", "outside_region")
 
+
+def _from_light(p) -> PathResult:
     n = int(p.n_obs[0])
     events = {}
     for k, name in enumerate(p.event_names):
@@ -80,7 +82,7 @@ def _from_light(p) -> PathResult:
         if np.isfinite(et):
             events[str(name)] = (et, float(p.event_latitude[0, k]), float(p.event_longitude[0, k]),
                                  float(p.event_altitude[0, k]))
-    clamped = {FLAG_NAMES[1 << b]: int(c) for b, c in enumerate(np.asarray(p.clamped_steps)[0])}
+    clamped = {name: int(c) for name, c in zip(OUTSIDE, np.asarray(p.clamped_steps)[0])}
     return PathResult(np.asarray(p.time[0, :n], dtype=float), np.asarray(p.latitude[0, :n], dtype=float),
                       (np.asarray(p.longitude[0, :n], dtype=float) + 180.0) % 360.0 - 180.0,
                       np.asarray(p.altitude[0, :n], dtype=float), np.asarray(p.stage[0, :n]).astype(int),
