@@ -187,6 +187,24 @@ class Datasets:
                 return self._resolved(f, e.name, ref)
         raise UnknownDataset(f"no dataset with forecast time {_iso(ref)} is served here")
 
+    def newest(self) -> tuple[str, float | None] | None:
+        """(name, reference time) of the newest dataset served (a climatology has no time); None if none."""
+        best = None
+        for e in self.entries.values():
+            if e.dynamic:
+                from ..wind.cache import Cache
+
+                refs = [x.cycle if x.cycle is not None else x.start for x in Cache().entries(e.source)]
+                if refs:
+                    cand = (e.name, max(refs))
+                else:
+                    continue
+            else:
+                cand = (e.name, _reference(e.field))
+            if best is None or (cand[1] is not None and (best[1] is None or cand[1] > best[1])):
+                best = cand
+        return best
+
     @staticmethod
     def _resolved(f, name, ref=None) -> Resolved:
         ref = _reference(f) if ref is None else ref

@@ -357,11 +357,12 @@ def datasetcheck(request: Request):
     state = request.app.state.st
     from .app import error_response
 
-    try:
-        res = state.datasets.resolve(None, start)
-    except LookupError as exc:
-        return error_response(InvalidDatasetException(f"Could not find any dataset: {exc}."), start)
-    body = {"request": {"version": API_VERSION,
-                        "dataset": rfc3339(((res.reference if res and res.reference else start) // 3600) * 3600)},
+    newest = state.datasets.newest()
+    if newest is None:
+        return error_response(InvalidDatasetException("Could not find any dataset: the cache holds no cycle of the "
+                                                      "sources served here."), start)
+    name, ref = newest
+    hour = ((ref if ref is not None else start) // 3600) * 3600
+    body = {"request": {"version": API_VERSION, "dataset": rfc3339(hour), "dataset_name": name},
             "warnings": {}, "metadata": {"start_datetime": rfc3339(start), "complete_datetime": rfc3339(now())}}
     return JSON(body)
