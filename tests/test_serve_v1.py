@@ -230,3 +230,42 @@ def test_fuzz_session_observations(client, item):
         test_fuzz_session_observations.sid = sid
     _fuzz.check_response(client.post(f"/api/v2/sessions/{sid}/observations", content=body,
                                      headers={"Content-Type": ctype} if ctype else {}), {201, 400})
+
+
+def _finish(client, body):
+    r = client.post("/api/v2/jobs", json=body)
+    assert r.status_code == 202, r.text
+    job = r.json()
+    import time
+
+    for _ in range(400):
+        job = client.get(job["status_url"]).json()
+        if job["status"] in ("done", "failed"):
+            break
+        time.sleep(0.25)
+    assert job["status"] == "done", job
+    return client.get(job["result_url"]).json()["result"]
+
+
+def test_v2_jobs_drift_backward_windows_assess(client):
+    # a drifter at 18 km for 3 days on the uniform wind: 10 m/s east for 3 days is ~2600 km at 40N... but the file
+    # ends after a day: the winds are held at its last time and the result says so
+    res = _finish(client, {"kind": "predict", "latitude": 40, "longitude": -100, "altitude": 18000,
+                           "time": "2023-01-17T00:00:00Z", "profile": "drift", "duration": "3d",
+                           "dataset": "uniform"})
+    assert res["dataset"] == "uniform" and res["geojson"]["type"] == "FeatureCollection"
+    assert any("clamped" in w for w in res["warnings"]), res["warnings"]
+    end = res["summary"]["trajectories"][0]["end"] if "trajectories" in res["summary"] else None
+    assert end is None or end["time"].startswith("2023-01-20")
+    back = _finish(client, {"kind": "predict", "latitude": 52.0, "longitude": 1.0, "time": "2023-01-17T13:00:00Z",
+                            "backward": True})
+    assert back["summary"]
+    win = _finish(client, {"kind": "windows", "latitude": 52.2, "longitude": 0.1, "start": "2023-01-17T00:00:00Z",
+                           "end": "2023-01-17T06:00:00Z", "every": "3h"})
+    assert len(win["launches"]) == 3
+    ass = _finish(client, {"kind": "assess", "latitude": 52.2, "longitude": 0.1, "time": "2023-01-17T11:00:00Z",
+                           "sites": [{"name": "Cambridge", "latitude": 52.2, "longitude": 0.12, "radius_km": 10}]})
+    assert "Cambridge" in json.dumps(ass["assessment"])
+    r = client.post("/api/v2/jobs", json={"kind": "steer", "latitude": 52.2, "longitude": 0.1,
+                                          "time": "2023-01-17T11:00:00Z"})
+    assert r.status_code == 501 and r.json()["error"]["type"] == "NotYetImplementedException"

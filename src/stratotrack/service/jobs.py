@@ -111,6 +111,8 @@ def _init_child():
     import os
 
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    # a job process lives long: load (or build) the compiled kernels rather than run small runs uncompiled
+    os.environ.setdefault("STRATOTRACK_COLD_START", "compile")
 
 
 # -- the web worker side --------------------------------------------------------------------------------------------
