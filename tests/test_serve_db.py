@@ -53,3 +53,23 @@ def test_interrupted_jobs_are_marked_failed_and_results_hold_no_nan(db):
     assert jobs["job0"].status == jobs["job1"].status == "failed" and "stopped" in jobs["job0"].error
     assert jobs["job2"].status == "done"
     assert jobs["job2"].result == {"a": None, "b": [1.0, None], "c": {"d": 2.5}}
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["--port", "0"], 2, ["port 0", "1..65535"]),
+    (["--wind", "/nonexistent/winds.nc"], 2, ["/nonexistent/winds.nc"]),
+    (["--database", "mysql://x@y/z"], 2, ["mysql://", "postgresql://"]),
+    (["--database", "postgresql://nobody:wrong@127.0.0.1:1/none"], 1, ["database cannot be used"]),
+])
+def test_serve_command_line_faults(args, code, words, tmp_path):
+    """Bad input exits 2 and an unreachable database exits 1, each with one line, before any server starts."""
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "stratotrack", "serve", *args], capture_output=True, text=True,
+                         timeout=120, env=dict(os.environ, STRATOTRACK_DATA_DIR=str(tmp_path)))
+    assert out.returncode == code, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("stratotrack: error:"), out.stderr
+    assert all(w in lines[0] for w in words), lines[0]
