@@ -91,8 +91,10 @@ def test_descent_rate_is_converted_to_sea_level(shared_data):
     tail = t > t[-1] - 120
     fall = -np.polyfit(t[tail], z[tail], 1)[0]
     assert fall > fc.descent_rate
-    # measured: 0.19% below the conversion of the last two minutes' fall (7.636 vs 7.651 m/s; unconverted 11.08)
-    assert fc.descent_rate == pytest.approx(fall * np.sqrt(atm.density(z[tail].mean()) / atm.RHO0), rel=0.01)
+    # converted with the fitted fall law v = v0 (rho0 / rho) ** beta (beta 0.365 here): measured 4.3% above the
+    # conversion of the last two minutes' fall (8.684 vs 8.328 m/s; the fit uses its own window; unconverted 11.03)
+    beta = fc.state.fall_beta
+    assert fc.descent_rate == pytest.approx(fall * (atm.density(z[tail].mean()) / atm.RHO0) ** beta, rel=0.1)
 
 
 def test_incident_checkpoints_track_and_origin_end_to_end(shared_data, tmp_path, capsys):
