@@ -33,7 +33,7 @@ def server(request, tmp_path_factory):
     pg = None
     if request.param == "postgresql":
         pg = TempDatabase()
-        srv = Server(tmp, "--session-particles", "500", workers=2, database=pg.url)
+        srv = Server(tmp, "--session-particles", "500", workers=1, database=pg.url)
     else:
         srv = Server(tmp, "--session-particles", "500", workers=2)
     srv.key = srv.new_key("owner")
