@@ -231,3 +231,23 @@ def test_a_killed_job_process_is_replaced(server):
     st = c.get(f"/api/v2/sessions/{sid}/state", params={"min_obs": 8, "wait": 25}).json()
     assert st["state_n_obs"] == 8 and "landing" in st["state"]
     assert c.get(server.url + "/api/datasetcheck").status_code == 200
+
+
+@SQLITE_ONLY
+def test_concurrent_posts_to_two_workers_lose_nothing(server):
+    """20 threads post 200 observations to 4 sessions through the two workers sharing one SQLite file (WAL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    c = httpx.Client(base_url=server.url, timeout=60, headers=_h(server.key),
+                     limits=httpx.Limits(max_connections=20))
+    sids = [c.post("/api/v2/sessions", json={"mode": "float", "forecast": "1h"}).json()["id"] for _ in range(4)]
+
+    def post(k):
+        o = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(1675270800 + 60 * k)),
+             "latitude": 45.0 + 0.001 * k, "longitude": -110.0 + 0.002 * k, "sigma_h": 5000}
+        return c.post(f"/api/v2/sessions/{sids[k % 4]}/observations", json=o).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        codes = list(pool.map(post, range(200)))
+    assert codes.count(201) == 200, sorted(set(codes))
+    assert [_count_in_db(server, s) for s in sids] == [50, 50, 50, 50]
