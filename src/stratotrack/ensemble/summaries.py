@@ -237,6 +237,14 @@ class Passage:
         self.first_times = []  # per batch, the first-passage times of the members that passed (s), then reduced
         self.by_member = []  # per batch, bool array (kept only when the caller keeps members)
 
+    def fresh(self) -> "Passage":
+        """A copy of this passage with nothing counted (each ensemble run counts its own members)."""
+        import copy
+
+        out = copy.copy(self)
+        out.n, out.hits, out.first_times, out.by_member = 0, 0, [], []
+        return out
+
     def start_batch(self, n):
         self._passed = np.zeros(n, dtype=bool)
         self._when = np.full(n, np.nan)

@@ -205,6 +205,15 @@ def create_app(config: ServeConfig | None = None, *, migrate: bool = True) -> Fa
     def index():
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
+    @app.get("/static/countries.topojson.json", include_in_schema=False)
+    def borders():  # the map page's coastlines and borders: the Natural Earth file stratotrack ships (geo/data)
+        from importlib import resources
+
+        from ..geo.coastlines import DATA_FILE
+
+        with resources.as_file(resources.files("stratotrack.geo").joinpath("data", DATA_FILE)) as path:
+            return FileResponse(path, media_type="application/json", headers={"Cache-Control": "max-age=86400"})
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if config.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["GET", "POST",

@@ -34,6 +34,8 @@ def clean(obj):
         obj = obj.item()
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
+    if isinstance(obj, int) and not isinstance(obj, bool) and not -2**63 <= obj < 2**63:
+        return str(obj)  # a 128-bit seed: orjson writes 64-bit integers only
     if isinstance(obj, (str, int, bool)) or obj is None:
         return obj
     if isinstance(obj, np.datetime64):
