@@ -39,13 +39,14 @@ class Server:
                 raise RuntimeError(f"server exited with {self.proc.returncode}: {self.output()}")
             try:
                 r = httpx.get(self.url + "/api/datasetcheck", timeout=5.0)
-                if r.status_code == 200:
+                if r.status_code in (200, 404):  # answering (404: no dataset cycle yet)
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
+        out = self.output()
         self.stop()
-        raise RuntimeError(f"server did not answer within {timeout} s: {self.output()}")
+        raise RuntimeError(f"server did not answer within {timeout} s: {out}")
 
     def output(self) -> str:
         self.log.flush()

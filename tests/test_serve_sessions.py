@@ -10,7 +10,6 @@ import json
 import time
 
 import httpx
-import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
@@ -20,8 +19,6 @@ from _serve import Server  # noqa: E402
 
 def _ascent(n=8, t0=1673953200.0, lat0=37.74, lon0=-122.22):
     """A sonde climbing at 5 m/s for n minutes (telemetry every minute, drifting east)."""
-    from stratotrack.errors import InputError  # noqa: F401
-
     out = []
     for k in range(n):
         t = t0 + 60.0 * k
@@ -36,7 +33,7 @@ def server(request, tmp_path_factory):
     pg = None
     if request.param == "postgresql":
         pg = TempDatabase()
-        srv = Server(tmp, "--session-particles", "500", workers=2, database=pg.url)
+        srv = Server(tmp, "--session-particles", "500", workers=1, database=pg.url)
     else:
         srv = Server(tmp, "--session-particles", "500", workers=2)
     srv.key = srv.new_key("owner")
@@ -203,3 +200,34 @@ def test_ensemble_job(server):
     kinds = {f["properties"]["kind"] for f in gj["features"]}
     assert {"highest-density region", "spread ellipse", "passage"} <= kinds
     assert c.get(job["status_url"], headers=_h(server.other)).status_code == 403
+
+
+@SQLITE_ONLY
+def test_a_killed_job_process_is_replaced(server):
+    """The job processes are the server's own children: kill them, and the next observations still get a state."""
+    import os
+    import signal
+    import subprocess
+
+    c = httpx.Client(base_url=server.url, timeout=60, headers=_h(server.key))
+    sid = c.post("/api/v2/sessions", json={"mode": "sounding"}).json()["id"]
+    obs = _ascent(8)
+    assert c.post(f"/api/v2/sessions/{sid}/observations", json=obs[:5]).status_code == 201
+    assert c.get(f"/api/v2/sessions/{sid}/state", params={"min_obs": 5, "wait": 25}).json()["state_n_obs"] == 5
+    pids = subprocess.run(["pgrep", "-g", str(server.proc.pid)], capture_output=True, text=True).stdout.split()
+    killed = 0
+    for pid in map(int, pids):
+        try:
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+            ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+        if b"spawn_main" in cmd and ppid not in (server.proc.pid, 1):  # a job process: a worker's child
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+    assert killed >= 1
+    time.sleep(1.0)
+    assert c.post(f"/api/v2/sessions/{sid}/observations", json=obs[5:]).status_code == 201
+    st = c.get(f"/api/v2/sessions/{sid}/state", params={"min_obs": 8, "wait": 25}).json()
+    assert st["state_n_obs"] == 8 and "landing" in st["state"]
+    assert c.get(server.url + "/api/datasetcheck").status_code == 200

@@ -16,6 +16,27 @@ keys_app = typer.Typer(name="keys", help="Create, list or revoke the API keys th
 serve_app.add_typer(keys_app, name="keys")
 
 
+def _environment_fault(exc) -> "typer.Exit":
+    """A database that cannot be reached or written: one line on stderr, exit 1."""
+    text = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+    typer.echo(f"stratotrack: error: the database cannot be used: {text}", err=True)
+    return typer.Exit(1)
+
+
+def _open_db(url):
+    import sqlalchemy.exc
+
+    from ..service.db import Database
+
+    db = Database(url)
+    try:
+        db.upgrade()
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.DBAPIError) as exc:
+        db.dispose()
+        raise _environment_fault(exc) from None
+    return db
+
+
 def _need_serve_extra():
     try:
         import fastapi  # noqa: F401
@@ -60,12 +81,14 @@ def serve(
                       max_body_bytes=max_body, request_timeout_s=timeout, job_workers=job_workers,
                       session_particles=session_particles, max_members=max_members).check()
     from ..service.datasets import Datasets
-    from ..service.db import Database
 
     Datasets(cfg.winds)  # fail here, once, on a dataset that cannot be opened
-    db = Database(cfg.database)
-    db.upgrade()
+    db = _open_db(cfg.database)
+    stale = db.fail_interrupted_jobs()
     db.dispose()
+    if stale:
+        typer.echo(f"stratotrack serve: {stale} jobs of an earlier run were left unfinished and are marked failed",
+                   err=True)
     os.environ[ENV] = cfg.to_env()
     import uvicorn
 
@@ -78,12 +101,9 @@ def serve(
 def _db(ctx: typer.Context, database):
     _need_serve_extra()
     from ..service.config import default_database
-    from ..service.db import Database
 
     url = database or (ctx.obj or {}).get("database") or default_database()
-    db = Database(url)
-    db.upgrade()
-    return db
+    return _open_db(url)
 
 
 @keys_app.command("create")

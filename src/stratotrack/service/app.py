@@ -156,7 +156,16 @@ def create_app(config: ServeConfig | None = None, *, migrate: bool = True) -> Fa
     state = State(config)
     if migrate:
         state.db.upgrade()
-    app = FastAPI(title="stratotrack", version=_version(), default_response_class=JSON,
+    import contextlib
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        if state._jobs is not None:
+            state._jobs.shutdown()
+        state.db.dispose()
+
+    app = FastAPI(title="stratotrack", version=_version(), default_response_class=JSON, lifespan=lifespan,
                   description="Balloon trajectory prediction: a Tawhiri-compatible API v1, API v2 (ensembles, "
                               "launch windows, long flights, jobs) and live tracking sessions.")
     app.state.st = state
@@ -210,12 +219,6 @@ def create_app(config: ServeConfig | None = None, *, migrate: bool = True) -> Fa
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["GET", "POST",
                            "DELETE"], allow_headers=["Authorization", "X-API-Key", "Content-Type"], max_age=600)
     app.add_middleware(Guard, state=state)
-
-    @app.on_event("shutdown")
-    def _shutdown():
-        if state._jobs is not None:
-            state._jobs.shutdown()
-        state.db.dispose()
 
     return app
 

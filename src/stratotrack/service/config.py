@@ -58,7 +58,8 @@ class ServeConfig:
             raise InputError(f"workers {self.workers!r} is invalid; expected at least 1")
         for name in ("rate_per_key", "rate_per_address", "burst", "request_timeout_s"):
             if not float(getattr(self, name)) > 0:
-                raise InputError(f"{name.replace('_', ' ')} {getattr(self, name)!r} is invalid; expected a positive number")
+                raise InputError(f"{name.replace('_', ' ')} {getattr(self, name)!r} is invalid; "
+                                 "expected a positive number")
         if not 10 <= int(self.session_particles) <= 100000:
             raise InputError(f"session particles {self.session_particles!r} is invalid; expected 10..100000")
         if int(self.max_body_bytes) < 1024:

@@ -86,7 +86,8 @@ class Datasets:
 
                 name = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(source.split("*")[0]).stem or "wind")[:64]
             if not _NAME.match(name):
-                raise InputError(f"dataset name {name!r} is invalid; expected 1-64 letters, digits, '_', '.', ':' or '-'")
+                raise InputError(f"dataset name {name!r} is invalid; expected 1-64 letters, digits, '_', '.', "
+                                 "':' or '-'")
             if name in self.entries:
                 raise InputError(f"dataset name {name!r} is given twice; expected each --wind once")
             if source.lower() in CACHED_SOURCES:
@@ -185,6 +186,24 @@ class Datasets:
                     raise NotCovered(f"dataset {_iso(ref)} does not cover the launch time {_iso(t)}")
                 return self._resolved(f, e.name, ref)
         raise UnknownDataset(f"no dataset with forecast time {_iso(ref)} is served here")
+
+    def newest(self) -> tuple[str, float | None] | None:
+        """(name, reference time) of the newest dataset served (a climatology has no time); None if none."""
+        best = None
+        for e in self.entries.values():
+            if e.dynamic:
+                from ..wind.cache import Cache
+
+                refs = [x.cycle if x.cycle is not None else x.start for x in Cache().entries(e.source)]
+                if refs:
+                    cand = (e.name, max(refs))
+                else:
+                    continue
+            else:
+                cand = (e.name, _reference(e.field))
+            if best is None or (cand[1] is not None and (best[1] is None or cand[1] > best[1])):
+                best = cand
+        return best
 
     @staticmethod
     def _resolved(f, name, ref=None) -> Resolved:

@@ -136,5 +136,13 @@ class Database:
             cfg.attributes["connection"] = con
             command.upgrade(cfg, "head")
 
+    def fail_interrupted_jobs(self) -> int:
+        """Jobs left queued or running by a server that stopped: marked failed (run at start, before workers)."""
+        with self.session.begin() as s:
+            res = s.execute(sa.update(Job).where(Job.status.in_(("queued", "running"))).values(
+                status="failed", finished=_time.time(), error="the server stopped before the job finished; "
+                                                              "submit it again"))
+            return int(res.rowcount or 0)
+
     def dispose(self):
         self.engine.dispose()

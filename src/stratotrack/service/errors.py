@@ -72,3 +72,16 @@ def rfc3339(seconds: float) -> str:
 def error_body(exc: APIError, start: float, end: float) -> dict:
     return {"error": {"type": exc.type, "description": exc.description},
             "metadata": {"start_datetime": rfc3339(start), "complete_datetime": rfc3339(end)}}
+
+
+def rfc3339_many(seconds) -> list:
+    """:func:`rfc3339` of an array of epoch seconds, vectorised."""
+    import numpy as np
+
+    us = np.round(np.asarray(seconds, dtype=float) * 1e6).astype(np.int64).astype("datetime64[us]")
+    out = []
+    for text in np.datetime_as_string(us, unit="us").tolist():
+        head, _, frac = text.partition(".")
+        frac = frac.rstrip("0")
+        out.append(f"{head}.{frac}Z" if frac else f"{head}Z")
+    return out

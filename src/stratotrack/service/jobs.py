@@ -113,6 +113,8 @@ def _init_child():
     import os
 
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    # a job process lives long: load (or build) the compiled kernels rather than run small runs uncompiled
+    os.environ.setdefault("STRATOTRACK_COLD_START", "compile")
 
 
 # -- the web worker side --------------------------------------------------------------------------------------------
@@ -134,6 +136,17 @@ class JobRunner:
                                                     mp_context=ctx, initializer=_init_child)
             return self._pool
 
+    def _submit(self, fn, *args):
+        """Submit to the pool; a pool broken by a dead job process is replaced once."""
+        try:
+            return self.pool.submit(fn, *args)
+        except (cf.process.BrokenProcessPool, RuntimeError):
+            with self._lock:
+                old, self._pool = self._pool, None
+            if old is not None:
+                old.shutdown(wait=False, cancel_futures=True)
+            return self.pool.submit(fn, *args)
+
     def submit(self, key_id: str, kind: str, request: dict) -> str:
         from .db import Job
 
@@ -141,7 +154,7 @@ class JobRunner:
         with self.state.db.session.begin() as s:
             s.add(Job(id=job_id, key_id=key_id, kind=kind, status="queued", progress=0.0, created=_time.time(),
                       request=clean(request)))
-        fut = self.pool.submit(run_job, self.state.db.url, list(self.state.config.winds), job_id)
+        fut = self._submit(run_job, self.state.db.url, list(self.state.config.winds), job_id)
         fut.add_done_callback(lambda f, j=job_id: self._job_done(j, f))
         return job_id
 
@@ -165,11 +178,16 @@ class JobRunner:
                 return
             slot = [None, False, 0]
             self._sessions[session_id] = slot
-        self._start(session_id, slot)
+        try:
+            self._start(session_id, slot)
+        except Exception:  # noqa: BLE001 - the observations are stored; the next post tries again
+            log.exception("session %s: the update could not be started", session_id)
+            with self._lock:
+                self._sessions.pop(session_id, None)
 
     def _start(self, session_id, slot):
-        fut = self.pool.submit(run_session_update, self.state.db.url, list(self.state.config.winds), session_id,
-                               int(self.state.config.session_particles))
+        fut = self._submit(run_session_update, self.state.db.url, list(self.state.config.winds), session_id,
+                           int(self.state.config.session_particles))
         slot[0] = fut
         fut.add_done_callback(lambda f, sid=session_id: self._session_done(sid, f))
 

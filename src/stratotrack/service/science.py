@@ -68,9 +68,11 @@ def windows(datasets, req, progress):
                        req.get("every", "1h"), req.get("profile", "standard"), members=int(req.get("members", 0)),
                        seed=req.get("seed"), wind=res.field, **_flight(req))
     progress(0.9)
+    import pandas as pd
+
     table = w.table.copy()
     for c in table.columns:
-        if getattr(table[c].dtype, "kind", "O") == "M":  # (pandas' string columns are not numpy dtypes)
+        if pd.api.types.is_datetime64_any_dtype(table[c]):
             table[c] = table[c].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"dataset": res.name, "warnings": res.warnings, "launches": table.to_dict(orient="records")}
 

@@ -19,13 +19,14 @@ import numpy as np
 
 from ..errors import InputError, WindDataError
 from .datasets import NotCovered, UnknownDataset
-from .errors import InvalidDatasetException, RequestException, rfc3339
+from .errors import InvalidDatasetException, RequestException, rfc3339, rfc3339_many
 from .predictor import run_path
 
 API_VERSION = 1
 PROFILES = ("standard_profile", "float_profile", "reverse_profile")
 FORMATS = ("json", "csv", "kml")
 MIN_RATE = 0.2  # m/s: Tawhiri raises slower ascent and descent rates to this
+MAX_RATE = 100.0  # m/s: no balloon climbs or falls faster (a sea-level descent rate of 100 m/s is a free fall)
 MAX_FLOAT_SECONDS = 7 * 86400.0  # v1 float runs; longer flights: API v2 jobs
 PARAMETERS = ("profile", "dataset", "launch_latitude", "launch_longitude", "launch_datetime", "launch_altitude",
               "ascent_rate", "burst_altitude", "descent_rate", "float_altitude", "stop_datetime", "format", "version")
@@ -63,7 +64,8 @@ def _number(data, name, *, required=True, check=None, expected=""):
     except (TypeError, ValueError):
         raise RequestException(f"Unable to parse parameter '{name}': {text}; expected a number") from None
     if not math.isfinite(value) or (check is not None and not check(value)):
-        raise RequestException(f"Invalid value for parameter '{name}': {text}; expected {expected or 'a finite number'}")
+        raise RequestException(f"Invalid value for parameter '{name}': {text}; "
+                               f"expected {expected or 'a finite number'}")
     return value
 
 
@@ -109,7 +111,8 @@ def parse_request(data) -> tuple[dict, dict]:
         raise RequestException(f"Unknown profile '{profile}'; expected one of {', '.join(PROFILES)}.")
     req["profile"] = profile
     la = req["launch_altitude"]
-    positive = dict(check=lambda x: x > 0, expected="a rate in m/s greater than 0.0")
+    positive = dict(check=lambda x: 0 < x <= MAX_RATE,
+                    expected=f"a rate in m/s greater than 0.0 and at most {MAX_RATE:g}")
     if profile == "standard_profile":
         req["ascent_rate"] = _number(data, "ascent_rate", **positive)
         req["burst_altitude"] = _number(data, "burst_altitude", check=lambda x: la < x <= 86000,
@@ -152,8 +155,9 @@ def _stage_lists(path, cut_names):
     stages = []
     for name, s in out:
         stages.append({"stage": name, "trajectory": [
-            {"datetime": rfc3339(t), "latitude": float(a), "longitude": float(o), "altitude": float(z)}
-            for t, a, o, z in zip(times[s], path.lat[s], path.lon[s], path.alt[s])]})
+            {"datetime": t, "latitude": a, "longitude": o, "altitude": z}
+            for t, a, o, z in zip(rfc3339_many(times[s]), path.lat[s].tolist(), path.lon[s].tolist(),
+                                  path.alt[s].tolist())]})
     return stages
 
 
@@ -229,6 +233,12 @@ def predict(datasets, data) -> dict:
         raise RequestException(str(exc)) from None
     except WindDataError as exc:
         raise RequestException(str(exc)) from None
+    except RuntimeError as exc:  # the solver failed: Tawhiri's PredictionException
+        from .errors import APIError
+
+        err = APIError(f"Prediction did not complete: '{exc}'.")
+        err.status, err.type = 500, "PredictionException"
+        raise err from None
     for flag, name, text in (("above_data", "altitude_too_high", "The altitude went too high, above the top of the "
                               "wind data: the winds there were clamped to the highest level and are unreliable"),
                              ("below_data", "altitude_too_low", "The altitude went below the lowest wind level: the "
@@ -347,11 +357,12 @@ def datasetcheck(request: Request):
     state = request.app.state.st
     from .app import error_response
 
-    try:
-        res = state.datasets.resolve(None, start)
-    except LookupError as exc:
-        return error_response(InvalidDatasetException(f"Could not find any dataset: {exc}."), start)
-    body = {"request": {"version": API_VERSION,
-                        "dataset": rfc3339(((res.reference if res and res.reference else start) // 3600) * 3600)},
+    newest = state.datasets.newest()
+    if newest is None:
+        return error_response(InvalidDatasetException("Could not find any dataset: the cache holds no cycle of the "
+                                                      "sources served here."), start)
+    name, ref = newest
+    hour = ((ref if ref is not None else start) // 3600) * 3600
+    body = {"request": {"version": API_VERSION, "dataset": rfc3339(hour), "dataset_name": name},
             "warnings": {}, "metadata": {"start_datetime": rfc3339(start), "complete_datetime": rfc3339(now())}}
     return JSON(body)
