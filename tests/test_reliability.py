@@ -42,9 +42,20 @@ def cli(*args, cache, cwd=None, timeout=120, env=None, **kw):
                           cwd=cwd, timeout=timeout, env=_env(cache, **(env or {})), **kw)
 
 
+def _progress(line) -> bool:
+    """A progress line (what a step that takes long prints where stderr is piped), not a message."""
+    return line.startswith("stratotrack: ") and not line.startswith(("stratotrack: error:", "stratotrack: warning:"))
+
+
+def messages(err) -> list:
+    """The lines of stderr other than progress lines."""
+    return [x for x in err.splitlines() if not _progress(x)]
+
+
 def one_line(p, code, *words):
-    """Exit status ``code``, one line on stderr that starts with the program's name, no traceback, the words."""
-    lines = p.stderr.splitlines()
+    """Exit status ``code``, one line on stderr that starts with the program's name (besides progress lines that a
+    slow step prints), no traceback, the words."""
+    lines = messages(p.stderr)
     assert p.returncode == code, (p.returncode, p.stderr[-3000:])
     assert "Traceback" not in p.stderr, p.stderr[-3000:]
     errors = [x for x in lines if x.startswith("stratotrack: error: ")]
@@ -138,7 +149,7 @@ CASES = [
     # ensembles
     (["predict", *L, "--members", "100", "--seed", "-1"], 2, ["seed -1", "non-negative"]),
     (["predict", *L, "--members", "1000000000"], 2, ["--members 1000000000", "10,000,000"]),
-    (["predict", *L, "--members", "0"], 2, ["--members 0"]),
+    (["predict", *L, "--members", "0"], 2, ["members 0 is invalid"]),
     (["predict", *L, "--members", "10", "--batch-size", "0"], 2, ["--batch-size 0"]),
     (["predict", *L, "--members", "10", "--spread", "ascent_rate=100"], 2, ["ascent_rate=100", "below 5 m/s"]),
     (["predict", *L, "--members", "10", "--spread", "burst_altitude=uniform:40000"], 2, ["burst_altitude"]),
@@ -160,7 +171,8 @@ CASES = [
     (["assess", "--lat", "45", "--lon", "-110", "--seed", "-1"], 2, ["seed -1"]),
     (["assess", "--lat", "45", "--lon", "-110", "--every", "1s"], 2, ["--every '1s'"]),
     (["assess", "--lat", "45", "--lon", "-110", "--duration", "1000d"], 2, ["--duration '1000d'"]),
-    (["windows", "--lat", "52", "--lon", "0", "--members", "-1"], 2, ["--members -1"]),
+    (["windows", "--lat", "52", "--lon", "0", "--members", "-1"], 2, ["members -1 is invalid"]),
+    (["windows", "--lat", "52", "--lon", "0", "--members", "1000000"], 2, ["--members 1000000"]),
     (["windows", "--lat", "52", "--lon", "0", "--every", "1s"], 2, ["--every '1s'"]),
     (["windows", "--lat", "52", "--lon", "0", "--ascent-rate", "0.001"], 2, ["--ascent-rate 0.001"]),
     (["origin", "obs.csv", "--max-km", "-1"], 2, ["--max-km -1"]),
@@ -188,6 +200,8 @@ CASES = [
     (["fetch", "era5", "--start", "2023-02-01", "--end", "2023-02-02", "ENV:CDSAPI_URL={silent}/api",
       "ENV:CDSAPI_KEY=1:x"], 1, ["did not answer within 2 s"]),
     # the cache
+    (["fetch", "ncep", "--start", "2023-02-01", "--end", "2023-02-02", "ENV:STRATOTRACK_CACHE_DIR=/proc/stc"], 1,
+     ["wind cache '/proc/stc' cannot be written", "STRATOTRACK_CACHE_DIR"]),
     (["cache", "clear", "gfs-nothing-here"], 2, ["gfs-nothing-here", "cache list"]),
     (["cache", "verify", "gfs-nothing-here"], 2, ["gfs-nothing-here"]),
     (["predict", *L, "--wind", "gfs"], 2, ["no gfs winds are in the cache"]),
@@ -227,6 +241,17 @@ def _expand(args, home, silent):
         else:
             real.append(a)
     return real, env
+
+
+def batch(runs, cache, cwd=None, preexec_fn=None, timeout=300):
+    """Run several command lines one after another in one process (the real ``run()``): ``runs`` is a list of
+    (argv, env) pairs; returns a CompletedProcess per command line."""
+    p = subprocess.run([sys.executable, "-c", _BATCH], input=json.dumps([[list(map(str, a)), e] for a, e in runs]),
+                       capture_output=True, text=True, cwd=cwd, timeout=timeout, env=_env(cache),
+                       preexec_fn=preexec_fn)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return [subprocess.CompletedProcess(a, code, out, err) for (a, _), (code, out, err) in
+            zip(runs, json.loads(p.stdout))]
 
 
 def _run_batch(cases, home, silent):
@@ -283,37 +308,40 @@ def test_no_case_left_a_file(results, home):
     assert not list(Path("/proc").glob("f.kml*"))
 
 
-def test_debug_shows_the_traceback(home):
-    p = cli("predict", *L, "--step", "0", "--debug", cache=home / "cache")
-    assert p.returncode == 2 and "Traceback" in p.stderr and p.stderr.splitlines()[-1].startswith("stratotrack: error")
-
-
-def test_help_shows_defaults_and_flags(home):
-    p = cli("predict", "--help", cache=home / "cache")
-    assert p.returncode == 0
-    text = " ".join(p.stdout.split())
+def test_debug_help_and_flags(home):
+    debug, helped, top = batch([(["predict", *L, "--step", "0", "--debug"], {}), (["predict", "--help"], {}),
+                                (["--help"], {})], home / "cache")
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
+    assert debug.stderr.splitlines()[-1].startswith("stratotrack: error: step 0")
+    assert helped.returncode == 0
+    text = " ".join(helped.stdout.split())
     assert "[default: 5]" in text and "[default: 30000]" in text and "[default: 60]" in text
-    line = next(x for x in p.stdout.splitlines() if "--backward" in x and "Run back" in x)
+    line = next(x for x in helped.stdout.splitlines() if "--backward" in x and "Run back" in x)
     assert "<bool>" not in line
-    assert "--debug" in cli("--help", cache=home / "cache").stdout
+    assert "--debug" in top.stdout
 
 
-# -- interrupts and a full disk --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("sig, code, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
-def test_an_interrupt_ends_in_one_line_and_leaves_no_file(sig, code, word, home, tmp_path):
-    out = tmp_path / "e.geojson"
-    out.write_text("the old file")
-    proc = subprocess.Popen([sys.executable, "-m", "stratotrack", "predict", *L, "--members", "2000000", "--seed",
-                             "1", "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=_env(home / "cache"))
-    time.sleep(6)
-    assert proc.poll() is None, proc.communicate()
-    proc.send_signal(sig)
-    stdout, stderr = proc.communicate(timeout=60)
-    p = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
-    one_line(p, code, word)
-    assert out.read_text() == "the old file"  # kept whole
-    assert sorted(x.name for x in tmp_path.iterdir()) == ["e.geojson"]
+def test_an_interrupt_ends_in_one_line_and_leaves_no_file(home, tmp_path):
+    """Ctrl-C (exit 130) and SIGTERM (143) in the middle of an ensemble: one line, the old output kept whole."""
+    procs = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        folder = tmp_path / sig.name
+        folder.mkdir()
+        (folder / "e.geojson").write_text("the old file")
+        procs[sig] = subprocess.Popen([sys.executable, "-m", "stratotrack", "predict", *L, "--members", "2000000",
+                                       "--seed", "1", "-o", str(folder / "e.geojson")], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, env=_env(home / "cache"))
+    time.sleep(5)
+    for sig, proc in procs.items():
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(sig)
+    for sig, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=60)
+        p = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+        code, word = (130, "interrupted") if sig == signal.SIGINT else (143, "terminated")
+        one_line(p, code, word)
+        assert (tmp_path / sig.name / "e.geojson").read_text() == "the old file"  # kept whole
+        assert [x.name for x in (tmp_path / sig.name).iterdir()] == ["e.geojson"]
 
 
 def _small_file_limit(nbytes):
@@ -323,16 +351,18 @@ def _small_file_limit(nbytes):
     return limit
 
 
-@pytest.mark.parametrize("name", ["keep.nc", "keep.kml", "keep.csv"])
-def test_a_full_disk_keeps_the_old_file_whole(name, home, tmp_path):
-    out = tmp_path / name
-    out.write_text("the old file")
-    p = subprocess.run([sys.executable, "-m", "stratotrack", "predict", *L, "--step", "10", "-o", str(out)],
-                       capture_output=True, text=True, env=_env(home / "cache"), timeout=120,
-                       preexec_fn=_small_file_limit(20_000))
-    one_line(p, 1, f"cannot write '{out}'", "nothing was written")
-    assert out.read_text() == "the old file"
-    assert sorted(x.name for x in tmp_path.iterdir()) == [name]
+def test_a_full_disk_keeps_the_old_files_whole(home, tmp_path):
+    # compiled first, with no limit (numba writes its cache of compiled kernels beside the package)
+    assert cli("predict", *L, "--json", cache=home / "cache").returncode == 0
+    names = ["keep.nc", "keep.kml", "keep.csv", "keep.geojson"]
+    for name in names:
+        (tmp_path / name).write_text("the old file")
+    procs = batch([(["predict", *L, "--step", "10", "-o", tmp_path / name], {}) for name in names], home / "cache",
+                  preexec_fn=_small_file_limit(20_000))
+    for name, p in zip(names, procs):
+        one_line(p, 1, f"cannot write '{tmp_path / name}'", "nothing was written")
+        assert (tmp_path / name).read_text() == "the old file"
+    assert sorted(x.name for x in tmp_path.iterdir()) == sorted(names)
 
 
 # -- the cache: fault injection ---------------------------------------------------------------------------------------
@@ -381,72 +411,107 @@ def _damage(entry, how):
             fh.write(np.random.default_rng(1).bytes(size - 256))
 
 
-@pytest.mark.parametrize("how, words", [("truncate", ["bytes"]), ("delete", ["field.npy is missing"]),
-                                        ("meta", ["meta.json"]), ("random", ["checksum"])])
-def test_a_damaged_entry_is_named_and_verify_repairs_it(how, words, tmp_path):
-    cache, entry = _cached_entry(tmp_path / "cache")
-    ok = cli(*DRIFT, "--wind", entry.id, "--json", cache=tmp_path / "cache")
-    assert ok.returncode == 0, ok.stderr
-    assert (entry.path / "verified.json").is_file()  # the checksum was checked once and recorded
-    _damage(entry, how)
-    procs = [cli(*DRIFT, "--wind", entry.id, "-o", tmp_path / "x.kml", cache=tmp_path / "cache"),
-             cli(*DRIFT, "--wind", "gfs", cache=tmp_path / "cache")]
-    for p in procs:
-        one_line(p, 1, entry.id, "damaged", "cache verify", *words)
-    assert not (tmp_path / "x.kml").exists()
-    listed = cli("cache", "list", cache=tmp_path / "cache")
-    assert listed.returncode == 0 and entry.id in listed.stdout and "Traceback" not in listed.stderr
-    if how in ("truncate", "delete"):
-        assert "DAMAGED" in listed.stdout
-    dry = cli("cache", "verify", "--dry-run", cache=tmp_path / "cache")
-    assert dry.returncode == 1 and f"{entry.id}: damaged" in dry.stdout and entry.path.exists()
-    fixed = cli("cache", "verify", cache=tmp_path / "cache")
-    assert fixed.returncode == 0 and "1 damaged and removed" in fixed.stdout, fixed.stdout + fixed.stderr
-    assert not entry.path.exists() and cache.entries() == []
-    again = cli(*DRIFT, "--wind", entry.id, cache=tmp_path / "cache")
-    one_line(again, 2, entry.id)  # now simply not there (not a file either)
+DAMAGES = {"truncate": ["bytes"], "delete": ["field.npy is missing"], "meta": ["meta.json"],
+           "random": ["checksum"]}
 
 
-@pytest.mark.parametrize("how", ["garbage", "deleted", "truncated"])
-def test_a_damaged_index_is_rebuilt_from_the_entries(how, tmp_path):
-    cache, entry = _cached_entry(tmp_path / "cache")
-    index = tmp_path / "cache" / "index.sqlite"
-    if how == "garbage":
-        index.write_bytes(b"this is not a database" * 100)
-    elif how == "deleted":
-        index.unlink()
-    else:
-        with open(index, "r+b") as fh:
-            fh.truncate(100)
-    listed = cli("cache", "list", "--json", cache=tmp_path / "cache")
-    assert listed.returncode == 0, listed.stderr
-    assert [e["id"] for e in json.loads(listed.stdout)["entries"]] == [entry.id]
-    warn = listed.stderr.splitlines()
-    assert len(warn) == 1 and warn[0].startswith("stratotrack: warning: ") and "rebuilt" in warn[0], listed.stderr
-    ran = cli(*DRIFT, "--wind", "gfs", "--json", cache=tmp_path / "cache")
-    assert ran.returncode == 0 and ran.stderr == "", ran.stderr
-    assert cli("cache", "clear", entry.id, cache=tmp_path / "cache").returncode == 0
+def test_damaged_entries_are_named_and_verify_repairs_them(tmp_path):
+    cache_dir = tmp_path / "cache"
+    entries = {how: _cached_entry(cache_dir, f"gfs-2023020100-{how}")[1] for how in DAMAGES}
+    first = batch([([*DRIFT, "--wind", e.id, "--json"], {}) for e in entries.values()], cache_dir)
+    for p, e in zip(first, entries.values()):
+        assert p.returncode == 0, p.stderr
+        assert (e.path / "verified.json").is_file()  # the checksum was checked once and recorded
+    for how, e in entries.items():
+        _damage(e, how)
+    runs = [([*DRIFT, "--wind", e.id, "-o", tmp_path / f"{how}.kml"], {}) for how, e in entries.items()]
+    runs += [(["cache", "list"], {}), (["cache", "verify", "--dry-run"], {}), (["cache", "verify"], {}),
+             (["cache", "list", "--json"], {})]
+    runs += [([*DRIFT, "--wind", e.id], {}) for e in entries.values()]
+    procs = batch(runs, cache_dir)
+    for p, (how, e) in zip(procs, entries.items()):
+        one_line(p, 1, e.id, "damaged", "cache verify", *DAMAGES[how])
+    listed, dry, fixed, after = procs[4:8]
+    assert listed.returncode == 0 and messages(listed.stderr) == []
+    for how, e in entries.items():
+        assert e.id in listed.stdout
+        assert f"{e.id}: damaged" in dry.stdout and f"{e.id}: damaged" in fixed.stdout
+        assert not e.path.exists()
+    assert listed.stdout.count("DAMAGED") == 2  # truncated and deleted fields show without a checksum
+    assert dry.returncode == 1 and fixed.returncode == 0 and "4 damaged and removed" in fixed.stdout
+    assert json.loads(after.stdout)["entries"] == []
+    for p, e in zip(procs[8:], entries.values()):
+        one_line(p, 2, e.id, "unknown wind source")  # now simply not there
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["cache"]
 
 
-@pytest.mark.parametrize("how", ["truncate", "random", "empty"])
-def test_a_damaged_prepared_climatology_is_rebuilt(how, tmp_path):
-    first = cli("predict", *L, "--json", cache=tmp_path / "cache")
+def test_verify_keeps_good_entries_and_checks_them_again_after_a_change(tmp_path):
+    cache, good = _cached_entry(tmp_path / "cache", "gfs-2023020100-good")
+    assert cache.verify(good) and (good.path / "verified.json").is_file()
+    stamp = (good.path / "verified.json").read_text()
+    assert cache.check(good) is None and (good.path / "verified.json").read_text() == stamp
+    os.utime(good.path / "field.npy", ns=(1, 1))  # touched: the next open checks the checksum again
+    assert cache.check(good) is None and (good.path / "verified.json").read_text() != stamp
+    assert cache.repair() == [(good, None)] and good.path.exists()
+
+
+def test_a_damaged_index_is_rebuilt_from_the_entries(tmp_path):
+    hows = ["garbage", "deleted", "truncated"]
+    ids = {}
+    for how in hows:
+        cache, entry = _cached_entry(tmp_path / how)
+        ids[how] = entry.id
+        index = tmp_path / how / "index.sqlite"
+        if how == "garbage":
+            index.write_bytes(b"this is not a database" * 100)
+        elif how == "deleted":
+            index.unlink()
+        else:
+            with open(index, "r+b") as fh:
+                fh.truncate(100)
+    runs = []
+    for how in hows:
+        env = {"STRATOTRACK_CACHE_DIR": str(tmp_path / how)}
+        runs += [(["cache", "list", "--json"], env), ([*DRIFT, "--wind", "gfs", "--json"], env),
+                 (["cache", "clear", ids[how]], env)]
+    procs = batch(runs, tmp_path)
+    for k, how in enumerate(hows):
+        listed, ran, cleared = procs[3 * k:3 * k + 3]
+        assert listed.returncode == 0, listed.stderr
+        assert [e["id"] for e in json.loads(listed.stdout)["entries"]] == [ids[how]]
+        warn = messages(listed.stderr)
+        assert len(warn) == 1 and warn[0].startswith("stratotrack: warning: ") and "rebuilt" in warn[0], listed.stderr
+        assert ran.returncode == 0 and messages(ran.stderr) == [], ran.stderr
+        assert cleared.returncode == 0 and "removed 1 entry" in cleared.stdout
+
+
+def test_a_damaged_prepared_climatology_is_rebuilt(tmp_path):
+    import shutil
+
+    first = cli("predict", *L, "--json", cache=tmp_path / "good")
     assert first.returncode == 0
-    (npz,) = (tmp_path / "cache" / "prepared").glob("*.npz")
+    (npz,) = (tmp_path / "good" / "prepared").glob("*.npz")
     size = npz.stat().st_size
-    if how == "truncate":
-        with open(npz, "r+b") as fh:
-            fh.truncate(size // 3)
-    elif how == "random":
-        with open(npz, "r+b") as fh:
-            fh.seek(size // 2)
-            fh.write(np.random.default_rng(2).bytes(4096))
-    else:
-        npz.write_bytes(b"")
-    again = cli("predict", *L, "--json", cache=tmp_path / "cache")
-    assert again.returncode == 0 and again.stderr == "", again.stderr
-    assert json.loads(again.stdout)["trajectories"] == json.loads(first.stdout)["trajectories"]
-    assert npz.stat().st_size == size  # rebuilt
+    hows = ["truncate", "random", "empty"]
+    for how in hows:
+        shutil.copytree(tmp_path / "good", tmp_path / how)
+        damaged = tmp_path / how / "prepared" / npz.name
+        if how == "truncate":
+            with open(damaged, "r+b") as fh:
+                fh.truncate(size // 3)
+        elif how == "random":
+            with open(damaged, "r+b") as fh:
+                fh.seek(size // 2)
+                fh.write(np.random.default_rng(2).bytes(4096))
+        else:
+            damaged.write_bytes(b"")
+    # a process each: the climatology is read once per process
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+        procs = list(pool.map(lambda how: cli("predict", *L, "--json", cache=tmp_path / how), hows))
+    for how, p in zip(hows, procs):
+        assert p.returncode == 0 and messages(p.stderr) == [], p.stderr
+        assert json.loads(p.stdout)["trajectories"] == json.loads(first.stdout)["trajectories"]
+        assert (tmp_path / how / "prepared" / npz.name).stat().st_size == size  # rebuilt
 
 
 # -- downloads: retries on 429/5xx that keep the partial file -------------------------------------------------------
@@ -610,3 +675,67 @@ def test_a_passage_counts_each_ensemble_call_once():
                           wind=wind, passages=[p], keep="summary", step=120.0)
         (r,) = res.summary()["passages"]
         assert r["members"] == 20
+
+
+# -- winds that do not fit the flight -------------------------------------------------------------------------------
+def test_winds_far_from_the_flight_or_too_fast_are_warnings_in_the_result():
+    import stratotrack as st
+    from stratotrack.wind import analytic
+
+    fast = analytic.uniform_wind(1e6, 0.0, resolution=5.0, altitudes=(0.0, 20000.0, 40000.0))
+    old = analytic.uniform_wind(10.0, 0.0, resolution=5.0, altitudes=(0.0, 20000.0, 40000.0)) \
+        .assign_coords(time=np.datetime64("2011-01-15T12:00", "ns"))
+    near = st.predict(10, 0, 18000, "2011-01-16T00:00Z", "drift", duration="1h", wind=old)
+    far = st.predict(10, 0, 18000, "2026-01-01T00:00Z", "drift", duration="1h", wind=old)
+    assert "years from the flight" not in near.attrs["warnings"]
+    assert "valid 2011-01-15T12:00:00Z, 15.0 years from the flight" in far.attrs["warnings"]
+    field = st.open_wind(fast)
+    assert any("1,000,000 m/s" in w for w in field.warnings_for(np.array([0.0])))
+    valid = 1295092800.0  # 2011-01-15T12:00Z
+    assert st.open_wind(old).warnings_for(np.array([valid + 86400.0])) == []  # a day away: fine
+    (w,) = st.open_wind(old).warnings_for(np.array([valid + 57 * 86400.0]))
+    assert "57 days from the flight" in w
+
+
+def test_ctrl_c_during_a_download_keeps_a_resumable_part_file(tmp_path):
+    """A server that trickles bytes; Ctrl-C in the middle: the .part file keeps what arrived, no final file."""
+    code = r"""
+import http.server, sys, threading, time
+from stratotrack.wind.download import _http
+
+BODY = bytes(range(256)) * 4000
+
+class Slow(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        a, b = (int(x) for x in self.headers["Range"].split("=")[1].split("-"))
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {a}-{b}/{len(BODY)}")
+        self.send_header("Content-Length", str(b - a + 1))
+        self.end_headers()
+        for k in range(a, b + 1, 4096):
+            self.wfile.write(BODY[k:min(k + 4096, b + 1)])
+            self.wfile.flush()
+            time.sleep(0.05)
+
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+url = f"http://127.0.0.1:{srv.server_address[1]}/f.bin"
+print("ready", flush=True)
+_http.download_ranges(_http.session(), url, [(0, len(BODY) - 1)], __import__("pathlib").Path(sys.argv[1]),
+                      stats=_http.Stats())
+"""
+    dest = tmp_path / "f.bin"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(dest)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    part = tmp_path / "f.bin.part"
+    t = time.monotonic()
+    while (not part.exists() or part.stat().st_size < 20_000) and time.monotonic() - t < 30:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    kept = part.stat().st_size
+    assert 20_000 <= kept < 256 * 4000 and not dest.exists()
+    assert part.read_bytes() == (bytes(range(256)) * 4000)[:kept]  # what arrived, in order: resumable

@@ -81,8 +81,8 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
     for one balloon) whose ``to_dataset()`` is that Dataset.
 
     >>> ds = predict(37.74, -122.22, 10.0, "2023-01-17T11:00:00Z", ascent_rate=5, burst_altitude=30000)
-    >>> [str(e) for e in ds.event.values]
-    ['launch', 'burst', 'landing']
+    >>> " ".join(str(e) for e in ds.event.values)
+    'launch burst landing'
     >>> str(ds.end_reason.values[0])
     'landed'
     """
@@ -269,8 +269,8 @@ def _collect(integ, prof, field: WindField, params, step, outside) -> Prediction
         warnings.append(f"{len(left)} of {n} trajectories ended on leaving the wind data")
     if field.time_mode == "steady":
         warnings.append("the wind field has a single time and was used as steady")
-    if field.kind == "climatology":
-        warnings.append("winds are a monthly climatology, not a forecast: expect errors of hundreds of km")
+    # a climatology, a single-time field far from the flight, implausible speeds
+    warnings += [w for w in field.warnings_for(raw.time[:, 0]) if w not in warnings]
     return Prediction(raw.time, raw.lat, raw.lon, raw.alt, raw.stage, raw.n_obs, tuple(names), ev_t, ev_la, ev_lo,
                       ev_z, reasons, raw.clamped, warnings, prof, params, field, float(step), float(integ.out_dt),
                       outside, integ.engine_seconds, integ.backend)

@@ -77,24 +77,50 @@ def _stderr():
     return Console(stderr=True)
 
 
+#: where stderr is no terminal (piped, captured, a log), a step that takes longer than this says so in a plain line,
+#: and again every HEARTBEAT seconds while it lasts
+PIPED_DELAY = 2.0
+HEARTBEAT = 30.0
+
+
 @contextlib.contextmanager
 def _phase(text: str, delay: float = 0.8):
-    """A spinner on stderr for a step that takes longer than ``delay`` seconds (nothing when stderr is no terminal)."""
+    """Progress of a step that takes longer than ``delay`` seconds: a spinner on a terminal; where stderr is piped,
+    a plain line after :data:`PIPED_DELAY` seconds and one every :data:`HEARTBEAT` seconds."""
+    import time
+
     console = _stderr()
-    if not console.is_terminal:
-        yield
-        return
-    status = console.status(text, spinner="dots")
     lock = threading.Lock()
     state = {"started": False, "done": False}
+    t0 = time.monotonic()
+    if console.is_terminal:
+        status = console.status(text, spinner="dots")
 
-    def start():
-        with lock:
-            if not state["done"]:
-                status.start()
-                state["started"] = True
+        def start():
+            with lock:
+                if not state["done"]:
+                    status.start()
+                    state["started"] = True
 
-    timer = threading.Timer(delay, start)
+        first = delay
+    else:
+        status = None
+        stop = threading.Event()
+
+        def start():
+            wait = 0.0
+            while not stop.wait(wait):
+                with lock:
+                    if state["done"]:
+                        return
+                    elapsed = time.monotonic() - t0
+                    line = text if not state["started"] else f"{text.rstrip('.')} (still running, {elapsed:.0f} s)"
+                    print(f"{PROG}: {line}", file=sys.stderr, flush=True)
+                    state["started"] = True
+                wait = HEARTBEAT
+
+        first = PIPED_DELAY
+    timer = threading.Timer(first, start)
     timer.daemon = True
     timer.start()
     try:
@@ -103,8 +129,10 @@ def _phase(text: str, delay: float = 0.8):
         timer.cancel()
         with lock:
             state["done"] = True
-            if state["started"]:
+            if status is not None and state["started"]:
                 status.stop()
+        if status is None:
+            stop.set()
 
 
 # -- predict ---------------------------------------------------------------------------------------------------------
@@ -215,7 +243,8 @@ def predict(
                          launch_altitude=launch_altitude, step=step, output_interval=output_interval,
                          max_duration=max_duration)
     if members is not None:
-        limits.check_members(members, batch_size, seed)
+        limits.check_members(members, batch_size, seed, keep_rows=keep == "members" or (
+            keep is None and any(Path(o).suffix.lower() == ".csv" for o in (out or []))))
         from .ensemble import parse_spreads
 
         limits.check_spreads(parse_spreads(spread), {
@@ -335,6 +364,12 @@ _register_track(app)
 from .assess import register as _register_assess  # noqa: E402
 
 _register_assess(app)
+
+
+# -- serve (cli/serve.py) --------------------------------------------------------------------------------------------
+from .serve import register as _register_serve  # noqa: E402
+
+_register_serve(app)
 
 
 # -- running ---------------------------------------------------------------------------------------------------------

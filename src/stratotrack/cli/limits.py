@@ -9,6 +9,7 @@ run that hangs, runs out of memory or answers nonsense.  Everything here raises
 from __future__ import annotations
 
 import math
+import os
 
 from ..errors import InputError
 
@@ -209,7 +210,7 @@ def check_spreads(spreads: dict, nominal: dict):
         except ValueError:
             continue  # launch_time=30m and other forms: the ensemble parses them
         if not math.isfinite(value) or value < 0:
-            raise InputError(f"--spread {name}={text} is invalid; expected a non-negative spread")
+            continue  # the ensemble's own message names the negative spread
         if name in units and nominal.get(name) is not None:
             base = float(nominal[name])
             limit = base if "rate" in name else base / 2
@@ -219,8 +220,31 @@ def check_spreads(spreads: dict, nominal: dict):
                                  f"value; expected a spread below {_fmt(limit)} {units[name]}")
 
 
-def check_members(members, batch_size, seed):
+#: memory per member kept for the whole run: drawn parameters and bookkeeping (~100 bytes), and a row of the
+#: members table when one is kept (~250 bytes)
+BYTES_PER_MEMBER = 100
+BYTES_PER_MEMBER_ROW = 250
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (None where the system does not say)."""
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_members(members, batch_size, seed, keep_rows=False):
+    if members is not None and int(members) < 1:
+        return  # the ensemble's own message: "members 0 is invalid; expected at least 1 member"
     check_count("--members", members, 1, MAX_MEMBERS, "the members' parameters are drawn before the first batch "
                 "(about 100 bytes each) and ten million members already resolve a probability to +-0.0003")
     check_count("--batch-size", batch_size, 1, MAX_BATCH, "a batch holds every point of its members in memory")
     check_seed(seed)
+    need = int(members) * (BYTES_PER_MEMBER + (BYTES_PER_MEMBER_ROW if keep_rows else 0))
+    have = available_memory()
+    if have is not None and need > have // 2:
+        raise InputError(f"--members {members} would need about {need / 2**30:,.1f} GiB for the members' "
+                         f"parameters{' and table' if keep_rows else ''}, more than half of the "
+                         f"{have / 2**30:,.1f} GiB available; expected fewer members"
+                         + (" (or no .csv output, which keeps a row per member)" if keep_rows else ""))

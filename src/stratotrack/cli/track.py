@@ -119,9 +119,12 @@ def register(app):
                            "the ground lies between the Dead Sea (-430 m) and the top of Everest (8,849 m)")
         for p in list(out or []) + list(forecast_out or []):
             sio.check_output(p)
-        res = do_track([str(p) for p in observations], wind, particles=particles, seed=seed, mode=mode, forecast=fc,
-                       use_reported_altitudes=not ignore_altitudes, burst_altitude=burst_altitude,
-                       descent_rate=descent_rate, landing_altitude=landing_altitude, dem=dem)
+        from .app import _phase
+
+        with _phase(f"Tracking {len(observations)} observation file(s) with {particles:,} particles..."):
+            res = do_track([str(p) for p in observations], wind, particles=particles, seed=seed, mode=mode,
+                           forecast=fc, use_reported_altitudes=not ignore_altitudes, burst_altitude=burst_altitude,
+                           descent_rate=descent_rate, landing_altitude=landing_altitude, dem=dem)
         written = []
         for p in out or []:
             sio.write(res.fused, p)
@@ -222,9 +225,12 @@ def register(app):
                 raise InputError(f"origin output '{p}' has extension {p.suffix or '(none)'!r}; expected .csv, "
                                  ".geojson or .nc")
             check_writable(p)
-        res = do_origin([str(p) for p in observations], wind, candidates=candidates, min_days=min_days,
-                        max_days=max_days, altitude=altitude, altitude_sd=altitude_sd, ascent_rate=ascent_rate,
-                        n=particles, seed=seed, max_km=max_km)
+        from .app import _phase
+
+        with _phase(f"Back-tracking {particles:,} particles over {min_days:g}-{max_days:g} days..."):
+            res = do_origin([str(p) for p in observations], wind, candidates=candidates, min_days=min_days,
+                            max_days=max_days, altitude=altitude, altitude_sd=altitude_sd, ascent_rate=ascent_rate,
+                            n=particles, seed=seed, max_km=max_km)
         written = []
         for p in out or []:
             _write_origin(res, p)

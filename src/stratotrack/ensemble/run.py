@@ -303,6 +303,7 @@ def ensemble(lat, lon, alt=0.0, time=None, profile="standard", *, members=100, s
             "winds": [f.label() for f in fields],
             "redraws": {k: int(v) for k, v in redraws.items()},
         },
+        "warnings": list(dict.fromkeys(w for f in fields for w in f.warnings_for(np.array([t_launch])))),
         "step_seconds": step, "interval_seconds": interval, "levels": levels,
         "status_counts": {name: int(cnt) for name, cnt in zip(
             ("running", "completed", "maximum duration reached", "left above", "left below", "left time",

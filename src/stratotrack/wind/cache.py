@@ -124,6 +124,20 @@ class Cache:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def check_writable(self) -> None:
+        """ResourceError unless the cache can take new entries (checked before a download starts)."""
+        import tempfile
+
+        try:
+            for sub in ("entries", "tmp", "downloads"):
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=self.root / "tmp", suffix=".probe")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise ResourceError(f"the wind cache {str(self.root)!r} cannot be written ({exc.strerror or exc}); set "
+                                "$STRATOTRACK_CACHE_DIR to a folder you may write to") from None
+
     def _mkdirs(self):
         for sub in ("entries", "tmp"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)

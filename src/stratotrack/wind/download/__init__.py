@@ -61,6 +61,7 @@ def fetch(source, *, cycle=None, hours="0-120", levels=None, region=None, resolu
     box = parse_region(region)
     mirror = mirror or os.environ.get(MIRROR_ENV) or None
     cache = cache if isinstance(cache, Cache) else Cache(cache)
+    cache.check_writable()  # before any transfer: a read-only or full cache is found now, not after the download
     stats = Stats()
     import requests
 
