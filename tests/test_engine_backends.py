@@ -92,6 +92,18 @@ def test_serial_and_parallel_backends_are_bit_identical_and_python_agrees_to_rou
     np.testing.assert_allclose(c.alt, a.alt[:3, :w], rtol=0, atol=1e-6)
 
 
+def test_python_backend_runs_particles_that_start_at_different_times(climatology):
+    """Launches hours apart leave rows idle (NaN state) while others run: the uncompiled kernels must step over
+    them as the compiled ones do (st.windows on a cold install crashed here with 'cannot convert float NaN')."""
+    times = ["2023-01-17T00:00Z", "2023-01-17T03:00Z", "2023-01-17T06:00Z"]
+    ends = {b: st.predict([52.2] * 3, 0.1, 0.0, times, wind=climatology, backend=b, result="light")
+            for b in ("python", "serial")}
+    py, ser = ends["python"].to_dataset(), ends["serial"].to_dataset()
+    np.testing.assert_allclose(py.end_latitude.values, ser.end_latitude.values, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(py.end_longitude.values, ser.end_longitude.values, rtol=0, atol=1e-9)
+    assert list(py.end_reason.values) == ["landed"] * 3
+
+
 def test_auto_runs_few_particles_serially_and_many_in_parallel(climatology):
     for n, expected in ((1, "serial"), (backends.SERIAL_MAX, "serial"), (backends.SERIAL_MAX + 1, "cpu")):
         codes, vals = P.drift(np.full(n, T0 + 600.0), start_altitude=np.full(n, 18000.0)).encode(n)

@@ -22,6 +22,7 @@ same arithmetic (the NumPy reference, :mod:`stratotrack.engine.reference`, is th
 from __future__ import annotations
 
 import functools
+import math
 import types
 
 from ..errors import InputError
@@ -126,12 +127,25 @@ def serial_advance():
     return numba.njit(cache=True, parallel=False, error_model="numpy", _nrt=False)(func)
 
 
+def _nan_tolerant_math():
+    """``math`` as compiled kernels see it: rounding a NaN or infinity to an integer gives a value (numba's, like
+    C's, is undefined but does not raise) instead of Python's ValueError.  The kernels compute such values on rows
+    that are not running (their state is NaN) and never use them."""
+    ns = types.SimpleNamespace(**{k: getattr(math, k) for k in dir(math) if not k.startswith("_")})
+
+    def _rounding(f):
+        return lambda x: f(x) if math.isfinite(x) else 0
+
+    ns.floor, ns.ceil, ns.trunc = _rounding(math.floor), _rounding(math.ceil), _rounding(math.trunc)
+    return ns
+
+
 @functools.cache
 def python_advance():
     """:func:`kernels.advance` and everything it calls, as plain Python (see :mod:`stratotrack.engine._twins`)."""
     from ._twins import twins
 
-    advance = twins(lambda func, name: func)["advance"]
+    advance = twins(lambda func, name: func, swap={math: _nan_tolerant_math()})["advance"]
 
     def run(*args):
         import numpy as np
