@@ -227,7 +227,7 @@ def ensemble(lat, lon, alt=0.0, time=None, profile="standard", *, members=100, s
                 ref = np.full(nb, float(fld.knots[0]))
             else:
                 ref = tb.copy()
-            werr = PT._WindErrorState(wind_error, rng, nb, ref)
+            werr = PT.WindErrorState(wind_error, rng, nb, ref)
         for p in passes:
             p.start_batch(nb)
         stream = keep != "trajectories"
