@@ -253,6 +253,24 @@ class Passage:
         self.first_times = []  # per batch, the first-passage times of the members that passed (s), then reduced
         self.by_member = []  # per batch, bool array (kept only when the caller keeps members)
 
+    def fresh(self) -> "Passage":
+        """The same target with nothing counted (each ensemble run counts into its own)."""
+        import copy
+
+        out = copy.copy(self)
+        out.n, out.hits, out.first_times, out.by_member = 0, 0, [], []
+        for name in ("_passed", "_when"):
+            out.__dict__.pop(name, None)
+        return out
+
+    def merge(self, other: "Passage") -> None:
+        """Add the counts of ``other`` (the same target, e.g. one batch run elsewhere): exact (integer counts,
+        first-passage times and per-member flags appended in order)."""
+        self.n += other.n
+        self.hits += other.hits
+        self.first_times.extend(other.first_times)
+        self.by_member.extend(other.by_member)
+
     def start_batch(self, n):
         self._passed = np.zeros(n, dtype=bool)
         self._when = np.full(n, np.nan)
