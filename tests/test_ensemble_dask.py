@@ -15,12 +15,10 @@ import time
 import numpy as np
 import pytest
 
-distributed = pytest.importorskip("distributed")
-
-import stratotrack as st  # noqa: E402
-from stratotrack.engine.cluster import open_handle, wind_handle  # noqa: E402
-from stratotrack.ensemble import Normal, Offsets, Passage, WindError  # noqa: E402
-from stratotrack.wind.analytic import solid_body_rotation  # noqa: E402
+import stratotrack as st
+from stratotrack.engine.cluster import open_handle, wind_handle
+from stratotrack.ensemble import Normal, Offsets, Passage, WindError
+from stratotrack.wind.analytic import solid_body_rotation
 
 T0 = "2023-01-17T11:00:00Z"
 
@@ -36,6 +34,7 @@ def cache(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(cache):
+    distributed = pytest.importorskip("distributed")  # the [dask] extra (also in [test])
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                        worker_dashboard_address=None)
     c = distributed.Client(cluster)
@@ -129,6 +128,7 @@ def _free_port():
 
 
 def test_scheduler_that_does_not_answer_is_one_line_exit_2():
+    pytest.importorskip("distributed")
     """The CLI's own part within 10 s: the run's wall time less the time this (shared, possibly loaded) machine
     takes to start Python and import the CLI and Dask."""
     env = dict(os.environ, NO_COLOR="1")
@@ -148,6 +148,7 @@ def test_scheduler_that_does_not_answer_is_one_line_exit_2():
 
 def test_silent_listener_is_refused_within_10_s():
     """Something accepts the connection but never answers: InputError within the deadline (API)."""
+    pytest.importorskip("distributed")
     from stratotrack.engine.cluster import connect
     from stratotrack.errors import InputError
 

@@ -23,6 +23,7 @@ import json
 import os
 import tempfile
 import threading
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +140,9 @@ def wind_handle(field) -> dict:
     if mm is not None:
         return {"path": str(Path(mm.filename).resolve()), "offset": int(mm.offset), "dtype": str(data.dtype),
                 "shape": list(data.shape), "meta": meta}
+    known = _HANDLES.get(field)
+    if known is not None and Path(known["path"]).is_file():
+        return known  # this field object was written before (its data are read-only)
     arr = np.ascontiguousarray(data)
     h = hashlib.sha256()
     h.update(json.dumps(meta, sort_keys=True).encode())
@@ -157,8 +161,14 @@ def wind_handle(field) -> dict:
             if os.path.exists(tmp):
                 os.unlink(tmp)
     mm = np.load(path, mmap_mode="r", allow_pickle=False)
-    return {"path": str(path.resolve()), "offset": int(mm.offset), "dtype": str(mm.dtype), "shape": list(mm.shape),
-            "meta": meta}
+    handle = {"path": str(path.resolve()), "offset": int(mm.offset), "dtype": str(mm.dtype), "shape": list(mm.shape),
+              "meta": meta}
+    _HANDLES[field] = handle
+    return handle
+
+
+#: field object -> its prepared copy's handle (so a field is hashed and written once per process)
+_HANDLES = weakref.WeakKeyDictionary()
 
 
 _OPEN = {}

@@ -93,14 +93,24 @@ def ensemble(lat, lon, alt=0.0, time=None, profile="standard", *, members=100, s
     from ..engine.cluster import check_client
 
     wall0 = _time.perf_counter()
+    own = isinstance(client, str)  # a client made here from an address is closed here
     client = check_client(client)
-    plan = _plan(lat, lon, alt, time, profile, members=members, seed=seed, spread=spread, balloon=balloon,
-                 wind_error=wind_error, offsets=offsets, wind=wind, winds=winds, ascent_rate=ascent_rate,
-                 burst_altitude=burst_altitude, descent_rate=descent_rate, float_altitude=float_altitude,
-                 duration=duration, stop=stop, landing_altitude=landing_altitude, launch_altitude=launch_altitude,
-                 backward=backward, step=step, output_interval=output_interval, outside=outside,
-                 max_duration=max_duration, at=at, passages=passages, levels=levels, resolution_km=resolution_km,
-                 interval=interval, batch_size=batch_size, keep=keep)
+    try:
+        return _ensemble(wall0, client, lat, lon, alt, time, profile, members=members, seed=seed, spread=spread,
+                         balloon=balloon, wind_error=wind_error, offsets=offsets, wind=wind, winds=winds,
+                         ascent_rate=ascent_rate, burst_altitude=burst_altitude, descent_rate=descent_rate,
+                         float_altitude=float_altitude, duration=duration, stop=stop,
+                         landing_altitude=landing_altitude, launch_altitude=launch_altitude, backward=backward,
+                         step=step, output_interval=output_interval, outside=outside, max_duration=max_duration,
+                         at=at, passages=passages, levels=levels, resolution_km=resolution_km, interval=interval,
+                         batch_size=batch_size, keep=keep)
+    finally:
+        if own and client is not None:
+            client.close()
+
+
+def _ensemble(wall0, client, lat, lon, alt, time, profile, **kw) -> EnsembleResult:
+    plan = _plan(lat, lon, alt, time, profile, **kw)
     result = run_plans([plan], client)[0]
     result.meta["wall_seconds"] = _time.perf_counter() - wall0
     if client is not None:

@@ -131,7 +131,17 @@ def windows(lat, lon, alt=0.0, start=None, end=None, every="1h", profile="standa
     """
     from ..engine.cluster import check_client
 
+    own = isinstance(client, str)  # a client made here from an address is closed here
     client = check_client(client) if members else None
+    try:
+        return _windows(lat, lon, alt, start, end, every, profile, members, seed, ensemble_options, client,
+                        predict_options)
+    finally:
+        if own and client is not None:
+            client.close()
+
+
+def _windows(lat, lon, alt, start, end, every, profile, members, seed, ensemble_options, client, predict_options):
     import pandas as pd
 
     from ..api import predict
