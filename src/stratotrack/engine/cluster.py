@@ -171,7 +171,9 @@ def wind_handle(field) -> dict:
 _HANDLES = weakref.WeakKeyDictionary()
 
 
+#: fields this process opened from handles, most recent last (a few kept: each is a memory map, not a copy)
 _OPEN = {}
+_OPEN_KEEP = 8
 _OPEN_LOCK = threading.Lock()
 
 
@@ -193,7 +195,11 @@ def open_handle(handle):
                                     "need the same file system as the client (or STRATOTRACK_CACHE_DIR on a "
                                     "shared one)") from None
             field = WindField.from_metadata(np.asarray(mm), handle["meta"])
-            _OPEN[key] = field
+            while len(_OPEN) >= _OPEN_KEEP:
+                _OPEN.pop(next(iter(_OPEN)))
+        else:
+            _OPEN.pop(key)
+        _OPEN[key] = field
     return field
 
 

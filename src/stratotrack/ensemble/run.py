@@ -36,7 +36,7 @@ def _passages(passages):
     out = []
     for k, p in enumerate(passages or []):
         if isinstance(p, Passage):
-            out.append(p)
+            out.append(p.fresh())  # a Passage given to several calls counts each call's members only
             continue
         if isinstance(p, dict):
             p = dict(p)
@@ -242,8 +242,7 @@ def _plan(lat, lon, alt=0.0, time=None, profile="standard", *, members=100, seed
     if offsets is not None and offsets is not False and not isinstance(offsets, PT.Offsets):
         raise InputError("offsets must be a stratotrack.ensemble.Offsets or True")
     offsets = offsets or None
-    # each run counts into its own passage accumulators (a Passage given twice does not carry counts over)
-    passes = [p.fresh() for p in _passages(passages)]
+    passes = _passages(passages)
     for p in passes:
         p.sgn = sgn
     # each source as open_wind takes it (a fetched name such as "gefs" picks the cycle covering the launch)
@@ -438,7 +437,7 @@ def _run_batch(spec, fields):
             "engine_seconds": integ.engine_seconds, "table": table, "traj": traj}
 
 
-def _consume(integ, prev, passes, snap_keys, snap_times, snap, sgn, drop):
+def _consume(integ, prev, passes, snapshots, snap_times, snap, sgn, drop):
     """Feed the outputs recorded since the last call to the passage and position-at-time accumulators."""
     if drop:
         chunks = integ.take_chunks()
@@ -462,7 +461,7 @@ def _consume(integ, prev, passes, snap_keys, snap_times, snap, sgn, drop):
             ta, laa, loa, oka = t[act], la[act], lo[act], ok[act]
             for p in passes:
                 p.update(ta, laa, loa, oka, rows=act)
-        for key, ts in zip(snap_keys, snap_times):
+        for key, ts in zip(snapshots, snap_times):
             s_lat, s_lon, done = snap[key]
             st = sgn * t
             exact = ok & (t == ts)

@@ -254,22 +254,12 @@ class Passage:
         self.by_member = []  # per batch, bool array (kept only when the caller keeps members)
 
     def fresh(self) -> "Passage":
-        """The same target with nothing counted (each ensemble run counts into its own)."""
+        """A copy of this passage with nothing counted (each ensemble run counts its own members)."""
         import copy
 
         out = copy.copy(self)
         out.n, out.hits, out.first_times, out.by_member = 0, 0, [], []
-        for name in ("_passed", "_when"):
-            out.__dict__.pop(name, None)
         return out
-
-    def merge(self, other: "Passage") -> None:
-        """Add the counts of ``other`` (the same target, e.g. one batch run elsewhere): exact (integer counts,
-        first-passage times and per-member flags appended in order)."""
-        self.n += other.n
-        self.hits += other.hits
-        self.first_times.extend(other.first_times)
-        self.by_member.extend(other.by_member)
 
     def start_batch(self, n):
         self._passed = np.zeros(n, dtype=bool)
@@ -341,6 +331,14 @@ class Passage:
         self.first_times.append(self._when[self._passed])
         if keep:
             self.by_member.append((self._passed.copy(), self._when.copy()))
+
+    def merge(self, other: "Passage") -> None:
+        """Add the counts of ``other`` (the same target, e.g. one batch run elsewhere): exact (integer counts,
+        first-passage times and per-member flags appended in order)."""
+        self.n += other.n
+        self.hits += other.hits
+        self.first_times.extend(other.first_times)
+        self.by_member.extend(other.by_member)
 
     def result(self, levels_time=None):
         p = self.hits / max(self.n, 1)
