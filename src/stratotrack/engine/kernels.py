@@ -61,8 +61,8 @@ _LL = _atm.LAYER_L
 _LT = _atm.LAYER_T
 _LP = _atm.LAYER_P
 _RG = _atm.R_GEOPOTENTIAL
-_GMR = _atm._GMR
-_RHO_FACTOR = _atm._M / _atm._RSTAR
+_GMR = _atm.GMR
+_RHO_FACTOR = _atm.M_AIR / _atm.R_STAR
 _RHO0 = float(_atm.RHO0)
 TIME_TOL = 1e-6
 

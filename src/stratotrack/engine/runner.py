@@ -9,6 +9,7 @@ import numba
 import numpy as np
 
 from ..errors import InputError
+from . import backends
 from . import kernels as K
 
 #: output buffers of one chunk are kept under this many bytes
@@ -51,7 +52,7 @@ class Integrator:
     """
 
     def __init__(self, field, t0, lat, lon, alt, codes, vals, t_end, *, step=60.0, output_interval=None,
-                 backward=False, outside="clamp"):
+                 backward=False, outside="clamp", backend="auto"):
         if not (np.isfinite(step) and step > 0):
             raise InputError(f"step {step!r} s is invalid; expected a positive number of seconds")
         output_interval = step if output_interval is None else output_interval
@@ -89,6 +90,14 @@ class Integrator:
         self._chunks = [(self.t.copy()[:, None], self.lat.copy()[:, None], self.lon.copy()[:, None],
                          self.alt.copy()[:, None], np.zeros((n, 1), dtype=np.int8), np.ones(n, dtype=np.int64))]
         self.engine_seconds = 0.0
+        #: the backend that advances the particles (see :mod:`stratotrack.engine.backends`; ``auto``: ``serial`` for
+        #: a few particles, ``cpu`` otherwise)
+        self.backend = backends.choose(backend, n, self._expected_steps)
+
+    def _expected_steps(self) -> float:
+        """About how many steps the longest particle takes (for the backend choice)."""
+        span = np.max(np.abs(self.t_end - self.t), initial=0.0)
+        return float(span / abs(self.h)) + self.codes.shape[1]
 
     @property
     def running(self) -> np.ndarray:
@@ -114,19 +123,27 @@ class Integrator:
         start = _time.perf_counter()
         # blocks of particles handed to the threads a few at a time rather than one equal share each up front, so
         # that a thread that loses its core to another process for a while does not hold up the whole call
-        previous = numba.set_parallel_chunksize(PARALLEL_CHUNK_BLOCKS)
+        parallel = self.backend == "cpu"
+        previous = numba.set_parallel_chunksize(PARALLEL_CHUNK_BLOCKS) if parallel else None
         try:
-            K.advance(*self.field.kernel_args(), self.t, self.lat, self.lon, self.alt, self.stage, self.status,
+            backends.advance_function(self.backend)(*self.field.kernel_args(), self.t, self.lat, self.lon, self.alt, self.stage, self.status,
                       self.khint, self.thint, self.next_out, self.codes, self.vals, self.t_end, self.h,
                       float(t_until), self.out_dt, self.stop_outside, o_t, o_la, o_lo, o_z, o_st, o_n,
                       ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped,
-                      K.locality_order(self.lat, self.lon, run), self._trig, *self._scratch)
+                      self._order(run), self._trig, *self._scratch)
         finally:
-            numba.set_parallel_chunksize(previous)
+            if parallel:
+                numba.set_parallel_chunksize(previous)
         self.engine_seconds += _time.perf_counter() - start
         if o_n.max(initial=0) >= m:
             raise RuntimeError("internal error: output buffer of a chunk overflowed")
         self._chunks.append((o_t, o_la, o_lo, o_z, o_st, o_n))
+
+    def _order(self, running):
+        """The particles' order for the blocks (see :func:`kernels.locality_order`); one block needs none."""
+        if self.n <= K.BLOCK:
+            return np.arange(self.n, dtype=np.int64)
+        return K.locality_order(self.lat, self.lon, running)
 
     def run(self, chunk_seconds=None) -> None:
         """Advance until every particle has ended (each has an end time, so this terminates)."""
@@ -156,9 +173,39 @@ class Integrator:
         chunks, self._chunks = self._chunks, []
         return chunks
 
+    def _result_one_chunk(self) -> RawTrajectories:
+        """:meth:`result` when the run was one :meth:`advance` (a single prediction): the start points and that
+        chunk side by side, without the general row-by-row gather (a chunk's buffers are NaN past each count)."""
+        (t0, la0, lo0, z0, _s0, c0), (t1, la1, lo1, z1, s1, c1) = self._chunks
+        counts = c0 + c1
+        width = int(counts.max(initial=1))
+        k = width - 1
+        out = []
+        for a, b in ((t0, t1), (la0, la1), (lo0, lo1), (z0, z1)):
+            x = np.empty((self.n, width))
+            x[:, :1] = a
+            x[:, 1:] = b[:, :k]
+            out.append(x)
+        stage = np.empty((self.n, width), dtype=np.int8)
+        stage[:, 0] = 0
+        stage[:, 1:] = s1[:, :k]
+        if (counts != width).any():
+            stage[np.arange(width)[None, :] >= counts[:, None]] = -1
+        lon = (out[2] + 180.0) % 360.0 - 180.0  # NaN padding stays NaN
+        total = int(counts.sum())
+        for arr in (out[0], out[1], lon, out[3]):
+            if np.count_nonzero(np.isfinite(arr)) != total:
+                raise RuntimeError("internal error: the integrator produced non-finite positions")
+        ev = self.ev
+        ev_lon = (ev["lon"] + 180.0) % 360.0 - 180.0
+        return RawTrajectories(out[0], out[1], lon, out[3], stage, counts, ev["t"], ev["lat"], ev_lon, ev["alt"],
+                               ev["kind"], ev["n"], self.status.copy(), self.stage.copy(), self.clamped.copy())
+
     def result(self) -> RawTrajectories:
         """Outputs of all chunks so far, NaN-padded into ``[n, obs]`` arrays."""
         n = self.n
+        if len(self._chunks) == 2 and self._chunks[0][0].shape[1] == 1:
+            return self._result_one_chunk()
         counts = np.sum([c[5] for c in self._chunks], axis=0)
         width = int(counts.max(initial=1))
         out = [np.full((n, width), np.nan) for _ in range(4)] + [np.full((n, width), -1, dtype=np.int8)]

@@ -322,6 +322,7 @@ def _plan(lat, lon, alt=0.0, time=None, profile="standard", *, members=100, seed
             "winds": [f.label() for f in fields],
             "redraws": {k: int(v) for k, v in redraws.items()},
         },
+        "warnings": list(dict.fromkeys(w for f in fields for w in f.warnings_for(np.array([t_launch])))),
         "step_seconds": step, "interval_seconds": interval, "levels": levels,
     }
     return _Plan(common=common, specs=specs, fields=fields, members=n, passes=passes, levels=levels,
@@ -354,7 +355,7 @@ def _run_batch(spec, fields):
     la = np.full(nb, lat0)
     lo = np.full(nb, lon0)
     z = np.full(nb, alt0)
-    prof = _api._build_profile(
+    prof = _api.build_profile(
         c["profile"], (nb,), z, tb, c["backward"],
         ascent_rate=params["ascent_rate"], burst_altitude=params["burst_altitude"],
         descent_rate=params["descent_rate"],
@@ -366,7 +367,7 @@ def _run_batch(spec, fields):
     if c["max_duration"] is not None:
         t_end = tb + sgn * parse_duration(c["max_duration"])
     else:
-        t_end = tb + sgn * _api._natural_duration(prof, codes, vals, tb, z, step)
+        t_end = tb + sgn * _api.natural_duration(prof, codes, vals, tb, z, step)
     integ = Integrator(fld, tb, la, lo, z, codes, vals, t_end, step=step, output_interval=c["output_interval"],
                        backward=prof.backward, outside=c["outside"])
     werr = None
@@ -428,7 +429,7 @@ def _run_batch(spec, fields):
     if keep != "summary":
         table = _member_table(mids, g, ci, combos, params, tb, integ, end_lat, end_lon, prof_names, passes)
     if keep == "trajectories":
-        ds = _api._to_dataset(integ, prof, fld, (nb,), step, c["outside"])
+        ds = _api.trajectory_dataset(integ, prof, fld, (nb,), step, c["outside"])
         traj = ds.assign_coords(trajectory=mids)
     for p in passes:
         p.__dict__.pop("_passed", None)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..engine import Integrator
 from ..engine import kernels as K
+from ..geodesy import move
 from ..timeutil import from_epoch_seconds
 from .geometry import local_offsets, offset_points  # noqa: F401  (offset_points used by callers)
 from ..engine.wind_error import ou_step  # noqa: F401,E402,I001  (the engine's OU wind-error process, for the filter)
@@ -56,13 +57,6 @@ def wind_at(field, t, lat, lon, alt):
 
 
 def displace(lat, lon, east, north):
-    """Positions moved by east/north displacements (m) along the sphere (small-step local formula)."""
-    from ..geodesy import EARTH_RADIUS
-
-    dlat = north / EARTH_RADIUS / D2R
-    nlat = lat + dlat
-    over = np.abs(nlat) > 90.0
-    nlat = np.where(over, np.sign(nlat) * 180.0 - nlat, nlat)
-    coslat = np.maximum(np.cos(lat * D2R), 1e-6)
-    nlon = lon + east / (EARTH_RADIUS * coslat) / D2R + np.where(over, 180.0, 0.0)
+    """Positions moved by east/north displacements (m) along great circles, longitudes in -180..180."""
+    nlat, nlon = move(lat, lon, east, north)
     return nlat, (nlon + 180.0) % 360.0 - 180.0
