@@ -182,7 +182,7 @@ def _fall_batch(field_, t0, la, lo, z, pieces, samples, rng, wind_error, referen
     Returns (release index, piece index, lat, lon, impact time) per falling sample."""
     from ..engine import Integrator
     from ..engine import kernels as K
-    from ..ensemble import perturb as PT
+    from ..engine.wind_error import WindError, WindErrorState
 
     nrel = t0.size // samples
     npc = len(pieces)
@@ -202,8 +202,8 @@ def _fall_batch(field_, t0, la, lo, z, pieces, samples, rng, wind_error, referen
     integ = Integrator(field_, tt, rl, ro, rz, codes, vals, t_end, step=step, output_interval=1e7)
     werr = None
     if wind_error:
-        model = wind_error if isinstance(wind_error, PT.WindError) else PT.WindError()
-        werr = PT._WindErrorState(model, rng, rel.size, np.full(rel.size, float(reference)))
+        model = wind_error if isinstance(wind_error, WindError) else WindError()
+        werr = WindErrorState(model, rng, rel.size, np.full(rel.size, float(reference)))
     # one clock for all releases: a particle waits (does not move) until the clock reaches its release time
     until = float(tt.min())
     last = float(t_end.max())

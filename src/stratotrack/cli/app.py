@@ -231,6 +231,8 @@ def predict(
     keep: Annotated[Optional[str], typer.Option(
         "--keep", help="Ensemble: summary, members (a row per member) or trajectories (every point).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Ensemble: members run at once.")] = 25000,
+    scheduler: Annotated[Optional[str], typer.Option(
+        "--scheduler", help="Ensemble: run the batches on this Dask scheduler (e.g. tcp://10.0.0.5:8786).")] = None,
 ):
     """Predict a flight and print a summary; export it with --out, draw it with --plot; --members: an ensemble."""
     import stratotrack.io as sio
@@ -270,7 +272,9 @@ def predict(
             outside=outside.value, kwargs={k: v for k, v in engine.items() if v is not None}, members=members,
             seed=seed, spread=spread, wind_error=wind_error, wind_error_scale=wind_error_scale, offsets=offsets,
             passage=passage, at=at, levels=levels, keep=keep, batch_size=batch_size, outputs=outputs, plot=plot,
-            as_json=as_json, phase=_phase)
+            as_json=as_json, phase=_phase, scheduler=scheduler)
+    if scheduler is not None:
+        raise InputError("--scheduler runs ensembles on a Dask cluster; expected --members with it")
     for path in outputs:  # fail before any work: unknown formats and unwritable paths
         sio.check_output(path)
     if plot is not None:

@@ -74,6 +74,8 @@ def register(app):
         out: Annotated[Optional[list[Path]], typer.Option("--out", "-o", help="Report file (.html, .json); "
                                                           "repeat.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+        scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Run the ensemble (--members) on this "
+                                                         "Dask scheduler, e.g. tcp://10.0.0.5:8786.")] = None,
     ):
         """Sites, satellites, airspace and termination windows of a flight, in one report."""
         import stratotrack as st
@@ -137,11 +139,12 @@ def register(app):
         with _phase("Assessing the flight (sites, satellites, airspace, termination)..."):
             return _assess(st, A, wind, track, lat, lon, alt, time, duration, members, seed, wind_error, site_list,
                            sensor, tles, min_elevation, zones, piece_list, every, samples, threshold, criterion, pop,
-                           termination, out, as_json)
+                           termination, out, as_json, scheduler)
 
 
 def _assess(st, A, wind, track, lat, lon, alt, time, duration, members, seed, wind_error, site_list, sensor, tles,
-            min_elevation, zones, piece_list, every, samples, threshold, criterion, pop, termination, out, as_json):
+            min_elevation, zones, piece_list, every, samples, threshold, criterion, pop, termination, out, as_json,
+            scheduler=None):
     from stratotrack.errors import InputError
     from stratotrack.timeutil import parse_duration
 
@@ -154,9 +157,16 @@ def _assess(st, A, wind, track, lat, lon, alt, time, duration, members, seed, wi
         if lat is None or lon is None:
             raise InputError("give --lat and --lon of a drift, or --track with a flight file")
         if members > 0:
-            traj = st.ensemble(lat, lon, alt, time, "drift", members=members, seed=seed, duration=duration,
-                               wind=w, wind_error=wind_error or None, keep="trajectories", interval=600.0,
-                               output_interval=600.0, step=120.0)
+            from .ensemble import _client
+
+            client = _client(scheduler)
+            try:
+                traj = st.ensemble(lat, lon, alt, time, "drift", members=members, seed=seed, duration=duration,
+                                   wind=w, wind_error=wind_error or None, keep="trajectories", interval=600.0,
+                                   output_interval=600.0, step=120.0, client=client)
+            finally:
+                if client is not None:
+                    client.close()
         else:
             traj = st.predict(lat, lon, alt, time, "drift", duration=duration, wind=w, step=120.0,
                               output_interval=600.0)

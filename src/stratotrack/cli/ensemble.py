@@ -84,9 +84,21 @@ def check_outputs(outputs, keep):
                              f"{', '.join(FORMATS)} (trajectory formats need --keep trajectories)")
 
 
+def _client(scheduler, phase=None):
+    """A Dask client of ``--scheduler ADDRESS`` (None without one); one line and exit 2 when it does not answer."""
+    if not scheduler:
+        return None
+    from ..engine.cluster import connect
+
+    if phase is None:
+        return connect(scheduler)
+    with phase(f"Connecting to {scheduler}..."):
+        return connect(scheduler)
+
+
 def predict_ensemble(*, lat, lon, alt, time, profile, backward, wind, outside, kwargs, members, seed, spread,
                      wind_error, wind_error_scale, offsets, passage, at, levels, keep, batch_size, outputs, plot,
-                     as_json, phase):
+                     as_json, phase, scheduler=None):
     """``stratotrack predict --members N``: run the ensemble, write its products, print its summary."""
     import stratotrack as st
 
@@ -97,10 +109,16 @@ def predict_ensemble(*, lat, lon, alt, time, profile, backward, wind, outside, k
     kw = perturbation_kwargs(spread, wind_error, wind_error_scale, offsets)
     kwargs = dict(kwargs)
     kwargs.pop("output_interval", None) if keep != "trajectories" else None
-    with phase(f"Running {members} members..."):
-        res = st.ensemble(lat, lon, alt, time, profile, members=members, seed=seed, backward=backward, wind=wind,
-                          outside=outside, passages=parse_passages(passage), at=list(at) if at else None,
-                          levels=parse_levels(levels), keep=keep, batch_size=batch_size, **kw, **kwargs)
+    client = _client(scheduler, phase)
+    try:
+        with phase(f"Running {members} members" + (f" on {scheduler}..." if client else "...")):
+            res = st.ensemble(lat, lon, alt, time, profile, members=members, seed=seed, backward=backward, wind=wind,
+                              outside=outside, passages=parse_passages(passage), at=list(at) if at else None,
+                              levels=parse_levels(levels), keep=keep, batch_size=batch_size, client=client, **kw,
+                              **kwargs)
+    finally:
+        if client is not None:
+            client.close()
     from ..ensemble.result import FORMATS as ENSEMBLE_FORMATS
 
     written = []
@@ -187,6 +205,9 @@ def register(app):
         out: Annotated[Optional[list[Path]], typer.Option(
             "--out", "-o", help="Table .csv, map .png/.svg/.pdf, trajectories .nc/.geojson/.kml/.gpx/.czml.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+        scheduler: Annotated[Optional[str], typer.Option(
+            "--scheduler", help="Run the ensembles' batches on this Dask scheduler (e.g. tcp://10.0.0.5:8786).")]
+        = None,
     ):
         """Predict the same flight launched every --every from --start to --end: a table and a map of landings."""
         from ..ensemble.windows import FORMATS
@@ -229,13 +250,20 @@ def register(app):
         if duration is not None:
             opts["duration"] = duration
         ens = perturbation_kwargs(spread, wind_error, None, False) if members else None
+        if scheduler and not members:
+            raise InputError("--scheduler runs the launches' ensembles on a Dask cluster; expected --members with it")
         from .app import _phase
 
-        with _phase("Predicting every launch of the window..."):
-            res = st.windows(lat, lon, alt, start, end, every, profile, members=members, seed=seed,
-                             ensemble_options=ens, **opts)
-            for path in outputs:
-                res.write(path)
+        client = _client(scheduler, _phase)
+        try:
+            with _phase("Predicting every launch of the window" + (f" on {scheduler}..." if client else "...")):
+                res = st.windows(lat, lon, alt, start, end, every, profile, members=members, seed=seed,
+                                 ensemble_options=ens, client=client, **opts)
+                for path in outputs:
+                    res.write(path)
+        finally:
+            if client is not None:
+                client.close()
         df = res.table
         if as_json:
             print(df.to_json(orient="records", date_format="iso", indent=1))

@@ -9,8 +9,9 @@ Flight parameters
     gas fill) with spreads of the fill and of the burst diameter.
 
 Wind error
-    :class:`WindError`: a per-member Ornstein-Uhlenbeck velocity error added to the forecast wind, applied as a
-    displacement between short integration chunks.  Its RMS grows with forecast lead time.
+    :class:`WindError` (from :mod:`stratotrack.engine.wind_error`): a per-member Ornstein-Uhlenbeck velocity error
+    added to the forecast wind, applied as a displacement between short integration chunks.  Its RMS grows with
+    forecast lead time.
 
 Offsets
     :class:`Offsets`: the HYSPLIT ensemble: the wind grid shifted by a fraction of a cell north/south, east/west and
@@ -29,7 +30,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..geodesy import move
 
 #: flight parameters that a spread may perturb, with their units
 PARAMETERS = {"ascent_rate": "m/s", "burst_altitude": "m", "descent_rate": "m/s", "float_altitude": "m",
@@ -236,100 +236,9 @@ def _altitude_of_density(rho):
 
 
 # -- wind error ------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class WindError:
-    """Forecast wind error seen by a balloon: an Ornstein-Uhlenbeck process per member.
-
-    Each member carries ``e(t) = sigma(lead) * z(t)``, with ``z`` a pair (east, north) of independent unit OU
-    processes of correlation time ``correlation_time`` (s): ``z(t + dt) = rho z(t) + sqrt(1 - rho^2) xi``,
-    ``rho = exp(-dt / tau)``, started in equilibrium.  So ``e`` has the RMS ``sigma(lead)`` per component at every
-    lead time, and ``sigma(lead) = rms_vector_error(lead) / sqrt(2)`` with the RMS *vector* error
-
-        ``rms_vector_error(lead) = min(initial + growth * lead_days, maximum)``  (m/s).
-
-    The member's position is displaced by the time integral of ``e`` after every chunk of ``interval`` s.
-
-    Defaults: ``initial`` 2.5 m/s, ``growth`` 0.8 m/s per day, ``maximum`` 9 m/s: about 2.5, 3.3, 4.9 and 6.5 m/s at
-    analysis time and days 1, 3 and 5.  These follow the size of the RMS vector wind errors of global forecasts
-    (ECMWF, GFS) in the lower stratosphere (100-50 hPa, extratropics) verified against radiosondes and analyses, as
-    shown in the centres' routine verification (WMO lead-centre scores) and in comparisons with superpressure
-    balloons (Loon: Friedrich et al. 2017, ACP 17, 855-866; Coy et al. 2019, JGR 124; Concordiasi: Podglajen et
-    al. 2014, QJRMS): errors of 2-3 m/s per component at analysis, roughly doubling by day 5.  They are rounded
-    figures for a default, not a fit: set them for your model, season and region.  ``correlation_time`` 12 h is an
-    assumption: the along-track decorrelation of synoptic-scale errors (about 1,000 km) for a balloon moving
-    relative to the error pattern at 10-20 m/s, and the errors' own evolution over about a day.
-
-    ``lead`` is counted from ``reference_time`` (s since 1970; default: the first time of a forecast field, else each
-    member's launch).
-    """
-
-    initial: float = 2.5
-    growth: float = 0.8
-    maximum: float = 9.0
-    correlation_time: float = 12 * 3600.0
-    interval: float = 600.0
-    reference_time: float | None = None
-    scale: float = 1.0
-
-    def __post_init__(self):
-        for name in ("initial", "growth", "maximum", "scale"):
-            v = float(getattr(self, name))
-            if not (math.isfinite(v) and v >= 0):
-                raise InputError(f"wind error {name} {v!r} is invalid; expected a finite number >= 0")
-        for name in ("correlation_time", "interval"):
-            v = float(getattr(self, name))
-            if not (math.isfinite(v) and v > 0):
-                raise InputError(f"wind error {name.replace('_', ' ')} {v!r} s is invalid; expected a positive "
-                                 "number of seconds")
-
-    def rms_vector(self, lead_seconds):
-        lead = np.maximum(np.asarray(lead_seconds, dtype=float), 0.0) / 86400.0
-        return self.scale * np.minimum(self.initial + self.growth * lead, self.maximum)
-
-    def describe(self):
-        return (f"Ornstein-Uhlenbeck wind error, RMS vector error min({self.initial:g} + {self.growth:g}/day x "
-                f"lead, {self.maximum:g}) m/s x {self.scale:g}, correlation time {self.correlation_time / 3600:g} h, "
-                f"applied every {self.interval:g} s")
-
-
-class _WindErrorState:
-    """The OU state of a batch of members and the displacement it causes over each chunk."""
-
-    def __init__(self, model: WindError, rng, n, reference):
-        self.m = model
-        self.rng = rng
-        self.z = rng.standard_normal((2, n))  # equilibrium start
-        self.reference = reference  # per member, s
-
-    def displace(self, integ, t_before, running_before):
-        from ..geodesy import EARTH_RADIUS
-
-        dt = integ.t - t_before
-        moved = running_before & (dt != 0)
-        if not moved.any():
-            return
-        idx = np.nonzero(moved)[0]
-        dti = np.abs(dt[idx])
-        tau = self.m.correlation_time
-        rho = np.exp(-dti / tau)
-        z0 = self.z[:, idx]
-        xi = self.rng.standard_normal((2, idx.size))
-        z1 = rho * z0 + np.sqrt(1.0 - rho * rho) * xi
-        self.z[:, idx] = z1
-        # integral of the OU path over the chunk, approximated by the trapezoid of its ends (dt << tau)
-        sig0 = self.m.rms_vector(t_before[idx] - self.reference[idx]) / math.sqrt(2.0)
-        sig1 = self.m.rms_vector(integ.t[idx] - self.reference[idx]) / math.sqrt(2.0)
-        de = 0.5 * (sig0 * z0[0] + sig1 * z1[0]) * dt[idx]
-        dn = 0.5 * (sig0 * z0[1] + sig1 * z1[1]) * dt[idx]
-        r = EARTH_RADIUS + integ.alt[idx]
-        lat, lon = displace_on_sphere(integ.lat[idx], integ.lon[idx], de / r, dn / r)
-        integ.lat[idx] = lat
-        integ.lon[idx] = lon
-
-
-def displace_on_sphere(lat, lon, east_rad, north_rad):
-    """Move points by small angles east/north along great circles (:func:`stratotrack.geodesy.move`)."""
-    return move(lat, lon, east_rad, north_rad, radius=1.0)
+# The OU wind-error process lives in the engine (one implementation for ensembles, tracking and debris footprints);
+# ``WindError`` and ``displace_on_sphere`` stay importable from here.
+from ..engine.wind_error import WindError, WindErrorState, displace_on_sphere  # noqa: E402,F401
 
 
 # -- HYSPLIT offsets -------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time as _time
+import weakref
 
 import numpy as np
 
@@ -59,7 +60,7 @@ def ensemble(lat, lon, alt=0.0, time=None, profile="standard", *, members=100, s
              burst_altitude=30000.0, descent_rate=5.0, float_altitude=None, duration=None, stop=None,
              landing_altitude=0.0, launch_altitude=0.0, backward=False, step=60.0, output_interval=None,
              outside="clamp", max_duration=None, at=None, passages=None, levels=(0.5, 0.9, 0.99),
-             resolution_km=None, interval=600.0, batch_size=25_000, keep="members") -> EnsembleResult:
+             resolution_km=None, interval=600.0, batch_size=25_000, keep="members", client=None) -> EnsembleResult:
     """Run a Monte Carlo ensemble of one flight and summarise it as it runs.
 
     The flight is described as for :func:`stratotrack.predict` (scalars: one launch).  Perturbations, combinable:
@@ -84,8 +85,115 @@ def ensemble(lat, lon, alt=0.0, time=None, profile="standard", *, members=100, s
     parameters and end point, a few dozen bytes each) or ``"trajectories"`` (every full trajectory).
     ``interval`` (s) is the chunk of integration between wind-error displacements and the spacing of the points
     the passage test joins; ``batch_size`` bounds the particle state held at once.
+
+    ``client``: a ``dask.distributed.Client`` (or a scheduler address): the batches run as tasks on its workers,
+    which memory-map the prepared wind instead of receiving it (see ``docs/dask.md``).  The result equals the
+    local run with the same ``seed`` and ``batch_size``, whatever the cluster.
     """
+    from ..engine.cluster import check_client
+
     wall0 = _time.perf_counter()
+    own = isinstance(client, str)  # a client made here from an address is closed here
+    client = check_client(client)
+    try:
+        return _ensemble(wall0, client, lat, lon, alt, time, profile, members=members, seed=seed, spread=spread,
+                         balloon=balloon, wind_error=wind_error, offsets=offsets, wind=wind, winds=winds,
+                         ascent_rate=ascent_rate, burst_altitude=burst_altitude, descent_rate=descent_rate,
+                         float_altitude=float_altitude, duration=duration, stop=stop,
+                         landing_altitude=landing_altitude, launch_altitude=launch_altitude, backward=backward,
+                         step=step, output_interval=output_interval, outside=outside, max_duration=max_duration,
+                         at=at, passages=passages, levels=levels, resolution_km=resolution_km, interval=interval,
+                         batch_size=batch_size, keep=keep)
+    finally:
+        if own and client is not None:
+            client.close()
+
+
+def _ensemble(wall0, client, lat, lon, alt, time, profile, **kw) -> EnsembleResult:
+    plan = _plan(lat, lon, alt, time, profile, **kw)
+    result = run_plans([plan], client)[0]
+    result.meta["wall_seconds"] = _time.perf_counter() - wall0
+    if client is not None:
+        result.meta["cluster"] = {"workers": len(client.scheduler_info().get("workers", {}))}
+    return result
+
+
+def run_plans(plans, client=None) -> list:
+    """Run the batches of several planned ensembles (e.g. the launches of a window) together, locally or as tasks
+    on a cluster, and reduce each: a list of :class:`EnsembleResult`, one per plan."""
+    import itertools
+
+    from ..engine.cluster import run_batches
+
+    fields, where, specs = [], {}, []
+    for plan in plans:
+        for spec in plan.specs:
+            f = plan.fields[spec["g"]]
+            if id(f) not in where:
+                where[id(f)] = len(fields)
+                fields.append(f)
+            specs.append({**spec, "field": where[id(f)]})
+    results = run_batches(_run_batch, specs, fields, client)
+    out = [plan.finish(itertools.islice(results, len(plan.specs))) for plan in plans]
+    results.close()
+    return out
+
+
+class _Plan:
+    """An ensemble cut into batches (``specs``, run by :func:`_run_batch`) and the reduction of their results."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+    def finish(self, partials) -> EnsembleResult:
+        """Reduce the batches' results, in batch order (so that a distributed run equals the local one)."""
+        c = self.common
+        n = self.members
+        products = {}
+        snapshots = {key: PointDensity("at", self.resolution_km) for key in c["snap_keys"]}
+        counts = {"aloft_at": {k: 0 for k in snapshots}, "not_launched_at": {k: 0 for k in snapshots}}
+        passes = self.passes
+        tables, trajs = [], []
+        engine_seconds = 0.0
+        status_total = None
+        for part in partials:
+            for name, p_lat, p_lon in part["points"]:
+                products.setdefault(name, PointDensity(name, self.resolution_km)).add(p_lat, p_lon)
+            for key, (s_lat, s_lon, n_before, n_done) in part["snap"].items():
+                counts["not_launched_at"][key] += n_before
+                counts["aloft_at"][key] += n_done
+                snapshots[key].add(s_lat, s_lon)
+            for p, q in zip(passes, part["passages"]):
+                p.merge(q)
+            st_counts = part["status"]
+            status_total = st_counts if status_total is None else status_total + st_counts
+            engine_seconds += part["engine_seconds"]
+            if part["table"] is not None:
+                tables.append(part["table"])
+            if part["traj"] is not None:
+                trajs.append(part["traj"])
+        meta = dict(self.meta)
+        meta.update({
+            "status_counts": {name: int(cnt) for name, cnt in zip(
+                ("running", "completed", "maximum duration reached", "left above", "left below", "left time",
+                 "left region"), status_total) if cnt},
+            "snapshots": {k: {"aloft": counts["aloft_at"][k], "not_launched": counts["not_launched_at"][k],
+                              "ended": n - counts["aloft_at"][k] - counts["not_launched_at"][k]} for k in snapshots},
+            "engine_seconds": engine_seconds,
+        })
+        products.update(snapshots)
+        return EnsembleResult(products=products, passages=passes, levels=self.levels, meta=meta,
+                              members=_concat_tables(tables) if tables else None,
+                              trajectories=_concat_trajs(trajs) if trajs else None)
+
+
+def _plan(lat, lon, alt=0.0, time=None, profile="standard", *, members=100, seed=None, spread=None, balloon=None,
+          wind_error=None, offsets=None, wind="climatology", winds=None, ascent_rate=5.0, burst_altitude=30000.0,
+          descent_rate=5.0, float_altitude=None, duration=None, stop=None, landing_altitude=0.0, launch_altitude=0.0,
+          backward=False, step=60.0, output_interval=None, outside="clamp", max_duration=None, at=None,
+          passages=None, levels=(0.5, 0.9, 0.99), resolution_km=None, interval=600.0, batch_size=25_000,
+          keep="members") -> _Plan:
+    """Check the arguments, open the winds, draw the members' parameters and cut them into batches."""
     try:
         members = int(members)
     except (TypeError, ValueError):
@@ -184,108 +292,19 @@ def ensemble(lat, lon, alt=0.0, time=None, profile="standard", *, members=100, s
                 order.append((g, c, m[s:s + batch_size]))
     batch_seeds = ss.spawn(len(order))
 
-    # -- accumulators -------------------------------------------------------------------------------------------
     snap_times = [] if at is None else [float(x) for x in np.atleast_1d(to_epoch_seconds(at))]
-    products = {}
-    snapshots = {f"at {format_time(from_epoch_seconds(ts))}": PointDensity("at", resolution_km) for ts in snap_times}
-    cache = {}
-    tables, trajs = [], []
-    engine_seconds = 0.0
-    counts = {"aloft_at": {k: 0 for k in snapshots}, "not_launched_at": {k: 0 for k in snapshots}}
-    status_total = None
-    prof_names = None
+    common = {
+        "lat0": lat0, "lon0": lon0, "alt0": alt0, "sgn": sgn, "profile": profile, "backward": backward,
+        "duration": duration, "stop": stop, "landing_altitude": landing_altitude, "launch_altitude": launch_altitude,
+        "step": step, "output_interval": output_interval, "outside": outside, "max_duration": max_duration,
+        "interval": interval, "keep": keep, "wind_error": wind_error, "offsets": offsets, "combos": combos,
+        "passes": passes, "snap_times": snap_times,
+        "snap_keys": [f"at {format_time(from_epoch_seconds(ts))}" for ts in snap_times],
+    }
+    specs = []
     for b, (g, c, mids) in enumerate(order):
-        dlat_c, dlon_c, dz_c = combos[c]
-        fld = PT.shifted_field(fields[g], dlat_c * (offsets.cells if offsets else 0),
-                               dlon_c * (offsets.cells if offsets else 0), dz_c * (offsets.height if offsets else 0),
-                               cache)
-        rng = np.random.Generator(np.random.PCG64(batch_seeds[b]))
-        nb = mids.size
-        tb = t0[mids]
-        la = np.full(nb, lat0)
-        lo = np.full(nb, lon0)
-        z = np.full(nb, alt0)
-        prof = _api.build_profile(
-            profile, (nb,), z, tb, backward,
-            ascent_rate=params["ascent_rate"][mids], burst_altitude=params["burst_altitude"][mids],
-            descent_rate=params["descent_rate"][mids],
-            float_altitude=params["float_altitude"][mids] if "float_altitude" in params else None,
-            duration=duration, stop=stop, landing_altitude=landing_altitude, launch_altitude=launch_altitude)
-        prof_names = prof.event_names
-        codes, vals = prof.encode(nb)
-        if max_duration is not None:
-            t_end = tb + sgn * parse_duration(max_duration)
-        else:
-            t_end = tb + sgn * _api.natural_duration(prof, codes, vals, tb, z, step)
-        integ = Integrator(fld, tb, la, lo, z, codes, vals, t_end, step=step, output_interval=output_interval,
-                           backward=prof.backward, outside=outside)
-        werr = None
-        if wind_error is not None:
-            if wind_error.reference_time is not None:
-                ref = np.full(nb, float(wind_error.reference_time))
-            elif fld.time_mode == "series":
-                ref = np.full(nb, float(fld.knots[0]))
-            else:
-                ref = tb.copy()
-            werr = PT._WindErrorState(wind_error, rng, nb, ref)
-        for p in passes:
-            p.start_batch(nb)
-        stream = keep != "trajectories"
-        snap = {k: [np.full(nb, np.nan), np.full(nb, np.nan), np.zeros(nb, bool)] for k in snapshots}
-        prev = None
-        t_ref = tb.min() if sgn > 0 else tb.max()
-        k = 0
-        last_all = t_end.max() if sgn > 0 else t_end.min()
-        max_k = int(math.ceil(abs(last_all - t_ref) / interval)) + 3
-        while True:
-            if stream or passes or snapshots:
-                prev = _consume(integ, prev, passes, snapshots, snap_times, snap, sgn, drop=stream)
-            run = integ.running
-            if not run.any():
-                break
-            k += 1
-            if k > max_k + 2:
-                raise RuntimeError("internal error: the ensemble's chunk schedule did not end the run")
-            last = t_end[run].max() if sgn > 0 else t_end[run].min()
-            until = t_ref + sgn * k * interval
-            if sgn * (until - last) > 0:
-                until = last + sgn * step
-            t_before = integ.t.copy()
-            integ.advance(until)
-            if werr is not None:
-                werr.displace(integ, t_before, run)
-        engine_seconds += integ.engine_seconds
-
-        # -- reduce the batch -----------------------------------------------------------------------------------
-        end_lat = integ.lat.copy()
-        end_lon = (integ.lon + 180.0) % 360.0 - 180.0
-        end_name = prof_names[-1]
-        products.setdefault(end_name, PointDensity(end_name, resolution_km)).add(end_lat, end_lon)
-        ev = integ.ev
-        for e_idx, e_name in enumerate(prof_names[1:-1]):
-            rows, cols = np.nonzero(ev["kind"] == e_idx)
-            products.setdefault(e_name, PointDensity(e_name, resolution_km)).add(ev["lat"][rows, cols],
-                                                                                 ev["lon"][rows, cols])
-        for key, ts in zip(snapshots, snap_times):
-            s_lat, s_lon, done = snap[key]
-            before = ~done & (sgn * ts < sgn * tb)
-            s_lat[before], s_lon[before] = lat0, lon0
-            after = ~done & ~before
-            s_lat[after], s_lon[after] = end_lat[after], end_lon[after]
-            counts["not_launched_at"][key] += int(before.sum())
-            counts["aloft_at"][key] += int(done.sum())
-            snapshots[key].add(s_lat, s_lon)
-        for p in passes:
-            p.end_batch(keep=keep != "summary")
-        st_counts = np.bincount(integ.status, minlength=7)
-        status_total = st_counts if status_total is None else status_total + st_counts
-        if keep != "summary":
-            tables.append(_member_table(mids, g, c, combos, params, tb, integ, end_lat, end_lon, prof_names, passes))
-        if keep == "trajectories":
-            ds = _api.trajectory_dataset(integ, prof, fld, (nb,), step, outside)
-            trajs.append(ds.assign_coords(trajectory=mids))
-        del integ
-
+        specs.append({"common": common, "g": g, "c": c, "mids": mids, "t0": t0[mids], "seed": batch_seeds[b],
+                      "params": {k: v[mids] for k, v in params.items()}})
     meta = {
         "members": n, "seed": seed if seed is not None else int(ss.entropy) if isinstance(ss.entropy, int) else None,
         "seed_entropy": str(ss.entropy), "batch_size": batch_size, "batches": len(order),
@@ -305,19 +324,118 @@ def ensemble(lat, lon, alt=0.0, time=None, profile="standard", *, members=100, s
         },
         "warnings": list(dict.fromkeys(w for f in fields for w in f.warnings_for(np.array([t_launch])))),
         "step_seconds": step, "interval_seconds": interval, "levels": levels,
-        "status_counts": {name: int(cnt) for name, cnt in zip(
-            ("running", "completed", "maximum duration reached", "left above", "left below", "left time",
-             "left region"), status_total) if cnt},
-        "snapshots": {k: {"aloft": counts["aloft_at"][k], "not_launched": counts["not_launched_at"][k],
-                          "ended": n - counts["aloft_at"][k] - counts["not_launched_at"][k]} for k in snapshots},
-        "engine_seconds": engine_seconds,
     }
-    products.update(snapshots)
-    result = EnsembleResult(products=products, passages=passes, levels=levels, meta=meta,
-                            members=_concat_tables(tables) if tables else None,
-                            trajectories=_concat_trajs(trajs) if trajs else None)
-    result.meta["wall_seconds"] = _time.perf_counter() - wall0
-    return result
+    return _Plan(common=common, specs=specs, fields=fields, members=n, passes=passes, levels=levels,
+                 resolution_km=resolution_km, meta=meta)
+
+
+#: height-shifted copies of fields (offsets), per field object and shift (kept while the field lives)
+_SHIFTED = weakref.WeakKeyDictionary()
+
+
+def _run_batch(spec, fields):
+    """Run one batch of members through the engine and reduce it to what the ensemble's summaries need.
+
+    Pure function of ``spec`` (its members, parameters and seed) and the fields: the same wherever it runs."""
+    c = spec["common"]
+    g, ci, mids = spec["g"], spec["c"], spec["mids"]
+    offsets, combos, sgn = c["offsets"], c["combos"], c["sgn"]
+    step, interval, keep, wind_error = c["step"], c["interval"], c["keep"], c["wind_error"]
+    snap_times, snap_keys = c["snap_times"], c["snap_keys"]
+    lat0, lon0, alt0 = c["lat0"], c["lon0"], c["alt0"]
+    dlat_c, dlon_c, dz_c = combos[ci]
+    base = fields[spec.get("field", g)]  # "field": the index into ``fields`` when several runs share one list
+    fld = PT.shifted_field(base, dlat_c * (offsets.cells if offsets else 0),
+                           dlon_c * (offsets.cells if offsets else 0), dz_c * (offsets.height if offsets else 0),
+                           _SHIFTED.setdefault(base, {}) if offsets else {})
+    rng = np.random.Generator(np.random.PCG64(spec["seed"]))
+    nb = mids.size
+    tb = spec["t0"]
+    params = spec["params"]
+    la = np.full(nb, lat0)
+    lo = np.full(nb, lon0)
+    z = np.full(nb, alt0)
+    prof = _api.build_profile(
+        c["profile"], (nb,), z, tb, c["backward"],
+        ascent_rate=params["ascent_rate"], burst_altitude=params["burst_altitude"],
+        descent_rate=params["descent_rate"],
+        float_altitude=params["float_altitude"] if "float_altitude" in params else None,
+        duration=c["duration"], stop=c["stop"], landing_altitude=c["landing_altitude"],
+        launch_altitude=c["launch_altitude"])
+    prof_names = prof.event_names
+    codes, vals = prof.encode(nb)
+    if c["max_duration"] is not None:
+        t_end = tb + sgn * parse_duration(c["max_duration"])
+    else:
+        t_end = tb + sgn * _api.natural_duration(prof, codes, vals, tb, z, step)
+    integ = Integrator(fld, tb, la, lo, z, codes, vals, t_end, step=step, output_interval=c["output_interval"],
+                       backward=prof.backward, outside=c["outside"])
+    werr = None
+    if wind_error is not None:
+        if wind_error.reference_time is not None:
+            ref = np.full(nb, float(wind_error.reference_time))
+        elif fld.time_mode == "series":
+            ref = np.full(nb, float(fld.knots[0]))
+        else:
+            ref = tb.copy()
+        werr = PT.WindErrorState(wind_error, rng, nb, ref)
+    passes = [p.fresh() for p in c["passes"]]
+    for p in passes:
+        p.start_batch(nb)
+    stream = keep != "trajectories"
+    snap = {k: [np.full(nb, np.nan), np.full(nb, np.nan), np.zeros(nb, bool)] for k in snap_keys}
+    prev = None
+    t_ref = tb.min() if sgn > 0 else tb.max()
+    k = 0
+    last_all = t_end.max() if sgn > 0 else t_end.min()
+    max_k = int(math.ceil(abs(last_all - t_ref) / interval)) + 3
+    while True:
+        if stream or passes or snap:
+            prev = _consume(integ, prev, passes, snap_keys, snap_times, snap, sgn, drop=stream)
+        run = integ.running
+        if not run.any():
+            break
+        k += 1
+        if k > max_k + 2:
+            raise RuntimeError("internal error: the ensemble's chunk schedule did not end the run")
+        last = t_end[run].max() if sgn > 0 else t_end[run].min()
+        until = t_ref + sgn * k * interval
+        if sgn * (until - last) > 0:
+            until = last + sgn * step
+        t_before = integ.t.copy()
+        integ.advance(until)
+        if werr is not None:
+            werr.displace(integ, t_before, run)
+
+    # -- reduce the batch ---------------------------------------------------------------------------------------
+    end_lat = integ.lat.copy()
+    end_lon = (integ.lon + 180.0) % 360.0 - 180.0
+    points = [(prof_names[-1], end_lat, end_lon)]
+    ev = integ.ev
+    for e_idx, e_name in enumerate(prof_names[1:-1]):
+        rows, cols = np.nonzero(ev["kind"] == e_idx)
+        points.append((e_name, ev["lat"][rows, cols], ev["lon"][rows, cols]))
+    snaps = {}
+    for key, ts in zip(snap_keys, snap_times):
+        s_lat, s_lon, done = snap[key]
+        before = ~done & (sgn * ts < sgn * tb)
+        s_lat[before], s_lon[before] = lat0, lon0
+        after = ~done & ~before
+        s_lat[after], s_lon[after] = end_lat[after], end_lon[after]
+        snaps[key] = (s_lat, s_lon, int(before.sum()), int(done.sum()))
+    for p in passes:
+        p.end_batch(keep=keep != "summary")
+    table = traj = None
+    if keep != "summary":
+        table = _member_table(mids, g, ci, combos, params, tb, integ, end_lat, end_lon, prof_names, passes)
+    if keep == "trajectories":
+        ds = _api.trajectory_dataset(integ, prof, fld, (nb,), step, c["outside"])
+        traj = ds.assign_coords(trajectory=mids)
+    for p in passes:
+        p.__dict__.pop("_passed", None)
+        p.__dict__.pop("_when", None)
+    return {"points": points, "snap": snaps, "passages": passes, "status": np.bincount(integ.status, minlength=7),
+            "engine_seconds": integ.engine_seconds, "table": table, "traj": traj}
 
 
 def _consume(integ, prev, passes, snapshots, snap_times, snap, sgn, drop):
@@ -381,7 +499,7 @@ def _member_table(mids, g, c, combos, params, tb, integ, end_lat, end_lon, names
     cols = {"member": mids, "wind_source": np.full(mids.size, g), "offset": np.full(mids.size, c),
             "launch_time": tb}
     for k, v in params.items():
-        cols[k] = v[mids]
+        cols[k] = v  # the batch's own parameters
     cols.update(end_time=integ.t.copy(), end_latitude=end_lat, end_longitude=end_lon, end_altitude=integ.alt.copy(),
                 status=integ.status.copy())
     ev = integ.ev

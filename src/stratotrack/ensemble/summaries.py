@@ -316,6 +316,14 @@ class Passage:
         if keep:
             self.by_member.append((self._passed.copy(), self._when.copy()))
 
+    def merge(self, other: "Passage") -> None:
+        """Add the counts of ``other`` (the same target, e.g. one batch run elsewhere): exact (integer counts,
+        first-passage times and per-member flags appended in order)."""
+        self.n += other.n
+        self.hits += other.hits
+        self.first_times.extend(other.first_times)
+        self.by_member.extend(other.by_member)
+
     def result(self, levels_time=None):
         p = self.hits / max(self.n, 1)
         first = np.concatenate(self.first_times) if self.first_times else np.zeros(0)

@@ -120,13 +120,28 @@ def launch_times(start, end, every):
 
 
 def windows(lat, lon, alt=0.0, start=None, end=None, every="1h", profile="standard", *, members=0, seed=None,
-            ensemble_options=None, **predict_options) -> WindowsResult:
+            ensemble_options=None, client=None, **predict_options) -> WindowsResult:
     """Predict the flight launched every ``every`` from ``start`` to ``end`` (inclusive; default 24 h).
 
     ``predict_options`` are those of :func:`stratotrack.predict` (ascent_rate, burst_altitude, wind...).  With
     ``members`` > 0 each launch also runs an ensemble (``ensemble_options``: spread, wind_error, offsets...;
     seeds derived from ``seed`` per launch) and the table gains its mean end point and 90% ellipse.
+    ``client``: a ``dask.distributed.Client`` (or a scheduler address): the ensembles' batches, of every launch
+    together, run as tasks on its workers; the result equals the local one.
     """
+    from ..engine.cluster import check_client
+
+    own = isinstance(client, str)  # a client made here from an address is closed here
+    client = check_client(client) if members else None
+    try:
+        return _windows(lat, lon, alt, start, end, every, profile, members, seed, ensemble_options, client,
+                        predict_options)
+    finally:
+        if own and client is not None:
+            client.close()
+
+
+def _windows(lat, lon, alt, start, end, every, profile, members, seed, ensemble_options, client, predict_options):
     import pandas as pd
 
     from ..api import predict
@@ -156,20 +171,19 @@ def windows(lat, lon, alt=0.0, start=None, end=None, every="1h", profile="standa
     rows["bearing_deg"] = bearing(lat0, lon0, ds.end_latitude.values, ds.end_longitude.values)
     ensembles = None
     if members:
-        from .run import ensemble
+        from .run import _plan, run_plans
 
         opts = dict(ensemble_options or {})
+        opts.pop("client", None)
         opts.setdefault("keep", "summary")
         seeds = np.random.SeedSequence(seed).spawn(times.size)
-        ensembles = []
         keys = ("ascent_rate", "burst_altitude", "descent_rate", "float_altitude", "duration", "stop",
                 "landing_altitude", "launch_altitude", "backward", "step", "outside", "max_duration")
-        for k, t in enumerate(times):
-            ens = ensemble(lat, lon, alt, from_epoch_seconds(t), profile, members=members,
-                           seed=int(seeds[k].generate_state(1)[0]),
-                           wind=predict_options.get("wind", "climatology"),
-                           **{key: predict_options[key] for key in keys if key in predict_options}, **opts)
-            ensembles.append(ens)
+        plans = [_plan(lat, lon, alt, from_epoch_seconds(t), profile, members=members,
+                       seed=int(seeds[k].generate_state(1)[0]), wind=predict_options.get("wind", "climatology"),
+                       **{key: predict_options[key] for key in keys if key in predict_options}, **opts)
+                 for k, t in enumerate(times)]
+        ensembles = run_plans(plans, client)
         name = next(iter(ensembles[0].products))
         ells = [e.ellipses(name, [0.9])[0] for e in ensembles]
         rows["ensemble_mean_latitude"] = [e["center_latitude"] for e in ells]

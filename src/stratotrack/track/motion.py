@@ -2,8 +2,9 @@
 
 Particles carry a position, an altitude, a vertical rate ``w`` and a wind error ``(du, dv)``.  The engine moves
 them with the wind field at a constant vertical rate (its ``rate`` model, with a ``time`` terminator at the target
-time); the wind error, an Ornstein-Uhlenbeck process (standard deviation ``sigma``, correlation time ``tau``), adds
-its displacement between engine chunks (operator splitting).  Nothing here integrates on its own.
+time); the wind error, the engine's Ornstein-Uhlenbeck process (:func:`stratotrack.engine.wind_error.ou_step`:
+standard deviation ``sigma``, correlation time ``tau``), adds its displacement between engine chunks (operator
+splitting).  Nothing here integrates on its own.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ..engine import kernels as K
 from ..geodesy import move
 from ..timeutil import from_epoch_seconds
 from .geometry import local_offsets, offset_points  # noqa: F401  (offset_points used by callers)
+from ..engine.wind_error import ou_step  # noqa: F401,E402,I001  (the engine's OU wind-error process, for the filter)
 
 D2R = math.pi / 180.0
 
@@ -52,22 +54,6 @@ def wind_at(field, t, lat, lon, alt):
     """(u, v) m/s of the field at particles (times in s)."""
     s = field.sample(from_epoch_seconds(np.asarray(t, float)), lat, lon, alt)
     return s["eastward_wind"].values, s["northward_wind"].values
-
-
-def ou_step(du, dv, dt, sigma, tau, rng):
-    """Advance OU wind errors by |dt| and return (du, dv, east, north displacement in m over the interval).
-
-    The displacement is the exact conditional mean of the integral given both ends plus nothing else: the mean of
-    the two end values times the interval (second order in dt/tau, adequate for dt up to a few tau).
-    """
-    a = abs(dt)
-    if sigma <= 0 or a == 0:
-        return du, dv, du * dt, dv * dt
-    rho = math.exp(-a / tau)
-    s = sigma * math.sqrt(max(1.0 - rho * rho, 0.0))
-    ndu = du * rho + s * rng.standard_normal(du.shape)
-    ndv = dv * rho + s * rng.standard_normal(dv.shape)
-    return ndu, ndv, 0.5 * (du + ndu) * dt, 0.5 * (dv + ndv) * dt
 
 
 def displace(lat, lon, east, north):
