@@ -52,8 +52,9 @@ def main():
         st.predict(**one)
     rng = np.random.default_rng(0)
     starts = [dict(lat=float(rng.uniform(-60, 60)), lon=float(rng.uniform(-180, 180)),
-                   alt=float(rng.uniform(0, 1500)), time=f"2023-01-{rng.integers(1, 29):02d}T{rng.integers(0, 24):02d}:00Z",
-                   wind=wind) for _ in range(100)]
+                   alt=float(rng.uniform(0, 1500)),
+                   time=f"2023-01-{rng.integers(1, 29):02d}T{rng.integers(0, 24):02d}:00Z", wind=wind)
+              for _ in range(100)]
     for s in starts:
         st.predict(**s, result="light")
     print(f"load average {os.getloadavg()[0]:.2f}; numba threads {numba.get_num_threads()}; backend {p.backend}; "

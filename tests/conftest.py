@@ -26,3 +26,10 @@ def climatology():
     import stratotrack as st
 
     return st.open_wind("climatology")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say where the browser tests left their screenshots (out/browser/, ignored by git)."""
+    folder = Path(__file__).resolve().parents[1] / "out" / "browser"
+    if folder.exists() and any(folder.glob("*.png")):
+        terminalreporter.write_line(f"browser screenshots: {folder}")

@@ -135,6 +135,42 @@ def test_satellite_passes_match_skyfield():
             assert abs(p.rise - a) < 2.0 and abs(p.set - b) < 2.0 and abs(p.culmination - c) < 2.0
 
 
+def _sgp4_elevation(tle, t, lat, lon):
+    """An independent elevation (degrees): SGP4 in TEME from the sgp4 package, turned to Earth-fixed axes by the
+    IAU-82 sidereal time (UT1 = UTC), seen from the WGS-84 ellipsoid: the hand-written code skyfield replaced."""
+    from sgp4.api import Satrec, jday
+
+    dt = np.datetime64(int(round(t * 1e6)), "us").astype(object)
+    jd, fr = jday(dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second + dt.microsecond * 1e-6)
+    _, r, _ = Satrec.twoline2rv(tle.line1, tle.line2).sgp4(jd, fr)
+    tu = (jd - 2451545.0 + fr) / 36525.0
+    g = math.radians(((-6.2e-6 * tu + 0.093104) * tu ** 2 + (876600.0 * 3600 + 8640184.812866) * tu
+                      + 67310.54841) / 240.0 % 360.0)
+    ecef = np.array([math.cos(g) * r[0] + math.sin(g) * r[1], -math.sin(g) * r[0] + math.cos(g) * r[1], r[2]]) * 1e3
+    p, lam, f = math.radians(lat), math.radians(lon), 1 / 298.257223563
+    e2 = f * (2 - f)
+    n = 6378137.0 / math.sqrt(1 - e2 * math.sin(p) ** 2)
+    site = np.array([n * math.cos(p) * math.cos(lam), n * math.cos(p) * math.sin(lam), n * (1 - e2) * math.sin(p)])
+    up = np.array([math.cos(p) * math.cos(lam), math.cos(p) * math.sin(lam), math.sin(p)])
+    rho = ecef - site
+    return math.degrees(math.asin(rho @ up / np.linalg.norm(rho)))
+
+
+def test_pass_elevations_match_an_independent_sgp4_computation():
+    """Rise and set at the mask and the culmination's elevation, against SGP4 + sidereal time by hand.  Measured
+    over 24 passes: 0.027 degrees at rise/set (0.25 s of the ISS's climb: skyfield's UT1 and equation of the
+    equinoxes), 0.0003 degrees at culmination.  A leap-second slip of 27 s in the times handed to skyfield put the
+    ISS's culmination 3 degrees low while its rise and set times stayed right."""
+    tles = read_tles(TLE_FILE)
+    ps = passes(tles, 47.505, -111.187, "2023-02-01T00:00Z", "2023-02-02T00:00Z", 10.0)
+    assert len(ps) >= 10
+    for p in ps:
+        tle = next(t for t in tles if t.name == p.satellite)
+        for when in (p.rise, p.set):
+            assert abs(_sgp4_elevation(tle, when, 47.505, -111.187) - 10.0) < 0.08, p
+        assert abs(_sgp4_elevation(tle, p.culmination, 47.505, -111.187) - p.max_elevation) < 0.002, p
+
+
 def test_pattern_of_life_balloon_loitering_vs_satellites():
     from stratotrack.analysis import pattern_of_life
 
@@ -277,15 +313,14 @@ def test_cli_assess_report_and_bad_input(tmp_path, capsys):
     assert site["closest_approach_km"] == round(float(api["closest_m"][0]) / 1000, 3)
     assert site["hours_in_reach"] == round(float(api["time_in_reach"][0]) / 3600, 3)
     assert rep["geometry"]["horizon_distance_km"] == round(float(horizon_distance(18300.0)) / 1000, 1)
-    # and the page a reader opens shows those numbers, with the map embedded
+    # and the page a reader opens shows those numbers; one self-contained file (map component and borders
+    # inlined, nothing fetched; tests/test_report_browser.py opens it in a browser)
     page = html.read_text()
     for number in (site["closest_approach_km"], site["hours_in_reach"], rep["geometry"]["horizon_distance_km"]):
         assert str(number) in page
-    assert "<img src='data:image/png;base64," in page
-    from matplotlib.image import imread
-
-    img = imread(tmp_path / "r_map.png")
-    assert img.shape[0] > 300 and img.shape[1] > 500 and np.ptp(img[..., :3]) > 0.5
+    assert "StratoMap" in page and '"type":"Topology"' in page and "<link" not in page and " src=" not in page
+    assert rep["winds"]["path"].startswith("climatology") and rep["winds"]["warnings"]
+    assert not list(tmp_path.glob("*.png"))
     bad = tmp_path / "bad.tle"
     bad.write_text(TLE_FILE.read_text().replace("9993\n", "9994\n", 1))
     capsys.readouterr()

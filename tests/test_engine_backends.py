@@ -161,6 +161,40 @@ def test_gpu_kernels_on_the_cuda_simulator_match_the_reference_and_the_cpu(tmp_p
     np.testing.assert_allclose(g["s_alt"], c.alt, rtol=0, atol=1e-6)
 
 
+PTX_SCRIPT = textwrap.dedent("""
+    import types, numpy as np, numba
+    import numba.cuda.dispatcher as D
+    D.get_current_device = lambda: types.SimpleNamespace(compute_capability=(9, 0))  # no GPU here: say which
+    from numba import cuda
+    import stratotrack as st
+    from stratotrack.engine import backends, gpu
+    from stratotrack.flight import profiles as P
+    captured = []
+    backends.advance_function = lambda name: lambda *args: captured.append(args)
+    n, t0 = 2, 1673953200.0
+    codes, vals = P.standard(5.0, 30000.0, 5.0, start_altitude=np.full(n, 10.0)).encode(n)
+    integ = st.Integrator(st.open_wind("climatology"), np.full(n, t0), np.full(n, 37.0), np.full(n, -122.0),
+                          np.full(n, 10.0), codes, vals, np.full(n, t0 + 3600.0), backend="cpu")
+    integ.advance(t0 + 600.0)
+    ptx, _ = cuda.compile_ptx(gpu._kernel().py_func, tuple(numba.typeof(a) for a in captured[0]), cc=(9, 0))
+    print(len(ptx), ".entry" in ptx)
+""")
+
+
+def test_the_cuda_kernel_compiles_for_a_real_gpu():
+    """The whole CUDA kernel (the engine's own kernels as device functions) compiled to PTX for compute
+    capability 9.0 by the maintained CUDA target (numba-cuda, the ``gpu`` extra), without a GPU (about 15 s)."""
+    pytest.importorskip("numba_cuda", reason="the gpu extra (numba-cuda) is not installed")
+    env = dict(os.environ)
+    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    proc = subprocess.run([sys.executable, "-c", PTX_SCRIPT], env=env, capture_output=True, text=True, timeout=600)
+    if "libnvvm" in proc.stderr.lower() and "not found" in proc.stderr.lower():
+        pytest.skip("no NVVM library for numba-cuda here")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    size, entry = proc.stdout.split()
+    assert int(size) > 10_000 and entry == "True"
+
+
 COLD_SCRIPT = textwrap.dedent("""
     import json, time
     t = time.perf_counter()

@@ -155,3 +155,44 @@ def test_oakland_radii_hold_and_descent_beats_the_replay(shared_data):
                 replay.append(float(great_circle_distance(rp[0], rp[1], tm.lat[-1], tm.lon[-1])) / 1000.0)
     assert total == 11 and held >= 9, (held, total)
     assert len(ours) == 5 and np.median(ours) < np.median(replay), (ours, replay)
+
+
+def test_kmz_received_positions_are_timed_from_the_placemarks(shared_data):
+    """Every received position (about one a second) is used, timed from the placemarks' frames: times increase,
+    mostly one second apart, and the placemarks' own positions keep their own times."""
+    path = flights(shared_data)[1]
+    obs = read_observations(path)
+    t = np.array([o.time for o in obs])
+    assert len(obs) > 4000 and np.all(np.diff(t) > 0)
+    assert abs(np.median(np.diff(t)) - 1.0) < 0.05
+    assert any("timed from the" in n for n in obs.notes)
+    # the placemarks, read here independently: 'Packet: #N' ... 'UTC Time: mm/dd/yy HH:MM:SS'
+    import re
+    import zipfile
+
+    from stratotrack.timeutil import to_epoch_seconds
+
+    text = zipfile.ZipFile(path).read("doc.kml").decode()
+    marks = re.findall(r"Packet: #(\d+)</name>.*?UTC Time: (\d\d)/(\d\d)/(\d\d) (\d\d:\d\d:\d\d)", text, re.S)
+    assert len(marks) > 50
+    first = int(marks[0][0])
+    for n, mo, da, yy, hms in marks:
+        o = obs[int(n) - first]
+        assert o.time == pytest.approx(float(to_epoch_seconds(f"20{yy}-{mo}-{da}T{hms}Z")), abs=0.01), n
+
+
+def test_sonde_telemetry_is_not_flagged_as_outliers(shared_data):
+    """A whole Oakland flight (GPS telemetry, a reception gap around burst): sounding mode, chosen and said, no fix
+    called a probable outlier but at most two of the ~100 the filter uses (the motion model is the balloon's own winds; after the gap the cloud starts again
+    from the telemetry), and a landing near the last fix."""
+    from stratotrack.track import track
+
+    path = flights(shared_data)[4]
+    r = track([path], particles=2000, landing_altitude=0.0, landing_members=50)
+    d = r.to_dict()
+    assert d["mode"] == "sounding" and d["notes"][0].startswith("sounding mode:")
+    assert len(d["outliers"]) <= 2 and d["rejected"] == []
+    assert any("started again" in n for n in d["notes"])
+    last = read_observations(path)[-1]
+    assert float(great_circle_distance(d["landing"]["landing_latitude"], d["landing"]["landing_longitude"],
+                                       last.lat, last.lon)) < 3000.0  # the last fix is 643 m up

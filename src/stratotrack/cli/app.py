@@ -366,6 +366,12 @@ from .assess import register as _register_assess  # noqa: E402
 _register_assess(app)
 
 
+# -- serve (cli/serve.py) --------------------------------------------------------------------------------------------
+from .serve import register as _register_serve  # noqa: E402
+
+_register_serve(app)
+
+
 # -- running ---------------------------------------------------------------------------------------------------------
 def _is_click(exc, name) -> bool:
     """Whether ``exc`` is click's (or Typer's bundled click's) exception class ``name``, without importing either."""

@@ -163,8 +163,8 @@ def _assess(st, A, wind, track, lat, lon, alt, time, duration, members, seed, wi
     res = A.assess(traj, site_list, sensor=sensor, tles=tles, min_elevation=min_elevation, zones=zones,
                    pieces=piece_list, wind=w, every=parse_duration(every), samples=samples, threshold=threshold,
                    criterion=criterion, population=pop, termination=termination, seed=seed)
-    res["winds"] = w.label()
-    res["warnings"] = w.warnings_for(_start_seconds(traj, time))
+    winds = res["winds"]  # the report's record of the winds, plus how far they are from the flight's dates
+    winds["warnings"] = list(dict.fromkeys(winds["warnings"] + list(w.warnings_for(_start_seconds(traj, time)))))
     written = A.write_report(res, *(out or []))
     if as_json:
         from stratotrack.analysis.report import _jsonable
@@ -172,8 +172,8 @@ def _assess(st, A, wind, track, lat, lon, alt, time, duration, members, seed, wi
         print(json.dumps(_jsonable(res), indent=1))
         return
     print(f"assessment of {res['kind']} ({res['members']} trajectories) {res['start']} to {res['end']}")
-    print(f"  winds: {res['winds']}")
-    for warning in res["warnings"]:
+    print(f"  winds: {winds['path']}")
+    for warning in winds["warnings"]:
         print(f"  warning: {warning}")
     g = res["geometry"]
     print(f"  horizon {g['horizon_distance_km']} km from {g['median_altitude_m']:.0f} m; sensor reach "

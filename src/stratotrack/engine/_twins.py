@@ -100,12 +100,13 @@ def _rebind(func, g):
     return out
 
 
-def twins(decorate, overrides=None, extra=None, modules=None) -> dict:
+def twins(decorate, overrides=None, extra=None, modules=None, swap=None) -> dict:
     """Twins of every kernel of ``modules`` (default: the engine's kernels and the wind sampler), by name.
 
     ``decorate(function, name)`` makes the target's callable from a plain Python function.  ``overrides`` maps a
     kernel's name to a plain Python function used in its place, and ``extra`` adds helper functions by name; both
-    are decorated and see the globals of the kernels' modules.  Returns {name: twin}; names that several modules
+    are decorated and see the globals of the kernels' modules.  ``swap`` maps other global values (by identity)
+    to the target's own (a compiler's ``literal_unroll``, say).  Returns {name: twin}; names that several modules
     define (imports) resolve to the same twin.
     """
     modules = _reachable_modules(modules or _kernel_modules())
@@ -152,10 +153,11 @@ def twins(decorate, overrides=None, extra=None, modules=None) -> dict:
     # 2. decorate, then point every private globals dict at the twins
     for key, (name, func) in plain.items():
         made[key] = decorate(func, name)
+    swapped = {id(k): v for k, v in (swap or {}).items()}
     for m in modules:
         g = env[m.__name__]
         for name, value in list(g.items()):
-            g[name] = _replaced(value, made)
+            g[name] = swapped.get(id(value), _replaced(value, made))
     out = {}
     for m in modules:
         for name, value in vars(m).items():

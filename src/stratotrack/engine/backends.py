@@ -10,7 +10,8 @@ same arithmetic (the NumPy reference, :mod:`stratotrack.engine.reference`, is th
     One CUDA thread per particle (:mod:`stratotrack.engine.gpu`, numba.cuda).  Never chosen by ``auto``.
 ``python``
     The kernels' own Python source run uncompiled (:mod:`stratotrack.engine._twins`): 700-2,000 particle-steps
-    per second, no compilation; results agree with the compiled kernels to rounding (1e-12 degrees).  ``auto`` uses it for small runs while the compiled kernels are not built yet
+    per second, no compilation; results agree with the compiled kernels to rounding (1e-12 degrees).  ``auto``
+    uses it for small runs while the compiled kernels are not built yet, and for the first small run of a process
     (see :mod:`stratotrack.engine.warmup`: the cold-start route).
 ``auto`` (default)
     ``serial`` up to :data:`SERIAL_MAX` particles, ``cpu`` above; ``python`` for small runs while the compiled

@@ -10,6 +10,11 @@ rounding (they are not bit-identical: no lockstep block path, trigonometry from 
 The prepared wind field is copied to the device once and kept while it is in use; the particle arrays travel to
 the device and back at every chunk (:meth:`stratotrack.engine.Integrator.advance`).
 
+Install the ``gpu`` extra (``pip install 'stratotrack[gpu]'``: numba-cuda, the maintained CUDA target of numba,
+with the CUDA 12 compiler libraries); numba's own deprecated ``numba.cuda`` fails to type builtins such as
+``max(a, b)`` in device code.  With it, the whole kernel compiles to PTX without a GPU
+(tests/test_engine_backends.py compiles it for compute capability 9.0).
+
 Without a GPU: ``NUMBA_ENABLE_CUDASIM=1`` (set before numba.cuda is first imported) runs the same kernels on
 numba's CUDA simulator, in Python: slow, for tests on a few particles.
 """
@@ -21,7 +26,10 @@ import math
 
 import numpy as np
 
-from numba import cuda  # a module global: the CUDA simulator swaps it inside kernels
+try:
+    from numba import cuda  # a module global: the CUDA simulator swaps it inside kernels
+except ImportError:  # a numba without its CUDA target (newer ones move it to the numba-cuda package)
+    cuda = None
 
 from ..errors import InputError
 
@@ -29,10 +37,11 @@ from ..errors import InputError
 THREADS = 128
 
 
+@functools.cache
 def available() -> bool:
     """Whether a CUDA device (or numba's CUDA simulator) can run the backend."""
     try:
-        return bool(cuda.is_available())
+        return cuda is not None and bool(cuda.is_available())
     except Exception:  # no numba.cuda, no driver
         return False
 
@@ -142,9 +151,18 @@ def _kernel():
     from . import kernels as K
     from ._twins import twins
 
+    import numba
+
+    swap = {}
+    try:  # numba-cuda types its own literal_unroll, not numba's
+        from numba.cuda.misc.special import literal_unroll as cuda_unroll
+
+        swap[numba.literal_unroll] = cuda_unroll
+    except ImportError:
+        pass
     dev = twins(lambda func, name: cuda.jit(device=True)(func),
                 overrides={"locate_time": _locate_time, "locate_lat": _locate_lat},
-                extra={"_searchsorted_right": _searchsorted_right})
+                extra={"_searchsorted_right": _searchsorted_right}, swap=swap)
     names = dict(globals())  # cuda stays a module global (the CUDA simulator swaps it inside kernels)
     names.update(advance_one=dev["_advance_one"], B=K.BLOCK, RUNNING=K.RUNNING, J_KH=K.J_KH, J_TH=K.J_TH,
                  F_KB=K.F_KB, F_COS0=K.F_COS0, F_SIN0=K.F_SIN0, F_CLAT=K.F_CLAT)

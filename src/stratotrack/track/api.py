@@ -176,12 +176,20 @@ def track(observations, wind="climatology", *, particles=10000, seed=0, mode="au
         settings.setdefault("step", 60.0)
         # a sonde crosses layers whose wind errors differ: the error decorrelates in minutes, not hours
         settings.setdefault("wind_error_tau", 300.0)
-        settings.setdefault("wind_error_sd", 10.0 if field_.kind == "climatology" else 4.0)
+        # the motion model is the balloon's own measured winds (the model only where it measured none)
+        settings.setdefault("wind_error_sd", 3.0)
+    filt_field = field_
+    if mode == "sounding":
+        from .sounding import measured_field
+
+        filt_field = measured_field(obs, field_)
+        notes.append("the filter moves particles with the winds the balloon measured (the model only where it "
+                     "measured none), with a 3 m/s wind error")
     filt_obs = obs if use_reported_altitudes else without_altitudes(obs)
     filt_obs, thinned = _thin(filt_obs, 150 if mode == "sounding" else 400)
     if thinned:
         notes.append(thinned)
-    pf = ParticleFilter(field_, n=particles, seed=seed, **settings)
+    pf = ParticleFilter(filt_field, n=particles, seed=seed, **settings)
     t0 = _time.perf_counter()
     pf.run(filt_obs)
     timings["filter"] = _time.perf_counter() - t0

@@ -51,8 +51,10 @@ MEASURED_SD = 0.7
 #: flights), i.e. sqrt(1.0^2 + (1.5 * 1.75 h)^2)
 CHANGE_SD0 = 1.0
 CHANGE_GROWTH = 1.5 / 3600.0
-#: error of a wind carried up or down from the nearest measured layer (m/s per component per metre)
-EXTRAPOLATION_GROWTH = 2.0 / 1000.0
+#: error of a wind carried up or down from the nearest measured layer (m/s per component per metre): about the
+#: shear of the stratosphere's winds; a first guess of 2 m/s per km gave the climatology a weight that made the
+#: Oakland forecasts from the ascent worse in all six flights (by 0.1-1.2 km)
+EXTRAPOLATION_GROWTH = 1.0 / 1000.0
 #: vertical correlation of the profile's errors (m): the ensemble's perturbations and the descent's corrections
 ERROR_CORRELATION = 2000.0
 CHANGE_CORRELATION = 3000.0
@@ -403,6 +405,21 @@ def wind_profile(field_, st: SoundingState, meet, *, top, layer=LAYER, lat0=None
     return WindProfile(levels, u, v, sd, measured, weight, notes)
 
 
+def measured_field(observations, wind="climatology"):
+    """The sounding's own wind profile (measured first, the model where nothing was measured; all layers as of the
+    last fix) as a wind field around the flight: the particle filter's motion model in sounding mode."""
+    from ..wind import open_wind
+
+    tm = telemetry(observations)
+    st = analyse(tm.t, tm.lat, tm.lon, tm.alt, fixes=tm.fixes)
+    field_ = open_wind(wind, time=tm.t[-1])
+    p = wind_profile(field_, st, lambda z: np.full(np.size(z), float(tm.t[-1])), top=float(tm.alt.max()) + 2000.0)
+    lat0 = 0.5 * (float(tm.lat.min()) + float(tm.lat.max()))
+    lon0 = 0.5 * (float(tm.lon.min()) + float(tm.lon.max()))
+    return open_wind(profile_field(p.levels, p.u, p.v, lat0, lon0, half_width=8.0,
+                                   title="winds measured by the balloon"))
+
+
 def blended_profile(field_, t, lat, lon, alt, at_time, *, top, layer=LAYER, **_):
     """(levels m, u, v, weight of the measurement) of :func:`wind_profile` for telemetry arrays, all layers met at
     ``at_time`` (kept for callers of the first version)."""
@@ -553,6 +570,17 @@ class LandingForecast:
         if self.members and np.size(self.members["lat"]) > 1:
             d["landing_r50_km"], d["landing_r90_km"] = self.radii()
             d["members"] = int(np.size(self.members["lat"]))
+        if self.state.fall_v0 is not None:
+            d["fall_law"] = {"v0_m_s": self.state.fall_v0, "beta": self.state.fall_beta,
+                             "beta_sd": self.state.fall_beta_sd, "observed_at_m": self.state.fall_pivot}
+        if self.profile is not None:
+            p = self.profile
+            d["winds"] = {"measured_layers_km": float(p.measured.sum() * (p.levels[1] - p.levels[0]) / 1000.0),
+                          "measured_from_m": float(p.levels[p.measured].min()) if p.measured.any() else None,
+                          "measured_to_m": float(p.levels[p.measured].max()) if p.measured.any() else None,
+                          "model_weight_max": float(1.0 - p.weight.min())}
+        if self.rejected:
+            d["rejected"] = list(self.rejected)
         return d
 
 
