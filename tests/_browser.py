@@ -44,7 +44,8 @@ def browser():
     if exe is None:
         _missing("no chromium found (apt-get install chromium, or set STRATOTRACK_CHROMIUM)")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        b = p.chromium.launch(executable_path=exe, headless=True,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
         try:
             yield b
         finally:

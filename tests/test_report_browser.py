@@ -120,3 +120,14 @@ def test_a_path_across_180_degrees_stays_in_one_piece(browser, tmp_path):  # noq
         assert pg.errors == [] and pg.external == []
     finally:
         pg.close()
+
+
+def test_a_missing_browser_fails_in_ci_and_skips_elsewhere(monkeypatch):
+    import _browser
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run the browser tests"):
+        _browser._missing("no chromium found")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        _browser._missing("no chromium found")

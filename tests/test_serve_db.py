@@ -61,15 +61,12 @@ def test_interrupted_jobs_are_marked_failed_and_results_hold_no_nan(db):
     (["--database", "mysql://x@y/z"], 2, ["mysql://", "postgresql://"]),
     (["--database", "postgresql://nobody:wrong@127.0.0.1:1/none"], 1, ["database cannot be used"]),
 ])
-def test_serve_command_line_faults(args, code, words, tmp_path):
+def test_serve_command_line_faults(args, code, words, tmp_path, monkeypatch, capsys):
     """Bad input exits 2 and an unreachable database exits 1, each with one line, before any server starts."""
-    import os
-    import subprocess
-    import sys
+    from stratotrack.cli import run
 
-    out = subprocess.run([sys.executable, "-m", "stratotrack", "serve", *args], capture_output=True, text=True,
-                         timeout=120, env=dict(os.environ, STRATOTRACK_DATA_DIR=str(tmp_path)))
-    assert out.returncode == code, out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("stratotrack: error:"), out.stderr
+    monkeypatch.setenv("STRATOTRACK_DATA_DIR", str(tmp_path))
+    assert run(["serve", *args]) == code
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("stratotrack: error:"), lines
     assert all(w in lines[0] for w in words), lines[0]

@@ -238,7 +238,7 @@ def _finish(client, body):
     job = r.json()
     import time
 
-    for _ in range(400):
+    for _ in range(600):
         job = client.get(job["status_url"]).json()
         if job["status"] in ("done", "failed"):
             break

@@ -51,10 +51,10 @@ def corner_sums_py(flat, bases, weights, off_a, off_b):
 
 
 def _kernel_modules():
-    from ..wind import _sample
+    """The engine's kernels: the modules they reach (the wind sampler, ...) are found from them."""
     from . import kernels
 
-    return (kernels, _sample)
+    return (kernels,)
 
 
 def _kernels_in(value):
@@ -66,12 +66,10 @@ def _kernels_in(value):
             yield from _kernels_in(v)
 
 
-def _reachable_modules(modules):
+def reachable_modules(modules=None):
     """``modules`` and every module whose kernels they reach through their globals (a vertical-motion model's rate
     kept in a tuple of models, say), in a stable order."""
-    import sys
-
-    out = list(modules)
+    out = list(modules or _kernel_modules())
     k = 0
     while k < len(out):
         for value in list(vars(out[k]).values()):
@@ -101,7 +99,8 @@ def _rebind(func, g):
 
 
 def twins(decorate, overrides=None, extra=None, modules=None, swap=None) -> dict:
-    """Twins of every kernel of ``modules`` (default: the engine's kernels and the wind sampler), by name.
+    """Twins of every kernel of ``modules`` (default: the engine's kernels) and of the modules they reach (the
+    wind sampler, ...), by name.
 
     ``decorate(function, name)`` makes the target's callable from a plain Python function.  ``overrides`` maps a
     kernel's name to a plain Python function used in its place, and ``extra`` adds helper functions by name; both
@@ -109,7 +108,7 @@ def twins(decorate, overrides=None, extra=None, modules=None, swap=None) -> dict
     to the target's own (a compiler's ``literal_unroll``, say).  Returns {name: twin}; names that several modules
     define (imports) resolve to the same twin.
     """
-    modules = _reachable_modules(modules or _kernel_modules())
+    modules = reachable_modules(modules)
     overrides = dict(overrides or {})
     overrides.setdefault("_corner_sums", corner_sums_py)
     env = {m.__name__: dict(vars(m)) for m in modules}  # private globals, one per module

@@ -61,11 +61,11 @@ def _key() -> str:
     """Changes whenever numba would compile the kernels again (their sources, numba, Python)."""
     import numba
 
-    from ..wind import _sample
-    from . import backends, kernels
+    from . import backends
+    from ._twins import reachable_modules
 
     h = hashlib.sha256(f"{numba.__version__} {sys.version} {sys.platform}".encode())
-    for mod in (kernels, _sample, backends):
+    for mod in (*reachable_modules(), backends):  # the kernels and every module whose kernels they compile in
         st = os.stat(mod.__file__)
         h.update(f"{mod.__file__} {st.st_mtime_ns} {st.st_size}".encode())
     return h.hexdigest()[:16]
