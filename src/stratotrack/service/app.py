@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import StratotrackError
+from ..errors import ResourceError, StratotrackError
 from .config import ServeConfig
 from .errors import (APIError, InternalException, NotFoundException, PayloadTooLargeException, RequestException,
                      TimeoutException, error_body)
@@ -173,6 +173,12 @@ def create_app(config: ServeConfig | None = None, *, migrate: bool = True) -> Fa
     @app.exception_handler(APIError)
     async def _api_error(request, exc: APIError):
         return error_response(exc)
+
+    @app.exception_handler(ResourceError)
+    async def _resource_error(request, exc):  # the server's environment (disk, network, cache), not the request
+        err = APIError(str(exc))
+        err.status, err.type = 503, "InternalException"
+        return error_response(err)
 
     @app.exception_handler(StratotrackError)
     async def _st_error(request, exc):
