@@ -23,6 +23,9 @@ _BYTES_PER_OUTPUT = 8 * 4 + 1
 REORDER_SECONDS = 6 * 3600.0
 #: blocks of kernels.BLOCK particles a thread takes at a time
 PARALLEL_CHUNK_BLOCKS = 4
+# float columns of a particle's record: t, lat, lon, alt, q0, q1, command, next output time, end time, cos/sin of
+# latitude and the latitude they belong to (see Integrator.__init__)
+_P_COLUMNS = 12
 _chunk_set = threading.local()
 
 
@@ -115,18 +118,25 @@ class Integrator:
         self.sgn = -1.0 if backward else 1.0
         self.out_dt = float(output_interval)
         self.stop_outside = outside == "stop"
-        self.t = np.array(t0, dtype=np.float64).reshape(n)
-        self.lat = np.array(lat, dtype=np.float64).reshape(n)
-        self.lon = np.array(lon, dtype=np.float64).reshape(n)
-        self.alt = np.array(alt, dtype=np.float64).reshape(n)
+        # Per-particle state, one record per particle (float and integer columns): the kernel loads and stores a
+        # block's particles, which the locality order scatters over the arrays, from one or two cache lines each
+        # rather than one per quantity.  The attributes are (strided) views of the columns.
+        self._p = np.zeros((n, _P_COLUMNS))
+        self._pi = np.zeros((n, 4), dtype=np.int64)
+        self.t, self.lat, self.lon, self.alt = (self._p[:, k] for k in range(4))
+        self.t[:] = np.asarray(t0, dtype=np.float64).reshape(n)
+        self.lat[:] = np.asarray(lat, dtype=np.float64).reshape(n)
+        self.lon[:] = np.asarray(lon, dtype=np.float64).reshape(n)
+        self.alt[:] = np.asarray(alt, dtype=np.float64).reshape(n)
         self.codes = np.ascontiguousarray(codes, dtype=np.int64)
         self.vals = np.ascontiguousarray(vals, dtype=np.float64)
         unknown = sorted(set(np.unique(self.codes[..., 0]).tolist()) - set(_models.BY_CODE))
         if unknown:
             raise InputError(f"vertical-model code {unknown[0]} is unknown; expected one of {sorted(_models.BY_CODE)}")
-        self.t_end = np.array(t_end, dtype=np.float64).reshape(n)
+        self.t_end = self._p[:, 8]
+        self.t_end[:] = np.asarray(t_end, dtype=np.float64).reshape(n)
         #: per particle: the model's state slots q0, q1 and the command (views: ``state``, ``command``)
-        self.xs = np.zeros((n, 3))
+        self.xs = self._p[:, 4:7]
         if state is not None:
             st = np.asarray(state, dtype=float)
             st = st.reshape(n, -1) if st.ndim else np.full((n, 1), float(st))
@@ -136,18 +146,19 @@ class Integrator:
             self.xs[:, :st.shape[1]] = st
         if command is not None:
             self.xs[:, 2] = np.broadcast_to(np.asarray(command, dtype=float), (n,))
+        self._command_sets = [(int(c), _models.BY_CODE[int(c)].commands) for c in np.unique(self.codes[..., 0])
+                              if _models.BY_CODE[int(c)].commands is not None]
         self.state = self.xs[:, :2]
         self.command = self.xs[:, 2]
         self.controller = controller
         self.control_interval = None if controller is None else float(control_interval)
-        self.stage = np.zeros(n, dtype=np.int64)
-        self.status = np.zeros(n, dtype=np.int64)
-        self.khint = np.zeros(n, dtype=np.int64)
-        self.thint = np.zeros(n, dtype=np.int64)
-        self.next_out = self.t + self.sgn * self.out_dt
+        self.stage, self.status, self.khint, self.thint = (self._pi[:, k] for k in range(4))
+        self.next_out = self._p[:, 7]
+        self.next_out[:] = self.t + self.sgn * self.out_dt
         self.clamped = np.zeros((n, 4), dtype=np.int64)
         self._scratch = K.scratch(n)
-        self._trig = K.particle_trig(n)
+        self._trig = self._p[:, 9:12]
+        self._trig[:] = K.particle_trig(n)
         self._order = None
         self._order_time = None
         n_ev = self.codes.shape[1] + 2
@@ -231,7 +242,8 @@ class Integrator:
     def _decide(self, t: float) -> None:
         """Ask the controller for the next interval's commands and check them."""
         start = _time.perf_counter()
-        cmd = self.controller(ControlState(self, t))
+        view = ControlState(self, t)
+        cmd = self.controller(view)
         name = _describe(self.controller)
         try:
             arr = np.asarray(cmd, dtype=float)
@@ -240,24 +252,26 @@ class Integrator:
         if arr.shape != (self.n,):
             raise InputError(f"controller {name} returned commands of shape {arr.shape}; expected ({self.n},), one "
                              f"per particle")
-        run = self.running
-        bad = run & ~np.isfinite(arr)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise InputError(f"controller {name} returned {arr[i]!r} for particle {i} at t = {t:.0f} s; expected a "
-                             f"finite command")
-        model = self.codes[np.arange(self.n), self.stage, 0]
-        for code in np.unique(model[run]):
-            known = _models.BY_CODE[int(code)].commands
-            if known is None:
-                continue
-            rows = run & (model == code)
-            unknown = rows & ~np.isin(arr, known)
-            if unknown.any():
-                i = int(np.argmax(unknown))
-                raise InputError(f"controller {name} returned command {arr[i]:g} for particle {i} at t = {t:.0f} s; "
-                                 f"the {_models.BY_CODE[int(code)].name} model knows {list(known)}")
-        self.command[run] = arr[run]
+        run = view.running
+        if not np.isfinite(arr).all():
+            bad = run & ~np.isfinite(arr)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise InputError(f"controller {name} returned {arr[i]!r} for particle {i} at t = {t:.0f} s; expected "
+                                 f"a finite command")
+        if self._command_sets:  # models of this run that know a fixed set of commands
+            model = self.codes[np.arange(self.n), self.stage, 0]
+            for code, known in self._command_sets:
+                rows = run & (model == code)
+                ok = np.zeros(self.n, dtype=bool)
+                for k in known:
+                    ok |= arr == k
+                unknown = rows & ~ok
+                if unknown.any():
+                    i = int(np.argmax(unknown))
+                    raise InputError(f"controller {name} returned command {arr[i]:g} for particle {i} at t = {t:.0f} "
+                                     f"s; the {_models.BY_CODE[code].name} model knows {list(known)}")
+        np.copyto(self.command, arr, where=run)
         self.control_seconds += _time.perf_counter() - start
 
     def run(self, chunk_seconds=None) -> None:
