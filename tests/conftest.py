@@ -1,8 +1,14 @@
 """Shared fixtures.  Tests marked ``shared`` read real data from ../shared beside the checkout."""
 
+import os
 from pathlib import Path
 
 import pytest
+
+# the engine's cold-start route (small runs uncompiled while a background process compiles, see
+# stratotrack.engine.warmup) is tested on its own in a subprocess; here every run uses the compiled kernels, so that
+# results do not depend on whether a background compilation has finished
+os.environ.setdefault("STRATOTRACK_COLD_START", "compile")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -20,3 +26,10 @@ def climatology():
     import stratotrack as st
 
     return st.open_wind("climatology")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say where the browser tests left their screenshots (out/browser/, ignored by git)."""
+    folder = Path(__file__).resolve().parents[1] / "out" / "browser"
+    if folder.exists() and any(folder.glob("*.png")):
+        terminalreporter.write_line(f"browser screenshots: {folder}")

@@ -13,7 +13,7 @@ import pytest
 
 import stratotrack as st
 from stratotrack.ensemble import Balloon, Normal, Offsets, Uniform, WindError
-from stratotrack.ensemble.perturb import BALLOONS, displace_on_sphere
+from stratotrack.ensemble.perturb import BALLOONS
 from stratotrack.errors import InputError
 from stratotrack.geodesy import EARTH_RADIUS, great_circle_distance
 from stratotrack.wind.analytic import solid_body_rotation, uniform_wind
@@ -181,20 +181,10 @@ def test_wind_error_displacement_variance(uniform):
         assert abs(comp.mean()) < 4 * math.sqrt(var / n)
 
 
-def test_wind_error_grows_with_lead_time():
-    m = WindError()
-    lead = np.array([0.0, 1.0, 3.0, 5.0, 30.0]) * 86400
-    rms = m.rms_vector(lead)
-    assert rms[0] == pytest.approx(2.5) and rms[3] == pytest.approx(6.5) and rms[4] == pytest.approx(9.0)
-    assert np.all(np.diff(rms) >= 0)
-
-
-def test_displace_on_sphere_is_a_great_circle_move():
-    lat, lon = np.array([10.0, 89.9, -45.0]), np.array([20.0, 0.0, 179.9])
-    east, north = np.array([1e-3, 2e-3, 5e-4]), np.array([-2e-3, 1e-3, 0.0])
-    la, lo = displace_on_sphere(lat, lon, east, north)
-    d = great_circle_distance(lat, lon, la, lo) / EARTH_RADIUS
-    assert np.allclose(d, np.hypot(east, north), rtol=1e-9)
+def test_wind_error_grows_linearly_with_lead_time_up_to_its_maximum():
+    m = WindError(initial=1.0, growth=2.0, maximum=4.0)
+    lead = np.array([-1.0, 0.0, 0.5, 1.0, 1.5, 2.0, 30.0]) * 86400
+    np.testing.assert_allclose(m.rms_vector(lead), [1.0, 1.0, 2.0, 3.0, 4.0, 4.0, 4.0])
 
 
 # -- seeds ---------------------------------------------------------------------------------------------------------------
@@ -265,8 +255,10 @@ def test_balloon_model_against_the_cusf_calculator_formulae():
     r0 = (3 * v0 / (4 * math.pi)) ** (1 / 3)
     cusf_ascent = math.sqrt((1.8 - 1.0) * 9.80665 / (0.5 * cd * 1.2050 * math.pi * r0 ** 2))
     cusf_burst = -7238.3 * math.log(v0 / (math.pi * d ** 3 / 6))
-    assert float(ascent) == pytest.approx(cusf_ascent, rel=0.02)  # 1.225 vs 1.205 kg/m3 at launch
-    assert float(burst) == pytest.approx(cusf_burst, rel=0.06)  # standard atmosphere vs exponential air
+    # measured: ascent 0.18% below (1.225 vs 1.205 kg/m3 at launch), burst 1.53% below (32,321 vs 32,824 m: the
+    # standard atmosphere against exponential air of scale height 7238.3 m)
+    assert float(ascent) == pytest.approx(cusf_ascent, rel=0.005)
+    assert float(burst) == pytest.approx(cusf_burst, rel=0.03)
     # more gas: faster and lower
     a2, b2 = b.predict(neck_lift=2.2)
     assert a2 > ascent and b2 < burst
@@ -308,9 +300,22 @@ def test_windows_table_map_and_ensembles(uniform, tmp_path):
     assert len(w.table) == 3
     det = st.predict(50.0, 5.0, 0.0, "2023-01-17T03:00Z", wind=uniform)
     assert w.table.end_longitude.iloc[1] == det.end_longitude.values[0]
+    # the map a reader sees: the three landing points where the table puts them, inside the axes, coloured by launch
+    # time with a labelled colour bar, and the launch site marked
+    fig = w.figure()
+    ax, cbar = fig.axes
+    pts = np.vstack([c.get_offsets() for c in ax.collections if len(c.get_offsets()) == 3])
+    np.testing.assert_allclose(pts, w.table[["end_longitude", "end_latitude"]].to_numpy())
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert np.all((x0 < pts[:, 0]) & (pts[:, 0] < x1) & (y0 < pts[:, 1]) & (pts[:, 1] < y1))
+    assert x0 < 5.0 < x1 and y0 < 50.0 < y1  # and the launch
+    assert ax.get_title() == "3 launches: landing points coloured by launch time"
+    assert ax.get_xlabel().startswith("longitude") and ax.get_ylabel().startswith("latitude")
+    assert cbar.get_ylabel() == "launch time (UTC)"
+    assert [t.get_text() for t in cbar.get_yticklabels()][0] == "2023-01-17 00:00"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["launch"]
     w.write(tmp_path / "w.png")
     w.write(tmp_path / "w.csv")
-    assert (tmp_path / "w.png").stat().st_size > 10_000
     we = st.windows(50.0, 5.0, 0.0, "2023-01-17T00:00Z", "2023-01-17T03:00Z", "3h", wind=uniform, members=40,
                     seed=1, ensemble_options={"spread": {"ascent_rate": 0.5}})
     assert len(we.ensembles) == 2 and (we.table.ellipse90_semi_major_km > 0).all()

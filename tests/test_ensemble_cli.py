@@ -57,7 +57,10 @@ def test_windows_command(tmp_path):
     df = pd.read_csv(tmp_path / "w.csv")
     det = st.predict(52.2, 0.1, 0.0, "2023-01-17T06:00Z")
     assert df.end_longitude.iloc[1] == pytest.approx(det.end_longitude.values[0], abs=1e-9)
-    assert (tmp_path / "w.png").stat().st_size > 10_000
+    from matplotlib.image import imread
+
+    img = imread(tmp_path / "w.png")  # the figure (9 x 6.5 in at 110 dpi), drawn: not a blank page
+    assert img.shape[:2] == (715, 990) and np.ptp(img[..., :3]) > 0.5
 
 
 @pytest.mark.parametrize("args,words", [

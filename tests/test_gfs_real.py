@@ -78,8 +78,8 @@ def test_gfs_three_day_drift_at_50_hpa_moves_at_the_sampled_wind_speed(gfs):
     wind_speed = np.hypot(s.eastward_wind.values, s.northward_wind.values)
     expected = 0.5 * (wind_speed[:, :-1] + wind_speed[:, 1:])
     rel = np.abs(speed / expected - 1.0)
-    assert rel.max() < 0.01
-    assert np.median(rel) < 1e-5  # measured: 1e-4 at most, 1e-8 typically
+    assert rel.max() < 5e-4  # measured: 1.08e-4 at most
+    assert np.median(rel) < 1e-7  # measured: 1.3e-8
     # real stratospheric winds (a strong polar-night jet in the north), and every balloon went somewhere
     assert expected.mean() > 5.0 and expected.max() > 30.0
     assert np.all(great_circle_distance(la[:, 0], lo[:, 0], la[:, -1], lo[:, -1]) > 100e3)

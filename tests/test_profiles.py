@@ -59,7 +59,6 @@ def test_standard_burst_and_landing_times_match_the_analytic_integrals(launch, a
     t_land = t_burst + fall_time(descent, burst, landing)
     assert ev["launch"] == 0.0
     assert abs(ev["burst"] - t_burst) < 1e-3
-    assert abs(ev["landing"] - t_land) < 1.0
     assert abs(ev["landing"] - t_land) < 0.1  # measured: 9 ms at the default step
     np.testing.assert_allclose(ds.event_altitude.values[0], [launch, burst, landing], atol=1e-6)
     assert str(ds.end_reason.values[0]) == "landed"
@@ -89,10 +88,9 @@ def test_descent_rates_aloft_follow_the_density_formula():
     rel = np.abs(rate / expected - 1.0)
     assert rel[smooth].max() < 2e-4
     assert rel.max() < 2e-3  # a central difference across a kink of the density profile
-    # 5 m/s at sea level is about 18.5 m/s at 20 km
-    k = np.argmin(np.abs(mid - 20000.0))
-    assert abs(mid[k] - 20000.0) < 50.0
-    assert rate[k] == pytest.approx(18.5, abs=0.1)
+    # 5 m/s at sea level is 18.5594 m/s at 20 km (test_atmosphere checks the law against Tawhiri's)
+    at20 = np.interp(20000.0, mid[::-1], rate[::-1])
+    assert at20 == pytest.approx(18.5594, rel=1.5e-4)  # measured: 5.1e-5 below (central differences, 2 s apart)
     assert mid[0] > 29800.0 and rate[0] > 35.0  # 5 m/s at sea level is 40 m/s near 30 km
     assert rate[-1] == pytest.approx(5.0, rel=1e-3)
 

@@ -14,7 +14,9 @@ from stratotrack.geodesy import great_circle_distance
 from stratotrack.track import Observation, ParticleFilter, altitude_from_drift, backtrack, collect, read_observations
 from stratotrack.track import geometry as G
 from stratotrack.track.origin import Site
-from stratotrack.track.sounding import profile_field
+from stratotrack.track import Observations, predict_landing
+from stratotrack.track.sounding import BETA_PRIOR, ascent_wind_replay, fall_time, profile_field
+from stratotrack.track.synthetic import synthetic_sounding
 from stratotrack.wind.analytic import uniform_wind_path
 
 T0 = 1675285200.0  # 2023-02-01T21:00Z
@@ -216,3 +218,214 @@ def test_cli_track_and_origin_bad_input_exit_2(tmp_path, capsys):
     assert "elevation 120.0" in err and err.count("\n") == 1
     assert run(["origin", str(tmp_path / "missing.csv")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+# -- soundings on synthetic truth (issue 16) --------------------------------------------------------------------------
+
+SLEVELS = np.arange(0.0, 40001.0, 250.0)
+
+
+def _east_north(lat, lon, lat0, lon0):
+    x, y = G.local_offsets(lat, lon, lat0, lon0)
+    return float(x), float(y)
+
+
+def test_uniform_measured_wind_lands_where_the_exact_answer_says():
+    """A sonde that measured 8 m/s east all the way up to 25 km lands 8 m/s x (climb + fall time) east of its last
+    fix: measured winds are used as measured, not blended with the climatology (which gave 12.3 km for 17.2)."""
+    s = synthetic_sounding(SLEVELS, np.full(SLEVELS.size, 8.0), np.zeros(SLEVELS.size), burst=25000.0, v0=5.0,
+                           beta=BETA_PRIOR[0], every=10.0, noise=(0.0, 0.0))
+    up = Observations(s.fixes[:s.last_climb + 1])
+    last = up[-1]
+    fc = predict_landing(up, "climatology", burst_altitude=25100.0, descent_rate=5.0, members=50)
+    exact = 8.0 * ((25100.0 - last.alt) / 5.0 + fall_time(25100.0, 0.0, 5.0, BETA_PRIOR[0]))
+    e, n = _east_north(fc.lat, fc.lon, last.lat, last.lon)
+    assert exact > 17e3
+    assert abs(e - exact) < 0.01 * exact and abs(n) < 100.0, (e, n, exact)
+    assert abs(fc.time - last.time - exact / 8.0) < 30.0
+    p = fc.profile
+    assert np.all(p.weight[p.measured] == 1.0) and np.allclose(p.u[p.measured], 8.0, atol=0.05)
+    # above the highest measurement the model comes in by the errors: more weight the farther up
+    above = p.levels > 25500.0
+    assert np.all(np.diff(p.weight[above]) < 0) and p.weight[above][-1] < 0.8
+
+
+def test_descent_winds_correct_the_ascent_winds_below():
+    """Seen down to 10 km: with unchanged winds the forecast lands on the truth (the fitted fall law; the replay's
+    drag-law fall misses by more than a kilometre); when the jet strengthened by up to 5 m/s around 9 km between
+    the ascent and the descent, the descent's re-measured upper layers correct the ascent winds below."""
+    u = 5.0 + 10.0 * np.exp(-((SLEVELS - 11000.0) / 4000.0) ** 2)
+    v = np.full(SLEVELS.size, 2.0)
+    change = 5.0 * np.exp(-((SLEVELS - 9000.0) / 3000.0) ** 2)
+    for ch in (0.0 * change, change):
+        s = synthetic_sounding(SLEVELS, u, v, u + ch, v, burst=28000.0, v0=6.0, beta=0.35, every=20.0, seed=3)
+        alt = np.array([o.alt for o in s.fixes])
+        k = s.last_climb + 1 + int(np.flatnonzero(alt[s.last_climb + 1:] < 10000.0)[0])
+        seen = Observations(s.fixes[:k + 1])
+        fc = predict_landing(seen, "climatology", members=100)
+        err = float(great_circle_distance(fc.lat, fc.lon, *s.landing[:2]))
+        assert err / 1000.0 <= fc.radii()[1]
+        if not ch.any():
+            rp = ascent_wind_replay(seen)
+            assert err < 200.0 and float(great_circle_distance(rp[0], rp[1], *s.landing[:2])) > 1000.0
+        else:
+            p = fc.profile
+            at = (p.levels >= 7000) & (p.levels <= 9500)
+            moved = (p.u[at] - np.interp(p.levels[at], SLEVELS, u)) / np.interp(p.levels[at], SLEVELS, ch)
+            assert np.all(moved > 0.2), moved
+            assert any("re-measured" in n for n in fc.notes) and err < 1500.0
+
+
+def test_landing_radii_cover_synthetic_truth():
+    """Ten synthetic flights (random jets, a 2.8 m/s change between ascent and descent, random fall laws), seen up
+    to their third descent fix: the stated 90% radius holds at least 8, the 50% radius 3-8."""
+    from stratotrack.track.sounding import _correlated_normal
+
+    rng = np.random.default_rng(11)
+    in50 = in90 = 0
+    for i in range(10):
+        u = rng.uniform(-5, 10) + rng.uniform(10, 40) * np.exp(-((SLEVELS - 11e3) / 4e3) ** 2) \
+            + 6 * _correlated_normal(rng, 1, SLEVELS, 3000.0)[0]
+        v = rng.uniform(-5, 5) + 6 * _correlated_normal(rng, 1, SLEVELS, 3000.0)[0]
+        du = 2.8 * _correlated_normal(rng, 1, SLEVELS, 3000.0)[0]
+        s = synthetic_sounding(SLEVELS, u, v, u + du, v, burst=rng.uniform(25e3, 33e3), v0=rng.uniform(3, 12),
+                               beta=rng.uniform(0.25, 0.5), every=30.0, seed=i)
+        fc = predict_landing(Observations(s.fixes[:s.last_climb + 4]), "climatology", members=150, seed=i)
+        r50, r90 = fc.radii()
+        d = float(great_circle_distance(fc.lat, fc.lon, *s.landing[:2])) / 1000.0
+        in50 += d <= r50
+        in90 += d <= r90
+    assert in90 >= 8 and 3 <= in50 <= 8, (in50, in90)
+
+
+def test_impossible_fall_rate_is_a_warning_not_a_27_hour_descent():
+    t0 = T0
+    fixes = [Observation.fix(np.datetime64(int(t0 + 60 * k), "s"), 37.0 + 0.001 * k, -122.0, 20000.0 + 500.0 * k,
+                             sigma_h=30.0, sigma_z=30.0) for k in range(20)]
+    top = fixes[-1].alt
+    # then a "fall" of 0.5 m/s at 29.5 km: a sea-level rate far below 2 m/s
+    fixes += [Observation.fix(np.datetime64(int(t0 + 1200 + 60 * k), "s"), 37.02, -122.0, top - 500.0 - 30.0 * k,
+                              sigma_h=30.0, sigma_z=30.0) for k in range(1, 20)]
+    fc = predict_landing(fixes, "climatology", members=20)
+    assert any("outside what parachutes" in n for n in fc.notes)
+    assert fc.time - fixes[-1].time < 3 * 3600.0
+    assert fc.descent_rate == 5.0
+
+
+def test_dem_ends_the_descent_at_the_ground(tmp_path):
+    rasterio = pytest.importorskip("rasterio")
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "plateau.tif"
+    height = np.full((40, 40), 1500.0, dtype="float32")
+    with rasterio.open(path, "w", driver="GTiff", width=40, height=40, count=1, dtype="float32", crs="EPSG:4326",
+                       transform=from_origin(-124.0, 39.0, 0.1, 0.1)) as dst:
+        dst.write(height, 1)
+    s = synthetic_sounding(SLEVELS, np.full(SLEVELS.size, 8.0), np.zeros(SLEVELS.size), burst=20000.0, v0=5.0,
+                           beta=0.4, every=10.0, noise=(0.0, 0.0))
+    seen = Observations(s.fixes[:s.last_climb + 30])
+    fc = predict_landing(seen, "climatology", dem=path, members=20)
+    last = seen[-1]
+    assert abs(fc.alt - 1500.0) < 20.0
+    st_ = fc.state
+    exact = 8.0 * fall_time(last.alt, 1500.0, st_.fall_v0, st_.fall_beta)
+    e, _ = _east_north(fc.lat, fc.lon, last.lat, last.lon)
+    assert abs(e - exact) < 0.02 * exact + 100.0, (e, exact)
+    with pytest.raises(InputError, match="does not exist"):
+        predict_landing(seen, "climatology", dem=tmp_path / "none.tif")
+
+
+def test_telemetry_csv_is_read_as_gps_and_track_says_why(tmp_path, capsys):
+    from stratotrack.cli import run
+
+    s = synthetic_sounding(SLEVELS, np.full(SLEVELS.size, 6.0), np.full(SLEVELS.size, 2.0), burst=15000.0, v0=5.0,
+                           every=30.0)
+    p = tmp_path / "tele.csv"
+    rows = ["time,latitude,longitude,altitude"] + [
+        f"{np.datetime_as_string(np.datetime64(int(o.time), 's'))}Z,{o.lat:.6f},{o.lon:.6f},{o.alt:.1f}"
+        for o in s.fixes[:s.last_climb + 1]]
+    p.write_text("\n".join(rows) + "\n")
+    obs = read_observations(p)
+    assert all(o.sigma_h == 30.0 for o in obs) and any("GPS telemetry" in n for n in obs.notes)
+    q = tmp_path / "reports.csv"
+    q.write_text("time,latitude,longitude\n2023-02-01T21:00Z,45.7,-109.5\n")
+    assert read_observations(q)[0].sigma_h == 10e3
+    assert run(["track", str(p), "--particles", "300", "--json", "--landing-altitude", "0"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["mode"] == "sounding" and d["notes"][0].startswith("sounding mode:")
+    assert d["landing"]["landing_r90_km"] > d["landing"]["landing_r50_km"] > 0
+    assert not d["outliers"] and not d["rejected"]
+
+
+def test_altitude_from_drift_with_fixes_one_second_apart(sheared):
+    times = T0 + np.arange(0.0, 1800.0, 1.0)
+    la, lo = truth(times)
+    obs = [Observation.fix(np.datetime64(int(t), "s"), a, b, sigma_h=30.0) for t, a, b in zip(times, la, lo)]
+    ans = altitude_from_drift(obs, sheared, wind_error_sd=1.0)
+    assert 0 < ans.segments <= 200
+    assert abs(ans.best - 18000.0) <= 1000.0 and ans.informative
+
+
+# -- observation quality (issue 15) -----------------------------------------------------------------------------------
+def _csv(tmp_path, rows, name="o.csv"):
+    p = tmp_path / name
+    p.write_text("time,latitude,longitude,altitude\n" + "\n".join(rows) + "\n")
+    return p
+
+
+def test_screening_names_rows_of_duplicates_clashes_and_impossible_jumps(tmp_path):
+    from stratotrack.track import screen
+
+    rows = [f"2023-02-01T21:{m:02d}:00Z,45.{m:02d},-109.5,18000" for m in range(10)]
+    rows.insert(3, rows[2])  # identical fix (file row 5)
+    rows.insert(6, "2023-02-01T21:04:00Z,46.5,-109.5,18000")  # same time as another, another place (file row 9)
+    rows.append("2023-02-01T21:09:00.5Z,-45.0,70.0,18000")  # 10,000 km away half a second later (file row 15)
+    rows.insert(1, "2023-02-01T21:08:30Z,45.085,-109.5,18000")  # out of order (file row 3)
+    obs = screen(read_observations(_csv(tmp_path, rows)))
+    text = " | ".join(obs.notes)
+    assert "out of time order" in text and "row 3" in text
+    assert "identical" in text and "row 6" in text
+    assert "same time" in " ".join(obs.rejected) and "row 9" in " ".join(obs.rejected)
+    assert any("row 15" in r and "speed" in r for r in obs.rejected), obs.rejected
+    assert len(obs) == 11 and min(o.lat for o in obs) >= 45
+
+
+def test_descent_that_rises_is_named():
+    fixes = [Observation.fix(np.datetime64(int(T0 + 30 * k), "s"), 37.0, -122.0 + 0.001 * k, 1000.0 + 150.0 * k,
+                             sigma_h=30, sigma_z=30, label=f"fix {k}") for k in range(100)]
+    top = fixes[-1].alt
+    for j in range(1, 30):
+        z = top - 300.0 * j + (3000.0 if j == 15 else 0.0)
+        fixes.append(Observation.fix(np.datetime64(int(T0 + 3000 + 30 * j), "s"), 37.0, -121.9, z, sigma_h=30,
+                                     sigma_z=30, label=f"fall {j}"))
+    fc = predict_landing(fixes, "climatology", members=10)
+    assert any("rises again" in n and "fall 15" in n for n in fc.notes)
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, "is not a text table"),
+    ("time,latitude,longitude,altitude\n2023-02-01T21:00Z,45,-109,18000\n", "at least two timed fixes"),
+    ("time,latitude,longitude,altitude\n2023-02-01T21:00Z,45,-109,18000\n2023-02-01T21:00Z,45,-109,18000\n",
+     "at least two timed fixes"),
+])
+def test_track_bad_sounding_input_is_one_line_exit_2(tmp_path, capsys, content, words):
+    from stratotrack.cli import run
+
+    p = tmp_path / "x.csv"
+    if content is None:
+        p.write_bytes(np.random.default_rng(0).bytes(3000))
+    else:
+        p.write_text(content)
+    assert run(["track", str(p), "--mode", "sounding"]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_track_does_not_name_a_most_likely_altitude_it_cannot_infer(tmp_path, capsys):
+    from stratotrack.cli import run
+
+    p = tmp_path / "one.csv"
+    p.write_text("time,latitude,longitude\n2023-02-01T21:00Z,45.7,-109.5\n")
+    assert run(["track", str(p), "--particles", "200", "--forecast", "1h"]) == 0
+    out = capsys.readouterr().out
+    assert "most likely" not in out and "cannot be inferred" in out

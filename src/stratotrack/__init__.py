@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "predict",
+    "Prediction",
     "ensemble",
     "windows",
     "track",
@@ -35,6 +36,7 @@ __all__ = [
 
 _LAZY = {
     "predict": ("stratotrack.api", "predict"),
+    "Prediction": ("stratotrack.prediction", "Prediction"),
     "ensemble": ("stratotrack.ensemble", None),  # the package, callable as stratotrack.ensemble.ensemble
     "windows": ("stratotrack.ensemble", "windows"),
     "track": ("stratotrack.track", None),  # the package: st.track.track(...), st.track.ParticleFilter...

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import json
+import datetime as _dt
+import functools
+import math
 
 import numpy as np
 import xarray as xr
 
-from . import __version__
 from .engine import Integrator
 from .engine import kernels as K
 from .errors import InputError
 from .flight import Profile
 from .flight import models
+from .prediction import Prediction
 from .flight import profiles as P
 from .timeutil import format_time, from_epoch_seconds, now, parse_duration, to_epoch_seconds
 from .wind import WindField, check_altitude, open_wind
 from .wind._sample import FLAG_NAMES
 
 PROFILES = ("standard", "float", "drift")
-_OBS_NAMES = ("time", "latitude", "longitude", "altitude", "stage")
 _END_WORDS = {"landing": "landed", "end": "stop time reached", "launch": "reached the launch altitude",
               "burst": "burst", "float_start": "reached float altitude"}
 
@@ -57,7 +58,7 @@ def _stop_seconds(stop, duration, t0, backward):
 def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0, burst_altitude=30000.0,
             descent_rate=5.0, float_altitude=None, duration=None, stop=None, landing_altitude=0.0,
             launch_altitude=0.0, backward=False, wind="climatology", step=60.0, output_interval=None,
-            outside="clamp", max_duration=None) -> xr.Dataset:
+            outside="clamp", max_duration=None, backend="auto", result="dataset") -> xr.Dataset | Prediction:
     """Predict balloon trajectories.
 
     Each element of the broadcast inputs (``lat``, ``lon``, ``alt``, ``time`` and the profile parameters) is one
@@ -73,39 +74,64 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
     :class:`stratotrack.WindField` (reuse one across calls).  ``step`` and ``output_interval`` are seconds (the
     output interval defaults to the step).  ``outside="clamp"`` uses the nearest data outside the field and counts
     it; ``"stop"`` ends such trajectories.  ``max_duration`` (seconds or text such as ``"10d"``) caps every run.
+    ``backend``: ``"auto"`` (default), ``"cpu"``, ``"serial"``, ``"gpu"`` or ``"python"`` (see
+    :mod:`stratotrack.engine.backends`).
 
-    Returns a CF-1.11 ``featureType=trajectory`` Dataset with dims (trajectory, obs) and (trajectory, event).
+    Returns a CF-1.11 ``featureType=trajectory`` Dataset with dims (trajectory, obs) and (trajectory, event), or
+    with ``result="light"`` a :class:`stratotrack.Prediction` of NumPy arrays (no xarray: about ten times faster
+    for one balloon) whose ``to_dataset()`` is that Dataset.
 
     >>> ds = predict(37.74, -122.22, 10.0, "2023-01-17T11:00:00Z", ascent_rate=5, burst_altitude=30000)
-    >>> [str(e) for e in ds.event.values]
-    ['launch', 'burst', 'landing']
+    >>> " ".join(str(e) for e in ds.event.values)
+    'launch burst landing'
     >>> str(ds.end_reason.values[0])
     'landed'
     """
-    lat = _array("latitude", lat, "degrees")
-    lon = _array("longitude", lon, "degrees")
-    alt = _array("altitude", alt, "m")
+    if result not in ("dataset", "light"):
+        raise InputError(f"result {result!r} is unknown; expected 'dataset' or 'light'")
+    scalar = type(lat) in _SCALARS and type(lon) in _SCALARS and type(alt) in _SCALARS
+    if scalar:  # one start (the common single call): the same checks on Python numbers
+        for name, v, unit in (("latitude", lat, "degrees"), ("longitude", lon, "degrees"), ("altitude", alt, "m")):
+            if not math.isfinite(v):
+                raise InputError(f"{name} {float(v)!r} {unit} is invalid; expected a finite number")
+        lat, lon, alt = float(lat), float(lon), float(alt)
+    else:
+        lat = _array("latitude", lat, "degrees")
+        lon = _array("longitude", lon, "degrees")
+        alt = _array("altitude", alt, "m")
     if np.any(np.abs(lat) > 90):
-        raise InputError(f"latitude {float(lat[np.abs(lat) > 90].ravel()[0])!r} is beyond ±90 degrees")
+        raise InputError(f"latitude {float(np.asarray(lat)[np.abs(lat) > 90].ravel()[0])!r} is beyond ±90 degrees")
     if np.any((lon < -180.0) | (lon > 360.0)):
-        bad = float(lon[(lon < -180.0) | (lon > 360.0)].ravel()[0])
+        lon_a = np.asarray(lon)
+        bad = float(lon_a[(lon_a < -180.0) | (lon_a > 360.0)].ravel()[0])
         raise InputError(f"longitude {bad!r} is outside -180..360 degrees; expected degrees east in either "
                          "convention (-180..180 or 0..360)")
-    t0 = to_epoch_seconds(now() if time is None else time)
+    t0 = _epoch(time)
     field = open_wind(wind, time=t0)  # a fetched source ("gfs"...) picks the cache entry covering the start times
     step = float(step)
     if not (np.isfinite(step) and step > 0):
         raise InputError(f"step {step!r} s is invalid; expected a positive number of seconds")
-    lat, lon, alt, t0 = np.broadcast_arrays(lat, lon, alt, t0)
-    prof = _build_profile(profile, lat.shape, alt, t0, backward, ascent_rate=ascent_rate,
-                          burst_altitude=burst_altitude, descent_rate=descent_rate, float_altitude=float_altitude,
-                          duration=duration, stop=stop, landing_altitude=landing_altitude,
-                          launch_altitude=launch_altitude)
-    shape = np.broadcast_shapes(lat.shape, *[np.shape(np.asarray(v)) for v in prof.parameters.values()])
-    lat, lon, alt, t0 = (np.broadcast_to(a, shape).ravel() for a in (lat, lon, alt, t0))
-    n = lat.size
-    if n == 0:
-        raise InputError("no start positions given; expected at least one latitude/longitude")
+    kw = dict(ascent_rate=ascent_rate, burst_altitude=burst_altitude, descent_rate=descent_rate,
+              float_altitude=float_altitude, duration=duration, stop=stop, landing_altitude=landing_altitude,
+              launch_altitude=launch_altitude)
+    key = None
+    if scalar and isinstance(profile, str) and np.ndim(t0) == 0:
+        # a standard flight's plan does not depend on its start time (its stages end at altitudes): made at t = 0
+        key = (profile, bool(backward), alt, 0.0 if profile == "standard" else float(t0), step, max_duration,
+               *kw.values())
+        if not all(v is None or type(v) in _KEY_TYPES for v in key):
+            key = None
+    if key is not None:
+        # the profile, its kernel arrays and end time depend on these numbers only: made once (shared, read-only)
+        prof, shape, codes, vals, t_end, params = _cached_plan(key)
+        codes, vals = codes.copy(), vals.copy()
+        t_end = t_end + (float(t0) - key[3])
+        lat, lon, alt, t0 = np.array([lat]), np.array([lon]), np.array([alt]), np.array([float(t0)])
+    else:
+        lat, lon, alt, t0 = np.broadcast_arrays(lat, lon, alt, t0)
+        prof, shape, codes, vals, t_end, params = _plan(profile, bool(backward), lat.shape, alt, t0, step,
+                                                        max_duration, kw)
+        lat, lon, alt, t0 = (np.broadcast_to(a, shape).ravel() for a in (lat, lon, alt, t0))
     field.check_times(t0)
     if outside == "stop" and not isinstance(profile, Profile):
         # a run asked to stop at the edge of the data would end at once: say so before integrating
@@ -113,18 +139,62 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
         top = {"standard": ("burst altitude", burst_altitude), "float": ("float altitude", float_altitude)}
         if profile in top and top[profile][1] is not None:
             check_altitude(field, top[profile][1], what=f"the {top[profile][0]}")
+    integ = Integrator(field, t0, lat, lon, alt, codes, vals, t_end, step=step, output_interval=output_interval,
+                       backward=prof.backward, outside=outside, backend=backend)
+    integ.run()
+    pred = _collect(integ, prof, field, params, step, outside)
+    return pred if result == "light" else pred.to_dataset()
+
+
+_SCALARS = (float, int)
+_KEY_TYPES = (float, int, str, bool)
+
+
+def _epoch(time):
+    """Start time(s) in seconds since 1970 (now when None); ISO text is parsed once."""
+    if time is None:
+        return to_epoch_seconds(now())
+    if isinstance(time, str):
+        return _epoch_text(time)
+    return to_epoch_seconds(time)
+
+
+@functools.lru_cache(maxsize=1024)
+def _epoch_text(text):
+    if text.endswith("Z") and "." not in text:  # whole seconds in UTC, the common form: the standard library's parser
+        try:
+            return _dt.datetime.fromisoformat(text).timestamp()
+        except ValueError:
+            pass
+    return float(to_epoch_seconds(text))
+
+
+def _plan(profile, backward, lat_shape, alt, t0, step, max_duration, kw):
+    """The profile for broadcast start altitudes and times, the result's shape, the kernel arrays and end times."""
+    prof = _build_profile(profile, lat_shape, alt, t0, backward, **kw)
+    shape = np.broadcast_shapes(lat_shape, *[np.shape(np.asarray(v)) for v in prof.parameters.values()])
+    alt, t0 = (np.broadcast_to(a, shape).ravel() for a in (alt, t0))
+    n = alt.size
+    if n == 0:
+        raise InputError("no start positions given; expected at least one latitude/longitude")
     codes, vals = prof.encode(n)
     sgn = -1.0 if prof.backward else 1.0
     if max_duration is not None:
         t_end = t0 + sgn * parse_duration(max_duration)
     else:
         t_end = t0 + sgn * _natural_duration(prof, codes, vals, t0, alt, step)
-    integ = Integrator(field, t0, lat, lon, alt, codes, vals, t_end, step=step, output_interval=output_interval,
-                       backward=prof.backward, outside=outside)
-    integ.run()
-    ds = _to_dataset(integ, prof, field, shape, step, outside)
-    ds.attrs["engine_seconds"] = integ.engine_seconds
-    return ds
+    params = {k: np.broadcast_to(np.asarray(v, dtype=float), shape).ravel() for k, v in prof.parameters.items()}
+    for v in params.values():
+        v.flags.writeable = False  # shared by the results of a cached plan
+    return prof, shape, codes, vals, t_end, params
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_plan(key):
+    profile, backward, alt, t0, step, max_duration, *values = key
+    kw = dict(zip(("ascent_rate", "burst_altitude", "descent_rate", "float_altitude", "duration", "stop",
+                   "landing_altitude", "launch_altitude"), values))
+    return _plan(profile, backward, (), np.array(alt), np.array(t0), step, max_duration, kw)
 
 
 def _build_profile(profile, shape, alt, t0, backward, *, ascent_rate, burst_altitude, descent_rate, float_altitude,
@@ -171,99 +241,57 @@ def _natural_duration(prof, codes, vals, t0, alt, step):
     return total + 600.0
 
 
-def _to_dataset(integ, prof, field: WindField, shape, step, outside) -> xr.Dataset:
+def _collect(integ, prof, field: WindField, params, step, outside) -> Prediction:
+    """The light result of a finished Integrator run (``params``: the profile's parameters per trajectory)."""
     raw = integ.result()
-    n, width = raw.time.shape
+    n = raw.time.shape[0]
     names = prof.event_names
     n_ev = len(names)
-    ev_t = np.full((n, n_ev), np.nan)
-    ev_la, ev_lo, ev_z = (np.full((n, n_ev), np.nan) for _ in range(3))
+    ev_t, ev_la, ev_lo, ev_z = (np.full((n, n_ev), np.nan) for _ in range(4))
     ev_t[:, 0], ev_la[:, 0], ev_lo[:, 0], ev_z[:, 0] = raw.time[:, 0], raw.lat[:, 0], raw.lon[:, 0], raw.alt[:, 0]
-    end_t, end_la, end_lo, end_z = (np.full(n, np.nan) for _ in range(4))
-    rows = np.arange(n)
-    for j in range(raw.ev_kind.shape[1]):
-        kind = raw.ev_kind[:, j]
-        ok = kind >= 0
-        ev_t[rows[ok], kind[ok] + 1] = raw.ev_time[ok, j]
-        ev_la[rows[ok], kind[ok] + 1] = raw.ev_lat[ok, j]
-        ev_lo[rows[ok], kind[ok] + 1] = raw.ev_lon[ok, j]
-        ev_z[rows[ok], kind[ok] + 1] = raw.ev_alt[ok, j]
-    last = raw.n_obs - 1
-    end_t, end_la, end_lo, end_z = (a[rows, last] for a in (raw.time, raw.lat, raw.lon, raw.alt))
-    reasons = np.array([
-        _END_WORDS.get(names[-1], "completed") if st == K.DONE else K.STATUS_NAMES[int(st)] for st in raw.status
-    ], dtype=object)
-
-    traj = np.arange(n)
-    obs_dims = ("trajectory", "obs")
-    stage_names = prof.stage_names
-    params = {k: np.broadcast_to(np.asarray(v, dtype=float), shape).ravel() for k, v in prof.parameters.items()}
-    clamp_total = raw.clamped.sum(axis=0)
+    kind = raw.ev_kind
+    rows, cols = np.nonzero(kind >= 0)
+    if rows.size:
+        dest = kind[rows, cols] + 1
+        ev_t[rows, dest] = raw.ev_time[rows, cols]
+        ev_la[rows, dest] = raw.ev_lat[rows, cols]
+        ev_lo[rows, dest] = raw.ev_lon[rows, cols]
+        ev_z[rows, dest] = raw.ev_alt[rows, cols]
+    done = _END_WORDS.get(names[-1], "completed")
+    reasons = [done if st == K.DONE else K.STATUS_NAMES[st] for st in raw.status.tolist()]
     warnings = []
-    for b, count in enumerate(clamp_total):
-        if count:
-            trajs = int((raw.clamped[:, b] > 0).sum())
-            warnings.append(
-                f"{int(count)} steps in {trajs} of {n} trajectories used winds clamped {FLAG_NAMES[1 << b].replace('_', ' ')}"
-                f" (altitude range {field.altitude_range[0]:.0f}-{field.altitude_range[1]:.0f} m)"
-            )
-    left = [str(r) for r in reasons if str(r).startswith("left")]
+    if raw.clamped.any():
+        clamp_total = raw.clamped.sum(axis=0)
+        for b, count in enumerate(clamp_total):
+            if count:
+                trajs = int((raw.clamped[:, b] > 0).sum())
+                warnings.append(
+                    f"{int(count)} steps in {trajs} of {n} trajectories used winds clamped "
+                    f"{FLAG_NAMES[1 << b].replace('_', ' ')}"
+                    f" (altitude range {field.altitude_range[0]:.0f}-{field.altitude_range[1]:.0f} m)"
+                )
+    left = [r for r in reasons if r.startswith("left")]
     if left:
         warnings.append(f"{len(left)} of {n} trajectories ended on leaving the wind data")
     if field.time_mode == "steady":
         warnings.append("the wind field has a single time and was used as steady")
-    if field.kind == "climatology":
-        warnings.append("winds are a monthly climatology, not a forecast: expect errors of hundreds of km")
-    ds = xr.Dataset(
-        {
-            "time": (obs_dims, from_epoch_seconds(raw.time), {"standard_name": "time", "long_name": "time (UTC)"}),
-            "latitude": (obs_dims, raw.lat, {"standard_name": "latitude", "units": "degrees_north"}),
-            "longitude": (obs_dims, raw.lon, {"standard_name": "longitude", "units": "degrees_east"}),
-            "altitude": (obs_dims, raw.alt, {"standard_name": "altitude", "units": "m", "positive": "up",
-                                              "long_name": "geometric height above mean sea level", "axis": "Z"}),
-            "stage": (obs_dims, raw.stage, {"long_name": "flight stage of each point", "_FillValue": np.int8(-1),
-                                            "flag_values": np.arange(len(stage_names), dtype=np.int8),
-                                            "flag_meanings": " ".join(stage_names)}),
-            "n_obs": ("trajectory", raw.n_obs, {"long_name": "number of valid points of each trajectory"}),
-            "event_time": (("trajectory", "event"), from_epoch_seconds(ev_t), {"long_name": "time of each event (UTC)"}),
-            "event_latitude": (("trajectory", "event"), ev_la, {"units": "degrees_north"}),
-            "event_longitude": (("trajectory", "event"), ev_lo, {"units": "degrees_east"}),
-            "event_altitude": (("trajectory", "event"), ev_z, {"units": "m"}),
-            "end_reason": ("trajectory", reasons.astype(str), {"long_name": "why each trajectory ended"}),
-            "end_time": ("trajectory", from_epoch_seconds(end_t)),
-            "end_latitude": ("trajectory", end_la, {"units": "degrees_north"}),
-            "end_longitude": ("trajectory", end_lo, {"units": "degrees_east"}),
-            "end_altitude": ("trajectory", end_z, {"units": "m"}),
-            "clamped_steps": (("trajectory", "outside"), raw.clamped,
-                              {"long_name": "integration steps that used winds clamped at the edge of the data"}),
-            # a parameter named like an output coordinate (drift: "altitude") must not replace it
-            **{(f"{prof.name}_{k}" if k in _OBS_NAMES else k): ("trajectory", v) for k, v in params.items()},
-        },
-        coords={
-            "trajectory": ("trajectory", traj, {"cf_role": "trajectory_id", "long_name": "trajectory number"}),
-            "event": ("event", np.array(names, dtype=str)),
-            "outside": ("outside", np.array([FLAG_NAMES[1 << b] for b in range(4)], dtype=str)),
-        },
-        attrs={
-            "Conventions": "CF-1.11",
-            "featureType": "trajectory",
-            "title": f"stratotrack {prof.name} prediction" + (" (backward)" if prof.backward else ""),
-            "source": f"stratotrack {__version__}",
-            "profile": prof.name,
-            "direction": "backward" if prof.backward else "forward",
-            "parameters": json.dumps({k: (float(v[0]) if np.all(v == v[0]) else "per trajectory")
-                                      for k, v in params.items()}),
-            "wind": field.label(),
-            "wind_kind": field.kind,
-            "wind_notes": "; ".join(field.notes),
-            "step_seconds": float(step),
-            "output_interval_seconds": float(integ.out_dt),
-            "outside_data": outside,
-            "integrator": "RK4, fixed step; events located inside the step (cubic Hermite in altitude)",
-            "earth_model": f"sphere of radius {K.EARTH_RADIUS} m + altitude; altitudes geometric above mean sea level",
-            "warnings": "\n".join(warnings),
-        },
-    )
-    ds = ds.set_coords(["time", "latitude", "longitude", "altitude"])
-    ds["time"].encoding["units"] = "seconds since 1970-01-01T00:00:00Z"
+    # a climatology, a single-time field far from the flight, implausible speeds
+    warnings += [w for w in field.warnings_for(raw.time[:, 0]) if w not in warnings]
+    return Prediction(raw.time, raw.lat, raw.lon, raw.alt, raw.stage, raw.n_obs, tuple(names), ev_t, ev_la, ev_lo,
+                      ev_z, reasons, raw.clamped, warnings, prof, params, field, float(step), float(integ.out_dt),
+                      outside, integ.engine_seconds, integ.backend)
+
+
+def _to_dataset(integ, prof, field: WindField, shape, step, outside) -> xr.Dataset:
+    """The CF Dataset of a finished Integrator run (without the run's engine attributes)."""
+    params = {k: np.broadcast_to(np.asarray(v, dtype=float), shape).ravel() for k, v in prof.parameters.items()}
+    ds = _collect(integ, prof, field, params, step, outside).to_dataset()
+    del ds.attrs["engine_seconds"], ds.attrs["engine_backend"]
     return ds
+
+
+# Public names for the layers built on predict (ensemble runs, launch windows): the profile from predict's
+# keywords, the natural end of a flight, and the CF Dataset of an integrator's output.
+build_profile = _build_profile
+natural_duration = _natural_duration
+trajectory_dataset = _to_dataset

@@ -7,8 +7,8 @@ Pa, density in kg m-3.  Functions accept scalars or arrays and return NumPy valu
 1.225
 >>> round(float(pressure(geopotential_to_geometric(11000.0))))
 22632
->>> round(float(descent_speed(5.0, 20000.0)), 1)
-18.5
+>>> round(float(descent_speed(5.0, 20000.0)), 2)     # 5 m/s at sea level falls at 18.56 m/s at 20 km
+18.56
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ import numpy as np
 __all__ = [
     "G0",
     "R_GEOPOTENTIAL",
+    "M_AIR",
+    "R_STAR",
+    "GMR",
     "temperature",
     "pressure",
     "density",
@@ -31,9 +34,13 @@ __all__ = [
 G0 = 9.80665
 #: Earth radius used by the 1976 standard atmosphere for geopotential height (m)
 R_GEOPOTENTIAL = 6356766.0
-_M = 0.0289644  # molar mass of air, kg/mol
-_RSTAR = 8.31432  # universal gas constant as used by the 1976 standard, J/(mol K)
-_GMR = G0 * _M / _RSTAR  # K/m
+#: molar mass of air (kg/mol)
+M_AIR = 0.0289644
+#: universal gas constant as used by the 1976 standard (J/(mol K))
+R_STAR = 8.31432
+#: g0 M / R* (K/m): the hydrostatic constant of the layers
+GMR = G0 * M_AIR / R_STAR
+_M, _RSTAR, _GMR = M_AIR, R_STAR, GMR
 
 # Layer bases in geopotential metres, lapse rates in K/m, base temperatures and pressures.
 LAYER_H = np.array([0.0, 11000.0, 20000.0, 32000.0, 47000.0, 51000.0, 71000.0, 84852.0])

@@ -8,7 +8,35 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["parse_time", "parse_duration", "to_epoch_seconds", "from_epoch_seconds", "format_time", "now"]
+__all__ = ["parse_time", "parse_duration", "to_epoch_seconds", "from_epoch_seconds", "format_time", "now",
+           "check_span", "FIRST", "LAST"]
+
+#: the instants any stratotrack time may take: inside what datetime64[ns] holds (1677-09-21 to 2262-04-11), with
+#: room for a flight's length on either side
+_NS_MIN = np.datetime64("1678-01-01T00:00:00", "s")
+_NS_MAX = np.datetime64("2261-12-31T23:59:59", "s")
+#: the span a flight may start in (checked at the edges: command line, service)
+FIRST = np.datetime64("1900-01-01T00:00:00", "s")
+LAST = np.datetime64("2200-12-31T23:59:59", "s")
+
+
+def _in_range(value: np.datetime64, shown) -> np.datetime64:
+    """``value`` as datetime64[ns], or InputError when datetime64[ns] cannot hold it (rather than wrapping)."""
+    s = value.astype("datetime64[s]")
+    if s < _NS_MIN or s > _NS_MAX:
+        raise InputError(f"time {shown} is outside the years 1678-2261 that stratotrack's times can hold; expected "
+                         f"a time between {FIRST}Z and {LAST}Z")
+    return value.astype("datetime64[ns]")
+
+
+def check_span(times, what="time"):
+    """InputError unless every time lies in 1900..2200 (the span stratotrack promises to handle exactly)."""
+    t = np.asarray(parse_time(times)).astype("datetime64[s]").ravel()
+    bad = (t < FIRST) | (t > LAST)
+    if bad.any():
+        raise InputError(f"{what} {t[bad][0]}Z is outside {FIRST.astype(object).year}-{LAST.astype(object).year}; "
+                         "expected a time in the years 1900 to 2200 (no wind data or orbit is valid further out)")
+    return t
 
 
 def now() -> np.datetime64:
@@ -20,13 +48,15 @@ def _one(value) -> np.datetime64:
     if isinstance(value, np.datetime64):
         if np.isnat(value):
             raise InputError("time is NaT; expected a date and time such as 2023-02-01T21:00:00Z")
-        return value.astype("datetime64[ns]")
+        if value.dtype == np.dtype("datetime64[ns]"):
+            return value
+        return _in_range(value, f"{value}")
     if isinstance(value, _dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
-        return np.datetime64(value, "ns")
+        return _in_range(np.datetime64(value, "us"), value.isoformat() + "Z")
     if isinstance(value, _dt.date):
-        return np.datetime64(value, "ns")
+        return _in_range(np.datetime64(value, "D"), value.isoformat())
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -46,6 +76,11 @@ def parse_time(value) -> np.ndarray:
     if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.datetime64):
         if np.isnat(value).any():
             raise InputError("time contains NaT; expected dates and times such as 2023-02-01T21:00:00Z")
+        if value.dtype != np.dtype("datetime64[ns]") and value.size:
+            s = value.astype("datetime64[s]")
+            if (s < _NS_MIN).any() or (s > _NS_MAX).any():
+                bad = value.ravel()[(s.ravel() < _NS_MIN) | (s.ravel() > _NS_MAX)][0]
+                _in_range(bad, f"{bad}")
         return value.astype("datetime64[ns]")
     if isinstance(value, (list, tuple, np.ndarray)):
         arr = np.asarray(value, dtype=object)
@@ -56,14 +91,18 @@ def parse_time(value) -> np.ndarray:
 def to_epoch_seconds(value) -> np.ndarray:
     """Seconds since 1970-01-01T00:00Z (float64) of times given in any accepted form."""
     t = parse_time(value)
-    return (t - np.datetime64(0, "ns")).astype("timedelta64[ns]").astype(np.int64) / 1e9
+    ns = (t - np.datetime64(0, "ns")).astype("timedelta64[ns]").astype(np.int64)
+    # whole seconds and the fraction apart: an int64 of nanoseconds does not fit a float64 exactly
+    return (ns // 1_000_000_000).astype(float) + (ns % 1_000_000_000) / 1e9
 
 
 def from_epoch_seconds(seconds) -> np.ndarray:
     """datetime64[ns] from seconds since 1970-01-01T00:00Z; NaN becomes NaT."""
     s = np.asarray(seconds, dtype=float)
-    ns = np.where(np.isfinite(s), np.round(s * 1e9), 0).astype(np.int64)
-    out = ns.astype("datetime64[ns]")
+    # whole microseconds: a float64 of seconds holds 1900-2255 to better than half a microsecond, so an instant
+    # given to the microsecond comes back exactly (nanoseconds would add the float's rounding noise)
+    us = np.where(np.isfinite(s), np.round(s * 1e6), 0).astype(np.int64)
+    out = (us * 1000).astype("datetime64[ns]")
     return np.where(np.isfinite(s), out, np.datetime64("NaT"))
 
 

@@ -130,32 +130,6 @@ def per_row(n, rows, ts, te):
     return total, longest, first
 
 
-def closest(t, d, valid):
-    """Per row: (index, refined time, refined value) of the minimum of ``d`` (parabola through the neighbours)."""
-    dd = np.where(valid, d, np.inf)
-    k = np.argmin(dd, axis=1)
-    rows = np.arange(d.shape[0])
-    dmin = dd[rows, k]
-    tmin = t[rows, k].copy()
-    m = d.shape[1]
-    ok = (k > 0) & (k < m - 1)
-    ok[ok] &= valid[rows[ok], k[ok] - 1] & valid[rows[ok], k[ok] + 1]
-    if ok.any():
-        r, c = rows[ok], k[ok]
-        t0, t1, t2 = t[r, c - 1], t[r, c], t[r, c + 1]
-        y0, y1, y2 = d[r, c - 1], d[r, c], d[r, c + 1]
-        den = (t0 - t1) * (t0 - t2) * (t1 - t2)
-        a = (t2 * (y1 - y0) + t1 * (y0 - y2) + t0 * (y2 - y1)) / np.where(den != 0, den, 1.0)
-        b = (t2 * t2 * (y0 - y1) + t1 * t1 * (y2 - y0) + t0 * t0 * (y1 - y2)) / np.where(den != 0, den, 1.0)
-        good = (a > 0) & (den != 0)
-        tv = np.where(good, -b / (2 * np.where(a != 0, a, 1.0)), t1)
-        tv = np.clip(tv, t0, t2)
-        yv = np.where(good, y1 + a * (tv - t1) ** 2 + (2 * a * t1 + b) * (tv - t1), y1)
-        tmin[ok] = tv
-        dmin[ok] = np.minimum(yv, y1)
-    return k, tmin, dmin
-
-
 def interp_row(t, x, row, when):
     """Value of ``x[row]`` at time ``when`` (linear)."""
     v = np.isfinite(t[row]) & np.isfinite(x[row])

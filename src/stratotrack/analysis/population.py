@@ -91,10 +91,10 @@ class TownPopulation:
                 "people/km2 on land; about half the world's people are outside these towns")
 
     def _build(self):
-        from ..geo.places import _places
+        from ..geo.places import places_table
         from ..geodesy import EARTH_RADIUS
 
-        db = _places()
+        db = places_table()
         nlat, nlon = int(round(180 / self.res)), int(round(360 / self.res))
         i = np.clip(((db.lat.astype(float) + 90.0) / self.res).astype(int), 0, nlat - 1)
         j = np.clip(((db.lon.astype(float) + 180.0) / self.res).astype(int), 0, nlon - 1)

@@ -1,11 +1,10 @@
 """Pattern of life: a balloon's time in view of a site against satellite passes computed from TLEs (SGP4).
 
 :func:`read_tles` reads two- or three-line element sets from a user's file and checks every line (length, line
-numbers, the modulo-10 checksum, matching catalogue numbers).  :func:`passes` propagates them with SGP4 (the
-``sgp4`` package, WGS-72 constants as the elements assume) and finds when each satellite rises above and sets below
-an elevation mask at a site: sampled every ``step`` seconds, crossings refined by bisection to 0.1 s.  TEME is
-turned to Earth-fixed axes with the IAU-82 sidereal time (UT1 taken as UTC, polar motion ignored: well under a
-second of pass time).  The site is on the WGS-84 ellipsoid at sea level.
+numbers, the modulo-10 checksum, matching catalogue numbers).  :func:`passes` finds when each satellite rises above
+and sets below an elevation mask at a site with skyfield (``EarthSatellite.find_events``: SGP4 with the WGS-72
+constants the elements assume, TEME to Earth-fixed axes with skyfield's built-in UT1 tables, the site on the WGS-84
+ellipsoid at sea level); nothing is downloaded.
 
 :func:`pattern_of_life` compares, for one site and period, the balloon's time in view above the same mask (total
 and longest continuous stretch) with each satellite's and the constellation's: passes, time in view, mean and
@@ -27,10 +26,6 @@ from .geometry import reach_radius
 
 __all__ = ["TLE", "read_tles", "parse_tles", "passes", "Pass", "pattern_of_life"]
 
-_WGS84_A = 6378137.0
-_WGS84_F = 1 / 298.257223563
-
-
 @dataclass
 class TLE:
     name: str
@@ -38,6 +33,12 @@ class TLE:
     line2: str
     catalog: str
     epoch: float  # s since 1970
+
+    def satellite(self, ts):
+        """This element set as a skyfield ``EarthSatellite`` on the timescale ``ts``."""
+        from skyfield.api import EarthSatellite
+
+        return EarthSatellite(self.line1, self.line2, self.name, ts)
 
     @property
     def satrec(self):
@@ -119,43 +120,42 @@ def read_tles(path) -> list[TLE]:
     return parse_tles(text, p.name)
 
 
-def _jd(t):
-    """Julian date split (whole, fraction) of seconds since 1970."""
-    days = np.asarray(t, dtype=float) / 86400.0
-    whole = np.floor(days)
-    return whole + 2440587.5, days - whole
+def _timescale():
+    from skyfield.api import load
+
+    global _TS
+    if _TS is None:
+        _TS = load.timescale(builtin=True)  # leap seconds and UT1 shipped with skyfield: nothing downloaded
+    return _TS
 
 
-def _gmst(jd, fr):
-    """IAU-82 Greenwich mean sidereal time (rad), UT1 = UTC (Vallado's gstime)."""
-    tut1 = ((jd - 2451545.0) + fr) / 36525.0
-    sec = (-6.2e-6 * tut1 ** 3 + 0.093104 * tut1 ** 2 + (876600.0 * 3600 + 8640184.812866) * tut1 + 67310.54841)
-    return np.mod(sec * (2 * np.pi / 86400.0), 2 * np.pi)
+_TS = None
 
 
-def _site_frame(lat, lon, h=0.0):
-    p, l = math.radians(lat), math.radians(lon)
-    e2 = _WGS84_F * (2 - _WGS84_F)
-    n = _WGS84_A / math.sqrt(1 - e2 * math.sin(p) ** 2)
-    pos = np.array([(n + h) * math.cos(p) * math.cos(l), (n + h) * math.cos(p) * math.sin(l),
-                    (n * (1 - e2) + h) * math.sin(p)])
-    up = np.array([math.cos(p) * math.cos(l), math.cos(p) * math.sin(l), math.sin(p)])
-    return pos, up
+def _times(ts, t):
+    """skyfield Time of seconds since 1970 (UTC, as Unix time counts them: no leap seconds).  Given as calendar day
+    and seconds of that day, so that skyfield does not count the leap seconds since 1970 into them (27 s in 2023)."""
+    t = np.asarray(t, dtype=float)
+    days = np.floor(t / 86400.0)
+    date = np.datetime64("1970-01-01", "D") + days.astype("timedelta64[D]")
+    year = date.astype("datetime64[Y]").astype(int) + 1970
+    month = date.astype("datetime64[M]").astype(int) % 12 + 1
+    day = (date - date.astype("datetime64[M]")).astype(int) + 1
+    return ts.utc(year, month, day, 0, 0, t - days * 86400.0)
+
+
+def _seconds(times) -> np.ndarray:
+    """Seconds since 1970 (UTC) of a skyfield Time array."""
+    return np.array([d.timestamp() for d in np.atleast_1d(times.utc_datetime())], dtype=float)
 
 
 def elevation(tle: TLE, t, lat, lon):
-    """Elevation (degrees) of a satellite seen from a site at times ``t`` (s since 1970); NaN where SGP4 fails."""
-    jd, fr = _jd(t)
-    err, r, _v = tle.satrec.sgp4_array(np.atleast_1d(jd), np.atleast_1d(fr))
-    r = r * 1000.0
-    g = _gmst(np.atleast_1d(jd), np.atleast_1d(fr))
-    c, s = np.cos(g), np.sin(g)
-    x = c * r[:, 0] + s * r[:, 1]
-    y = -s * r[:, 0] + c * r[:, 1]
-    pos, up = _site_frame(lat, lon)
-    rho = np.stack([x, y, r[:, 2]], axis=1) - pos
-    el = np.degrees(np.arcsin(np.clip(rho @ up / np.linalg.norm(rho, axis=1), -1, 1)))
-    return np.where(err == 0, el, np.nan)
+    """Elevation (degrees) of a satellite seen from a site at times ``t`` (s since 1970)."""
+    from skyfield.api import wgs84
+
+    ts = _timescale()
+    alt, _az, _d = (tle.satellite(ts) - wgs84.latlon(lat, lon)).at(_times(ts, np.atleast_1d(t))).altaz()
+    return alt.degrees
 
 
 @dataclass
@@ -185,8 +185,15 @@ def _check_site(lat, lon):
             raise InputError(f"site {what} {v!r} is invalid; expected degrees within +-{lim}")
 
 
-def passes(tles, lat, lon, start, end, min_elevation=10.0, step=20.0) -> list[Pass]:
-    """Passes of each satellite above ``min_elevation`` degrees at (lat, lon) between ``start`` and ``end``."""
+def passes(tles, lat, lon, start, end, min_elevation=10.0) -> list[Pass]:
+    """Passes of each satellite above ``min_elevation`` degrees at (lat, lon) between ``start`` and ``end``.
+
+    A satellite already up at ``start`` (still up at ``end``) has its pass clipped there (``rise_clipped``,
+    ``set_clipped``); the culmination is the highest of skyfield's culminations inside the pass, or the clipped end
+    when the highest point lies outside the period.
+    """
+    from skyfield.api import wgs84
+
     _check_site(lat, lon)
     t0 = T.seconds(start)
     t1 = T.seconds(end)
@@ -196,65 +203,34 @@ def passes(tles, lat, lon, start, end, min_elevation=10.0, step=20.0) -> list[Pa
         raise InputError(f"elevation mask {min_elevation!r} degrees is invalid; expected -90 < mask < 90")
     if isinstance(tles, TLE):
         tles = [tles]
-    grid = np.append(np.arange(t0, t1, step), t1)
+    ts = _timescale()
+    site = wgs84.latlon(lat, lon)
     out = []
     for tle in tles:
-        el = elevation(tle, grid, lat, lon) - min_elevation
-        if np.all(np.isnan(el)):
-            continue
-        el = np.nan_to_num(el, nan=-90.0)
-        up = el >= 0
-        k_rise = np.nonzero(~up[:-1] & up[1:])[0]
-        k_set = np.nonzero(up[:-1] & ~up[1:])[0]
-        rises = _bisect(tle, grid[k_rise], grid[k_rise + 1], lat, lon, min_elevation, rising=True)
-        sets = _bisect(tle, grid[k_set], grid[k_set + 1], lat, lon, min_elevation, rising=False)
-        rises = list(rises)
-        sets = list(sets)
-        r_clip = up[0]
-        s_clip = up[-1]
-        if r_clip:
-            rises.insert(0, t0)
-        if s_clip:
-            sets.append(t1)
-        for j, (a, b) in enumerate(zip(rises, sets)):
-            # culmination: finest sample, then a golden-section search on the elevation
-            tc, emax = _culminate(tle, a, b, lat, lon)
-            out.append(Pass(tle.name, float(a), tc, float(b), emax, bool(r_clip and j == 0),
-                            bool(s_clip and j == len(sets) - 1)))
+        sat = tle.satellite(ts)
+        times, events = sat.find_events(site, _times(ts, t0), _times(ts, t1), altitude_degrees=min_elevation)
+        secs = _seconds(times) if len(events) else np.zeros(0)
+        up_at_start = bool(elevation(tle, t0, lat, lon)[0] >= min_elevation)
+        rise, clip, culms = (t0, True, []) if up_at_start else (None, False, [])
+        for when, ev in zip(secs, events):
+            if ev == 0:
+                rise, clip, culms = float(when), False, []
+            elif ev == 1 and rise is not None:
+                culms.append(float(when))
+            elif ev == 2 and rise is not None:
+                out.append(_pass(tle, rise, float(when), culms, clip, False, lat, lon))
+                rise = None
+        if rise is not None:
+            out.append(_pass(tle, rise, t1, culms, clip, True, lat, lon))
     out.sort(key=lambda p: p.rise)
     return out
 
 
-def _bisect(tle, lo, hi, lat, lon, mask, rising, tol=0.05):
-    lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
-    if lo.size == 0:
-        return lo
-    while np.max(hi - lo) > tol:
-        mid = 0.5 * (lo + hi)
-        up = elevation(tle, mid, lat, lon) >= mask
-        move_lo = ~up if rising else up
-        lo = np.where(move_lo, mid, lo)
-        hi = np.where(move_lo, hi, mid)
-    return 0.5 * (lo + hi)
-
-
-def _culminate(tle, a, b, lat, lon):
-    ts = np.linspace(a, b, 41)
-    el = elevation(tle, ts, lat, lon)
-    k = int(np.nanargmax(el))
-    lo, hi = ts[max(k - 1, 0)], ts[min(k + 1, ts.size - 1)]
-    g = (math.sqrt(5) - 1) / 2
-    for _ in range(30):
-        c, d = hi - g * (hi - lo), lo + g * (hi - lo)
-        ec, ed = elevation(tle, np.array([c, d]), lat, lon)
-        if ec > ed:
-            hi = d
-        else:
-            lo = c
-        if hi - lo < 0.05:
-            break
-    tc = 0.5 * (lo + hi)
-    return float(tc), float(elevation(tle, np.array([tc]), lat, lon)[0])
+def _pass(tle, rise, set_, culms, rise_clipped, set_clipped, lat, lon) -> Pass:
+    cand = list(culms) + [rise, set_]
+    el = elevation(tle, np.array(cand), lat, lon)
+    k = int(np.argmax(el))
+    return Pass(tle.name, rise, cand[k], set_, float(el[k]), rise_clipped, set_clipped)
 
 
 def _gaps(intervals, t0, t1):
@@ -303,7 +279,7 @@ def balloon_in_view(traj, lat, lon, min_elevation=10.0, start=None, end=None, me
     return [(max(a, t0), min(b, t1)) for a, b in iv if b > t0 and a < t1]
 
 
-def pattern_of_life(traj, site, tles, start=None, end=None, min_elevation=10.0, step=20.0) -> dict:
+def pattern_of_life(traj, site, tles, start=None, end=None, min_elevation=10.0) -> dict:
     """The balloon against satellites over one site (``Site`` or (name, lat, lon)) for a period (default: the
     trajectory's span).  Returns rows for the balloon, each satellite and the satellites together, and the passes."""
     tr = T.as_track(traj)
@@ -315,7 +291,7 @@ def pattern_of_life(traj, site, tles, start=None, end=None, min_elevation=10.0, 
     biv = balloon_in_view(tr, lat, lon, min_elevation, t0, t1)
     rows = [_coverage(biv, t0, t1, "balloon")]
     rows[0]["passes"] = len(biv)
-    ps = passes(tles, lat, lon, t0, t1, min_elevation, step) if tles else []
+    ps = passes(tles, lat, lon, t0, t1, min_elevation) if tles else []
     names = []
     for tle in tles or []:
         if tle.name not in names:

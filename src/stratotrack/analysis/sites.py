@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..geodesy import EARTH_RADIUS, great_circle_distance
+from ..geodesy import great_circle_distance, move, offsets
 from . import _track as T
 from .geometry import Sensor, elevation_angle, off_nadir_angle
 
@@ -42,19 +42,6 @@ def _unwrap_ring(coords):
     lon = c[:, 0].copy()
     lon[1:] = lon[0] + np.cumsum((np.diff(lon) + 180.0) % 360.0 - 180.0)
     return np.stack([lon, c[:, 1]], axis=1)
-
-
-def aeqd(lat, lon, lat0, lon0):
-    """Azimuthal equidistant x, y (m) of points about (lat0, lon0), on the sphere."""
-    p, l = np.asarray(lat, dtype=float) * D2R, np.asarray(lon, dtype=float) * D2R
-    p0, l0 = lat0 * D2R, lon0 * D2R
-    dl = l - l0
-    cosc = np.clip(np.sin(p0) * np.sin(p) + np.cos(p0) * np.cos(p) * np.cos(dl), -1.0, 1.0)
-    c = np.arccos(cosc)
-    k = np.where(c > 1e-12, c / np.sin(np.where(c > 1e-12, c, 1.0)), 1.0)
-    x = EARTH_RADIUS * k * np.cos(p) * np.sin(dl)
-    y = EARTH_RADIUS * k * (np.cos(p0) * np.sin(p) - np.sin(p0) * np.cos(p) * np.cos(dl))
-    return x, y
 
 
 @dataclass
@@ -147,7 +134,7 @@ class Site:
         proj = []
         for p in parts:
             dense = shapely.segmentize(p, 0.1)
-            proj.append(shapely.transform(dense, lambda xy: np.stack(aeqd(xy[:, 1], xy[:, 0], self.lat, self.lon),
+            proj.append(shapely.transform(dense, lambda xy: np.stack(offsets(xy[:, 1], xy[:, 0], self.lat, self.lon),
                                                                        axis=1)))
         # the pieces of a polygon split at the antimeridian touch along it: close the hairline gaps of the split
         merged = unary_union(proj)
@@ -177,11 +164,59 @@ class Site:
         out = gc - self._extent  # a lower bound, used far away
         near = np.isfinite(gc) & (gc < self._extent + _NEAR_MARGIN)
         if near.any():
-            x, y = aeqd(lat[near], lon[near], self.lat, self.lon)
+            x, y = offsets(lat[near], lon[near], self.lat, self.lon)
             inside = shapely.contains_xy(self._proj, x, y)
             dist = shapely.distance(self._boundary, shapely.points(x, y))
             out[near] = np.where(inside, -dist, dist)
         return out
+
+    def closest_approach(self, t, lat, lon, valid, distance=None):
+        """Per row of points ``[n, m]``: (index of the nearest point, time (s), signed distance (m) from the edge) of
+        the closest approach.
+
+        The closest point of every segment between consecutive valid points counts, not only the points: a
+        segment is straight at constant speed in the site's azimuthal equidistant projection (exact for a uniform
+        drift through the centre).  Segments that cannot beat the nearest point (its distance less half their
+        length) are skipped.  A polygon crossed between two points outside it is at distance 0.  ``distance``: the
+        points' :meth:`distance`, when already computed.
+        """
+        import shapely
+
+        t, lat, lon = (np.asarray(a, dtype=float) for a in (t, lat, lon))
+        d = np.where(valid, self.distance(lat, lon) if distance is None else distance, np.inf)
+        rows = np.arange(d.shape[0])
+        k = np.argmin(d, axis=1)
+        dmin, tmin = d[rows, k].copy(), t[rows, k].copy()
+        if d.shape[1] < 2:
+            return k, tmin, dmin
+        seg = valid[:, :-1] & valid[:, 1:]
+        half = 0.5 * great_circle_distance(lat[:, :-1], lon[:, :-1], lat[:, 1:], lon[:, 1:])
+        cand = seg & (np.minimum(d[:, :-1], d[:, 1:]) - half < dmin[:, None])
+        r, c = np.nonzero(cand)
+        if r.size == 0:
+            return k, tmin, dmin
+        x0, y0 = offsets(lat[r, c], lon[r, c], self.lat, self.lon)
+        x1, y1 = offsets(lat[r, c + 1], lon[r, c + 1], self.lat, self.lon)
+        dx, dy = x1 - x0, y1 - y0
+        if self.kind == "point":
+            ll = dx * dx + dy * dy
+            s = np.clip(-(x0 * dx + y0 * dy) / np.where(ll > 0, ll, 1.0), 0.0, 1.0)
+            ds = np.hypot(x0 + s * dx, y0 + s * dy) - self.radius_m
+        else:
+            lines = shapely.linestrings(np.stack([np.stack([x0, y0], -1), np.stack([x1, y1], -1)], axis=1))
+            ds = shapely.distance(lines, self._proj)
+            near = shapely.get_point(shapely.shortest_line(lines, self._proj), 0)
+            s = shapely.line_locate_point(lines, near, normalized=True)
+        ts = t[r, c] + s * (t[r, c + 1] - t[r, c])
+        # the best segment per row, where it beats the nearest point
+        order = np.lexsort((ds, r))
+        first = np.ones(order.size, bool)
+        first[1:] = r[order][1:] != r[order][:-1]
+        best = order[first]
+        better = ds[best] < dmin[r[best]]
+        rb = r[best][better]
+        dmin[rb], tmin[rb] = ds[best][better], ts[best][better]
+        return k, tmin, dmin
 
     def contains(self, lat, lon):
         return self.distance(lat, lon) <= 0
@@ -202,11 +237,8 @@ class Site:
         if self.kind == "point":
             if self.radius_m <= 0:
                 return [np.array([[self.lon, self.lat]])]
-            from ..ensemble.perturb import displace_on_sphere
-
             a = np.linspace(0, 2 * np.pi, n)
-            r = self.radius_m / EARTH_RADIUS
-            la, lo = displace_on_sphere(np.full(n, self.lat), np.full(n, self.lon), r * np.sin(a), r * np.cos(a))
+            la, lo = move(self.lat, self.lon, self.radius_m * np.sin(a), self.radius_m * np.cos(a))
             return [np.stack([lo, la], axis=1)]
         parts = list(self.geometry.geoms) if self.geometry.geom_type == "MultiPolygon" else [self.geometry]
         return [np.asarray(p.exterior.coords) for p in parts]
@@ -301,7 +333,7 @@ def overflights(traj, sites, sensor: Sensor | None = None) -> list[dict]:
         t_over, _long_over, first_in = T.per_row(tr.n, rows, ts, te)
         rrows, rts, rte, _ = T.intervals(tr.t, d - reach, tr.valid)
         t_reach, long_reach, first_reach = T.per_row(tr.n, rrows, rts, rte)
-        k, tmin, dmin = T.closest(tr.t, d, tr.valid)
+        k, tmin, dmin = site.closest_approach(tr.t, tr.lat, tr.lon, tr.valid, d)
         res = {
             "site": site, "overhead": np.bincount(rows, minlength=tr.n) > 0, "first_entry": first_in,
             "time_overhead": t_over,

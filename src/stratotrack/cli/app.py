@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -63,6 +64,8 @@ def _version(value: bool):
 def _root(
     version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
                                                     help="Print the version and exit.")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error (may also follow "
+                                                        "the command).")] = False,
 ):
     """stratotrack: balloon trajectory prediction."""
 
@@ -74,24 +77,50 @@ def _stderr():
     return Console(stderr=True)
 
 
+#: where stderr is no terminal (piped, captured, a log), a step that takes longer than this says so in a plain line,
+#: and again every HEARTBEAT seconds while it lasts
+PIPED_DELAY = 2.0
+HEARTBEAT = 30.0
+
+
 @contextlib.contextmanager
 def _phase(text: str, delay: float = 0.8):
-    """A spinner on stderr for a step that takes longer than ``delay`` seconds (nothing when stderr is no terminal)."""
+    """Progress of a step that takes longer than ``delay`` seconds: a spinner on a terminal; where stderr is piped,
+    a plain line after :data:`PIPED_DELAY` seconds and one every :data:`HEARTBEAT` seconds."""
+    import time
+
     console = _stderr()
-    if not console.is_terminal:
-        yield
-        return
-    status = console.status(text, spinner="dots")
     lock = threading.Lock()
     state = {"started": False, "done": False}
+    t0 = time.monotonic()
+    if console.is_terminal:
+        status = console.status(text, spinner="dots")
 
-    def start():
-        with lock:
-            if not state["done"]:
-                status.start()
-                state["started"] = True
+        def start():
+            with lock:
+                if not state["done"]:
+                    status.start()
+                    state["started"] = True
 
-    timer = threading.Timer(delay, start)
+        first = delay
+    else:
+        status = None
+        stop = threading.Event()
+
+        def start():
+            wait = 0.0
+            while not stop.wait(wait):
+                with lock:
+                    if state["done"]:
+                        return
+                    elapsed = time.monotonic() - t0
+                    line = text if not state["started"] else f"{text.rstrip('.')} (still running, {elapsed:.0f} s)"
+                    print(f"{PROG}: {line}", file=sys.stderr, flush=True)
+                    state["started"] = True
+                wait = HEARTBEAT
+
+        first = PIPED_DELAY
+    timer = threading.Timer(first, start)
     timer.daemon = True
     timer.start()
     try:
@@ -100,8 +129,10 @@ def _phase(text: str, delay: float = 0.8):
         timer.cancel()
         with lock:
             state["done"] = True
-            if state["started"]:
+            if status is not None and state["started"]:
                 status.stop()
+        if status is None:
+            stop.set()
 
 
 # -- predict ---------------------------------------------------------------------------------------------------------
@@ -172,6 +203,9 @@ def predict(
                           "stop.")] = Outside.clamp,
     max_duration: Annotated[Optional[str], typer.Option(
         "--max-duration", help="Cap on any run: seconds or e.g. 10d.")] = None,
+    backend: Annotated[str, typer.Option(
+        "--backend", help="Engine backend of a single prediction: auto, cpu, serial, gpu (a CUDA GPU) or python "
+                          "(uncompiled).")] = "auto",
     out: Annotated[Optional[list[Path]], typer.Option("--out", "-o", help=_OUT_HELP)] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write a quick-look figure (.png, .svg, "
                                                                 ".pdf).")] = None,
@@ -201,7 +235,27 @@ def predict(
     """Predict a flight and print a summary; export it with --out, draw it with --plot; --members: an ensemble."""
     import stratotrack.io as sio
 
-    _skip_numba_blas_probe()
+    from . import limits
+
+    limits.check_predict(alt=alt, time=time, profile=profile, backward=backward, ascent_rate=ascent_rate,
+                         burst_altitude=burst_altitude, descent_rate=descent_rate, float_altitude=float_altitude,
+                         duration=duration, stop=stop, landing_altitude=landing_altitude,
+                         launch_altitude=launch_altitude, step=step, output_interval=output_interval,
+                         max_duration=max_duration)
+    if members is not None:
+        limits.check_members(members, batch_size, seed, keep_rows=keep == "members" or (
+            keep is None and any(Path(o).suffix.lower() == ".csv" for o in (out or []))))
+        from .ensemble import parse_spreads
+
+        limits.check_spreads(parse_spreads(spread), {
+            "ascent_rate": 5.0 if ascent_rate is None else ascent_rate,
+            "descent_rate": 5.0 if descent_rate is None else descent_rate,
+            "burst_altitude": (30000.0 if burst_altitude is None else burst_altitude) - alt,
+            "float_altitude": None if float_altitude is None else float_altitude - alt})
+
+    from ..engine.backends import before_compiled
+
+    before_compiled(_skip_numba_blas_probe)  # (a single flight may run uncompiled and never load numba's kernels)
 
     outputs = list(out or [])
     if members is not None:
@@ -231,11 +285,11 @@ def predict(
               "landing_altitude": landing_altitude, "launch_altitude": launch_altitude, "step": step,
               "output_interval": output_interval, "max_duration": max_duration}
     kwargs = {k: v for k, v in engine.items() if v is not None}
-    with _phase("Computing the trajectory (the first run in a new installation compiles, ~15 s)..."):
+    with _phase("Computing the trajectory..."):
         import stratotrack as st
 
         ds = st.predict(lat, lon, alt, time, profile.value, backward=backward, wind=wind, outside=outside.value,
-                        **kwargs)
+                        backend=backend, **kwargs)
     written = []
     for path in outputs:
         with _phase(f"Writing {path}..."):
@@ -312,6 +366,12 @@ from .assess import register as _register_assess  # noqa: E402
 _register_assess(app)
 
 
+# -- serve (cli/serve.py) --------------------------------------------------------------------------------------------
+from .serve import register as _register_serve  # noqa: E402
+
+_register_serve(app)
+
+
 # -- running ---------------------------------------------------------------------------------------------------------
 def _is_click(exc, name) -> bool:
     """Whether ``exc`` is click's (or Typer's bundled click's) exception class ``name``, without importing either."""
@@ -324,22 +384,123 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that every ``finally`` runs (temporary files are removed)."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _one_line_warning(message, category, filename, lineno, line=None):
+    return f"{PROG}: warning: {' '.join(str(message).split())}\n"
+
+
+_DEBUG_ENV = "STRATOTRACK_DEBUG"
+
+
+def _split_debug(args):
+    """``--debug`` anywhere before ``--`` (or $STRATOTRACK_DEBUG=1): show tracebacks instead of one line."""
+    debug = os.environ.get(_DEBUG_ENV, "") not in ("", "0")
+    out = []
+    for k, a in enumerate(args):
+        if a == "--":
+            out += args[k:]
+            break
+        if a == "--debug":
+            debug = True
+            continue
+        out.append(a)
+    return out, debug
+
+
+def _os_error(exc: OSError) -> str:
+    import errno
+
+    what = exc.filename if exc.filename is not None else None
+    where = f" '{what}'" if what else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return (f"cannot write{where}: the disk is full or the file is larger than allowed ({exc.strerror}); "
+                "free some space or write elsewhere (nothing partial was kept)")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write or read{where}: {exc.strerror}; choose a folder you may write to"
+    return f"{exc.strerror or type(exc).__name__}{where}; check the path, the disk and the permissions"
+
+
+def _report(exc: BaseException) -> int:
+    """The exit status of a command that raised ``exc``, after one line on stderr."""
+    from ..errors import ResourceError
+
+    cause = exc
+    while cause is not None and not isinstance(cause, (KeyboardInterrupt, Terminated)):
+        cause = cause.__cause__ or cause.__context__  # Typer turns Ctrl-C into Exit(130), click into Abort
+    if cause is not None:
+        exc = cause
+    if isinstance(exc, KeyboardInterrupt) or _is_click(exc, "Abort"):
+        return _fail("interrupted (Ctrl-C); no partial file was left", 130)
+    if isinstance(exc, Terminated):
+        return _fail("terminated (SIGTERM); no partial file was left", 143)
+    if isinstance(exc, ResourceError):
+        return _fail(exc, 1)
+    if isinstance(exc, StratotrackError):
+        return _fail(exc, 2)
+    if isinstance(exc, MemoryError):
+        return _fail("out of memory; ask for less (fewer --members or a smaller --batch-size, a shorter "
+                     "--duration, a longer --output-interval)", 1)
+    if isinstance(exc, OSError):
+        return _fail(_os_error(exc), 1)
+    if isinstance(exc, SystemExit):
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else _fail(exc.code, 1))
+    if _is_click(exc, "NoArgsIsHelpError"):
+        print(exc.format_message() if hasattr(exc, "format_message") else "")
+        return 0
+    if _is_click(exc, "ClickException"):
+        return _fail(exc.format_message(), getattr(exc, "exit_code", 2) or 2)
+    if _is_click(exc, "Exit"):
+        return getattr(exc, "exit_code", 0) or 0
+    return _fail(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback and "
+                 "please report it", 1)
+
+
+def _tidy_help(command) -> None:
+    """Help as written: '[default: 5]' in a help text is text, not Rich markup (which would swallow it), and a
+    flag is shown as a flag ('--backward'), not as '--backward <bool>'."""
+    for param in getattr(command, "params", []):
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+        if getattr(param, "help", None) and "[" in param.help and "\\[" not in param.help:
+            param.help = param.help.replace("[", "\\[")
+    if getattr(command, "help", None) and "[" in command.help and "\\[" not in command.help:
+        command.help = command.help.replace("[", "\\[")
+    for sub in getattr(command, "commands", {}).values():
+        _tidy_help(sub)
+
+
 def run(argv=None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    import signal
+    import warnings
+
+    args, debug = _split_debug(list(sys.argv[1:] if argv is None else argv))
     command = typer.main.get_command(app)
+    _tidy_help(command)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    saved_format = warnings.formatwarning
+    warnings.formatwarning = _one_line_warning
     try:
         result = command.main(args=args, prog_name=PROG, standalone_mode=False)
-    except StratotrackError as exc:
-        return _fail(exc)
-    except KeyboardInterrupt:
-        return _fail("interrupted", 130)
-    except Exception as exc:
-        if _is_click(exc, "NoArgsIsHelpError"):
-            print(exc.format_message() if hasattr(exc, "format_message") else "")
-            return 0
-        if _is_click(exc, "Abort"):
-            return _fail("interrupted", 130)
-        if _is_click(exc, "ClickException"):
-            return _fail(exc.format_message(), getattr(exc, "exit_code", 2) or 2)
-        raise
+    except BaseException as exc:  # noqa: BLE001 - every path ends in one line (or a traceback with --debug)
+        if debug and not isinstance(exc, SystemExit) and not _is_click(exc, "ClickException") \
+                and not _is_click(exc, "Exit"):
+            import traceback
+
+            traceback.print_exc()
+        return _report(exc)
+    finally:
+        warnings.formatwarning = saved_format
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if result == 130:  # Typer turns Ctrl-C into Exit(130) and, outside standalone mode, returns it silently
+        return _fail("interrupted (Ctrl-C); no partial file was left", 130)
     return result if isinstance(result, int) else 0

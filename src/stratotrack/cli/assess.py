@@ -9,6 +9,23 @@ from typing import Annotated, Optional
 import typer
 
 
+def _start_seconds(traj, time):
+    """Start of the assessed flight (s since 1970): its first time, else --time, else now."""
+    import numpy as np
+
+    from stratotrack.timeutil import now, to_epoch_seconds
+
+    ds = getattr(traj, "trajectories", None) if not hasattr(traj, "data_vars") else traj
+    try:
+        t = np.asarray(ds["time"].values).ravel()
+        t = t[~np.isnat(t)]
+        if t.size:
+            return to_epoch_seconds(t.min())
+    except (KeyError, TypeError, AttributeError):
+        pass
+    return to_epoch_seconds(now() if time is None else time)
+
+
 def register(app):
     """Add ``stratotrack assess`` to the app."""
 
@@ -64,9 +81,37 @@ def register(app):
         from stratotrack.errors import InputError
         from stratotrack.timeutil import parse_duration
 
+        from stratotrack.io._common import check_writable
+
+        from . import limits
+
+        limits.check_range("--alt", alt, limits.MIN_ALT, limits.MAX_ALT, "m", "a drift altitude between the Dead "
+                           "Sea and 86 km")
+        limits.check_time(time, "--time")
+        d = limits._seconds(duration, "--duration")
+        if d is not None and d / 120.0 > limits.MAX_STEPS:
+            raise InputError(f"--duration {duration!r} is too long; expected at most "
+                             f"{limits.MAX_STEPS * 120 / 86400:,.0f} days")
+        limits.check_count("--members", members, 0, 100_000, "0 is one prediction; each member is a whole drift "
+                           "assessed against every site, zone and satellite")
+        limits.check_seed(seed)
+        limits.check_range("--min-elevation", min_elevation, -5.0, 90.0, "degrees", "an elevation mask lies "
+                           "between just below the horizon and the zenith (90 degrees)")
+        limits.check_range("--max-off-nadir", max_off_nadir, 0.0, 90.0, "degrees", "an off-nadir angle lies "
+                           "between nadir (0) and the horizon (90)")
+        for flag, v in (("--pixel-pitch", pixel_pitch), ("--focal-length", focal_length), ("--aperture", aperture)):
+            limits.check_range(flag, v, 1e-9, 100.0, "m", "a positive length in metres")
+        limits.check_count("--samples", samples, 1, 10_000, "each sample is a fall computed per piece and release")
+        limits.check_range("--threshold", threshold, 1e-12, 1.0, "", "an expected-casualty threshold is a "
+                           "probability (RCC 321: 1e-4)")
+        every_s = parse_duration(every)
+        if every_s < 60.0:
+            raise InputError(f"--every {every!r} is shorter than a minute; expected e.g. 15m or 1h (each release "
+                             "is a set of falls)")
         for p in out or []:
             if p.suffix.lower() not in (".html", ".htm", ".json"):
                 raise InputError(f"report file {str(p)!r} has an unknown extension; expected .html or .json")
+            check_writable(p)
         site_list = [A.parse_site(s) for s in site or []]
         if sites is not None:
             site_list += A.load_sites(sites)
@@ -87,53 +132,71 @@ def register(app):
         pop = A.RasterPopulation(population, population_kind) if population is not None else None
         sensor = A.Sensor(min_elevation=0.0, max_off_nadir=max_off_nadir, pixel_pitch=pixel_pitch,
                           focal_length=focal_length, aperture=aperture)
-        w = st.open_wind(wind)
-        if track is not None:
-            import stratotrack.io as sio
+        from .app import _phase
 
-            traj = sio.read(track)
+        with _phase("Assessing the flight (sites, satellites, airspace, termination)..."):
+            return _assess(st, A, wind, track, lat, lon, alt, time, duration, members, seed, wind_error, site_list,
+                           sensor, tles, min_elevation, zones, piece_list, every, samples, threshold, criterion, pop,
+                           termination, out, as_json)
+
+
+def _assess(st, A, wind, track, lat, lon, alt, time, duration, members, seed, wind_error, site_list, sensor, tles,
+            min_elevation, zones, piece_list, every, samples, threshold, criterion, pop, termination, out, as_json):
+    from stratotrack.errors import InputError
+    from stratotrack.timeutil import parse_duration
+
+    w = st.open_wind(wind)
+    if track is not None:
+        import stratotrack.io as sio
+
+        traj = sio.read(track)
+    else:
+        if lat is None or lon is None:
+            raise InputError("give --lat and --lon of a drift, or --track with a flight file")
+        if members > 0:
+            traj = st.ensemble(lat, lon, alt, time, "drift", members=members, seed=seed, duration=duration,
+                               wind=w, wind_error=wind_error or None, keep="trajectories", interval=600.0,
+                               output_interval=600.0, step=120.0)
         else:
-            if lat is None or lon is None:
-                raise InputError("give --lat and --lon of a drift, or --track with a flight file")
-            if members > 0:
-                traj = st.ensemble(lat, lon, alt, time, "drift", members=members, seed=seed, duration=duration,
-                                   wind=w, wind_error=wind_error or None, keep="trajectories", interval=600.0,
-                                   output_interval=600.0, step=120.0)
-            else:
-                traj = st.predict(lat, lon, alt, time, "drift", duration=duration, wind=w, step=120.0,
-                                  output_interval=600.0)
-        res = A.assess(traj, site_list, sensor=sensor, tles=tles, min_elevation=min_elevation, zones=zones,
-                       pieces=piece_list, wind=w, every=parse_duration(every), samples=samples, threshold=threshold,
-                       criterion=criterion, population=pop, termination=termination, seed=seed)
-        written = A.write_report(res, *(out or []))
-        if as_json:
-            from stratotrack.analysis.report import _jsonable
+            traj = st.predict(lat, lon, alt, time, "drift", duration=duration, wind=w, step=120.0,
+                              output_interval=600.0)
+    res = A.assess(traj, site_list, sensor=sensor, tles=tles, min_elevation=min_elevation, zones=zones,
+                   pieces=piece_list, wind=w, every=parse_duration(every), samples=samples, threshold=threshold,
+                   criterion=criterion, population=pop, termination=termination, seed=seed)
+    winds = res["winds"]  # the report's record of the winds, plus how far they are from the flight's dates
+    winds["warnings"] = list(dict.fromkeys(winds["warnings"] + list(w.warnings_for(_start_seconds(traj, time)))))
+    written = A.write_report(res, *(out or []))
+    if as_json:
+        from stratotrack.analysis.report import _jsonable
 
-            print(json.dumps(_jsonable(res), indent=1))
-            return
-        print(f"assessment of {res['kind']} ({res['members']} trajectories) {res['start']} to {res['end']}")
-        g = res["geometry"]
-        print(f"  horizon {g['horizon_distance_km']} km from {g['median_altitude_m']:.0f} m; sensor reach "
-              f"{g['reach_km']} km")
-        for r in res["sites"]:
-            if "p_overhead" in r:
-                print(f"  site {r['site']['name']}: P(overhead) {r['p_overhead']:.3f}, P(in reach) "
-                      f"{r['p_in_reach']:.3f}")
-            else:
-                print(f"  site {r['site']['name']}: overhead {r['overhead']}, closest {r['closest_approach_km']} km "
-                      f"at {r['closest_time']}, {r['hours_in_reach']} h in reach")
-        for c in res["airspace"]["countries"]:
-            if "probability" in c:
-                print(f"  enters {c['name']}: P {c['probability']:.3f}, median first entry "
-                      f"{c['first_entry']['median']}")
-            else:
-                print(f"  {c['name']}: {'starts inside' if c['started_inside'] else 'enters ' + c['time']} "
-                      f"({c['latitude']}, {c['longitude']})")
-        term = res.get("termination")
-        if term:
-            e, lg = term["earliest"], term["longest"]
-            print("  termination: " + ("no acceptable window" if e is None else
-                                       f"earliest window {e['start']} - {e['end']}; longest {lg['start']} - "
-                                       f"{lg['end']} ({lg['hours']:.1f} h)"))
-        for p in written:
-            print(f"  wrote {p}")
+        print(json.dumps(_jsonable(res), indent=1))
+        return
+    print(f"assessment of {res['kind']} ({res['members']} trajectories) {res['start']} to {res['end']}")
+    print(f"  winds: {winds['path']}")
+    for warning in winds["warnings"]:
+        print(f"  warning: {warning}")
+    g = res["geometry"]
+    print(f"  horizon {g['horizon_distance_km']} km from {g['median_altitude_m']:.0f} m; sensor reach "
+          f"{g['reach_km']} km")
+    for r in res["sites"]:
+        if "p_overhead" in r:
+            print(f"  site {r['site']['name']}: P(overhead) {r['p_overhead']:.3f}, P(in reach) "
+                  f"{r['p_in_reach']:.3f}")
+        else:
+            print(f"  site {r['site']['name']}: overhead {r['overhead']}, closest {r['closest_approach_km']} km "
+                  f"at {r['closest_time']}, {r['hours_in_reach']} h in reach")
+    for c in res["airspace"]["countries"]:
+        if "probability" in c:
+            print(f"  enters {c['name']}: P {c['probability']:.3f}, median first entry "
+                  f"{c['first_entry']['median']}")
+        else:
+            print(f"  {c['name']}: {'starts inside' if c['started_inside'] else 'enters ' + c['time']} "
+                  f"({c['latitude']}, {c['longitude']})")
+    term = res.get("termination")
+    if term:
+        e, lg = term["earliest"], term["longest"]
+        print("  termination: " + ("no acceptable window" if e is None else
+                                   f"earliest window {e['start']} - {e['end']}; longest {lg['start']} - "
+                                   f"{lg['end']} ({lg['hours']:.1f} h)"))
+    for p in written:
+        print(f"  wrote {p}")

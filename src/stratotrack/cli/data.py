@@ -10,7 +10,7 @@ import typer
 
 from ..errors import InputError
 
-cache_app = typer.Typer(name="cache", help="List or clear the downloaded winds kept in the local cache.",
+cache_app = typer.Typer(name="cache", help="List, verify or clear the downloaded winds kept in the local cache.",
                         no_args_is_help=True, add_completion=False)
 
 
@@ -72,27 +72,38 @@ def cache_list(
     if as_json:
         print(json.dumps({"cache": str(cache.root), "entries": [e.describe() for e in entries]}, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
     if not entries:
-        console.print(f"no cached winds in {cache.root}; fetch some with 'stratotrack fetch gfs ...'")
+        print(f"no cached winds in {cache.root}; fetch some with 'stratotrack fetch gfs ...'")
         return
-    table = Table(title=f"cached winds ({cache.root})")
-    for col in ("id", "source", "cycle", "valid from", "valid to", "levels hPa", "region", "deg", "size",
-                "downloaded"):
-        table.add_column(col, overflow="fold")
+    # two short lines per entry rather than a ten-column table that wraps into unreadable lines at 80 columns
+    print(f"cached winds in {cache.root}")
     total = 0
+    damaged = []
     for e in entries:
         d = e.describe()
         total += e.nbytes
         lv = d["levels_hPa"]
-        table.add_row(e.id, e.source, (d["cycle"] or "-").replace(":00:00Z", "Z"), d["start"], d["end"],
-                      f"{lv[0]:g}-{lv[-1]:g}" if lv else "-", d["region"] or "global",
-                      f"{e.resolution:g}" if e.resolution else "-", _mb(e.nbytes), _mb(e.downloaded))
-    console.print(table)
-    console.print(f"{len(entries)} entries, {_mb(total)}")
+        try:  # cheap: presence and size (the checksum is 'cache verify')
+            ok = (e.path / "field.npy").stat().st_size == e.nbytes and (e.path / "meta.json").is_file()
+        except OSError:
+            ok = False
+        if not ok:
+            damaged.append(e.id)
+        size = _mb(e.nbytes) if ok else "DAMAGED"
+        print(f"{e.id}  {size}")
+        details = [f"valid {_short(d['start'])} to {_short(d['end'])}",
+                   f"{lv[0]:g}-{lv[-1]:g} hPa" if lv else None, d["region"] or "global",
+                   f"{e.resolution:g} deg" if e.resolution else None,
+                   f"downloaded {_mb(e.downloaded)}" if e.downloaded else None]
+        print("  " + ", ".join(x for x in details if x))
+    print(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, {_mb(total)}")
+    if damaged:
+        print(f"damaged: {', '.join(damaged)}; run 'stratotrack cache verify' to remove them, then fetch them "
+              "again")
+
+
+def _short(iso) -> str:
+    return (iso or "-").replace(":00:00Z", "Z")
 
 
 @cache_app.command("clear")
@@ -119,6 +130,36 @@ def cache_clear(
         removed = cache.clear(older_than=age, source=source.lower() if source else None)
     freed = sum(e.nbytes for e in removed)
     print(f"removed {len(removed)} entr{'y' if len(removed) == 1 else 'ies'} ({_mb(freed)}) from {cache.root}")
+
+
+@cache_app.command("verify")
+def cache_verify(
+    ids: Annotated[Optional[list[str]], typer.Argument(help="Entry ids to check [default: all].")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only report; remove nothing (exit 1 when an entry is "
+                                                            "damaged).")] = False,
+):
+    """Check every entry's files and checksum; remove the damaged ones (fetch them again) and stray folders."""
+    from ..wind.cache import Cache
+
+    cache = Cache()
+    chosen = None
+    if ids:
+        chosen = []
+        for i in ids:
+            entry = cache.get(i)
+            if entry is None:
+                raise InputError(f"cache entry {i!r} does not exist; see 'stratotrack cache list'")
+            chosen.append(entry)
+    results = cache.repair(chosen, remove=not dry_run)
+    bad = [(e, problem) for e, problem in results if problem]
+    for e, problem in results:
+        if problem:
+            print(f"{e.id}: damaged ({problem})" + ("" if dry_run else "; removed, fetch it again"))
+        else:
+            print(f"{e.id}: ok")
+    print(f"{len(results)} entr{'y' if len(results) == 1 else 'ies'} checked, {len(bad)} damaged"
+          + ("" if dry_run or not bad else " and removed") + f" ({cache.root})")
+    return 1 if bad and dry_run else 0
 
 
 def register(app: typer.Typer) -> None:

@@ -146,9 +146,17 @@ def render_ensemble(summary):
         when = r["first_passage"]
         console.print(f"passage     {r['name']}: P = {r['probability']:.3f} +- {r['standard_error']:.3f}"
                       + (f", first passage median {when['median']}" if when else ""))
+    for w in e.get("warnings", []):
+        console.print(f"warning     {w}")
     console.print(f"time        {e['wall_seconds']:.1f} s ({e['engine_seconds']:.1f} s in the engine)")
     for f in summary.get("files", []):
         console.print(f"wrote       {f}")
+
+
+def parse_every(text) -> float:
+    from ..timeutil import parse_duration
+
+    return parse_duration(text)
 
 
 def register(app):
@@ -190,8 +198,28 @@ def register(app):
                 raise InputError(f"extension {Path(path).suffix or str(path)!r} is not a windows output; expected "
                                  f"one of {', '.join(FORMATS)}")
             check_writable(path)
+        from . import limits
+
         if members < 0:
             raise InputError(f"members {members} is invalid; expected 0 (no ensemble) or more")
+        limits.check_count("--members", members, 0, 100_000, "0 is no ensemble; every launch runs this many "
+                           "members")
+        limits.check_seed(seed)
+        limits.check_time(start, "--start")
+        limits.check_time(end, "--end")
+        limits.check_range("--alt", alt, limits.MIN_GROUND, limits.MAX_ALT, "m", "a launch altitude between the "
+                           "Dead Sea and 86 km")
+        limits.check_range("--ascent-rate", ascent_rate, limits.MIN_ASCENT, limits.MAX_ASCENT, "m/s",
+                           "balloons climb at about 1-10 m/s")
+        limits.check_range("--descent-rate", descent_rate, limits.MIN_DESCENT, limits.MAX_DESCENT, "m/s",
+                           "a parachute lands at about 3-10 m/s")
+        limits.check_range("--burst-altitude", burst_altitude, 0.0, limits.MAX_ALT, "m", "balloons burst below "
+                           "86 km")
+        limits.check_range("--float-altitude", float_altitude, 0.0, limits.MAX_ALT, "m", "balloons float below "
+                           "86 km")
+        limits._seconds(duration, "--duration")
+        if parse_every(every) < 60.0:
+            raise InputError(f"--every {every!r} is shorter than a minute; expected e.g. 30m or 3h")
         import stratotrack as st
 
         opts = {"ascent_rate": ascent_rate, "burst_altitude": burst_altitude, "descent_rate": descent_rate,
@@ -201,27 +229,44 @@ def register(app):
         if duration is not None:
             opts["duration"] = duration
         ens = perturbation_kwargs(spread, wind_error, None, False) if members else None
-        res = st.windows(lat, lon, alt, start, end, every, profile, members=members, seed=seed,
-                         ensemble_options=ens, **opts)
-        for path in outputs:
-            res.write(path)
+        from .app import _phase
+
+        with _phase("Predicting every launch of the window..."):
+            res = st.windows(lat, lon, alt, start, end, every, profile, members=members, seed=seed,
+                             ensemble_options=ens, **opts)
+            for path in outputs:
+                res.write(path)
         df = res.table
         if as_json:
             print(df.to_json(orient="records", date_format="iso", indent=1))
             return
+        import numpy as np
         from rich.console import Console
         from rich.table import Table
 
-        t = Table(title=f"{len(df)} launches every {every}")
-        cols = ["launch_time", "end_time", "end_latitude", "end_longitude", "distance_km", "bearing_deg"]
-        if members:
-            cols += ["ellipse90_semi_major_km", "ellipse90_semi_minor_km"]
-        for c in cols:
-            t.add_column(c.replace("_", " "))
-        for _, row in df.iterrows():
-            t.add_row(*[str(row[c])[:19] if "time" in c else f"{row[c]:.3f}" if "itude" in c else f"{row[c]:.1f}"
-                        for c in cols])
+        # short columns that fit 80 characters: launch (UTC), flight time, end point, distance, bearing, ellipse
+        from rich import box
+
+        t = Table(title=f"{len(df)} launches every {every} (UTC)", box=box.SIMPLE_HEAD, pad_edge=False)
+        launch = df["launch_time"].to_numpy().astype("datetime64[s]")
+        end_t = df["end_time"].to_numpy().astype("datetime64[s]")
+        same_year = len({str(x)[:4] for x in launch}) == 1
+        for name in ["launch", "flight", "end lat, lon", "km", "bearing"] + (["90% ellipse km"] if members else []):
+            t.add_column(name, no_wrap=True, justify="left" if name in ("launch", "end lat, lon") else "right")
+        for k, (_, row) in enumerate(df.iterrows()):
+            minutes = int(round((end_t[k] - launch[k]) / np.timedelta64(60, "s")))
+            cells = [str(launch[k])[5 if same_year else 0:16].replace("T", " "), f"{minutes // 60}h{minutes % 60:02d}",
+                     f"{row['end_latitude']:.3f}, {row['end_longitude']:.3f}", f"{row['distance_km']:.1f}",
+                     f"{row['bearing_deg']:.0f}"]
+            if members:
+                cells.append(f"{row['ellipse90_semi_major_km']:.1f} x {row['ellipse90_semi_minor_km']:.1f}")
+            t.add_row(*cells)
         Console().print(t)
+        attrs = getattr(res.trajectories, "attrs", {}) or {}
+        if attrs.get("wind"):
+            Console().print(f"winds: {attrs['wind']}", soft_wrap=True)
+        for w in [x for x in str(attrs.get("warnings", "")).splitlines() if x.strip()]:
+            Console().print(f"warning: {w}", soft_wrap=True)
         for path in outputs:
             Console().print(f"wrote {path}")
 

@@ -14,6 +14,8 @@ _OBS_HELP = "Observation files: CSV (telemetry, reports, sightings), KML/KMZ, GP
 
 
 def _fmt_km(x):
+    if x < 1.0:
+        return f"{x * 1000:,.0f} m"
     return f"{x:,.0f} km" if x >= 10 else f"{x:.1f} km"
 
 
@@ -82,10 +84,13 @@ def register(app):
         burst_altitude: Annotated[Optional[float], typer.Option("--burst-altitude",
                                                                 help="Sounding: burst altitude (m) while still "
                                                                      "climbing [default: 30000].")] = None,
-        descent_rate: Annotated[float, typer.Option("--descent-rate", help="Sounding: sea-level descent rate (m/s) "
-                                                                           "until a fall is observed.")] = 5.0,
-        landing_altitude: Annotated[float, typer.Option("--landing-altitude", help="Sounding: ground altitude, m."
-                                                        )] = 0.0,
+        descent_rate: Annotated[Optional[float], typer.Option(
+            "--descent-rate", help="Sounding: sea-level descent rate (m/s) until a fall is observed [default: 5, "
+                                   "with a wide spread].")] = None,
+        landing_altitude: Annotated[Optional[float], typer.Option(
+            "--landing-altitude", help="Sounding: ground altitude at the landing, m [default: 0, sea level].")] = None,
+        dem: Annotated[Optional[Path], typer.Option("--dem", help="Sounding: a GeoTIFF of ground heights (m); the "
+                                                    "descent ends at the ground (needs stratotrack[raster]).")] = None,
         ignore_altitudes: Annotated[bool, typer.Option("--ignore-reported-altitudes",
                                                        help="Do not use reported altitudes in the filter.")] = False,
         out: Annotated[Optional[list[Path]], typer.Option("--out", "-o", help="Write the fused track (.csv .kml "
@@ -100,12 +105,26 @@ def register(app):
 
         from ..track import track as do_track
 
+        from . import limits
+
+        limits.check_count("--particles", particles, 100, limits.MAX_PARTICLES, limits.PARTICLES_REASON)
+        limits.check_seed(seed)
+        fc = None if forecast.strip() in ("0", "", "none") else forecast
+        limits.check_forecast(fc)
+        limits.check_range("--descent-rate", descent_rate, limits.MIN_DESCENT, limits.MAX_DESCENT, "m/s",
+                           "a parachute lands at about 3-10 m/s and a free fall reaches about 60 m/s at sea level")
+        limits.check_range("--burst-altitude", burst_altitude, 0.0, limits.MAX_ALT, "m", "balloons burst below "
+                           "86 km, the top of the standard atmosphere")
+        limits.check_range("--landing-altitude", landing_altitude, limits.MIN_GROUND, limits.MAX_GROUND, "m",
+                           "the ground lies between the Dead Sea (-430 m) and the top of Everest (8,849 m)")
         for p in list(out or []) + list(forecast_out or []):
             sio.check_output(p)
-        fc = None if forecast.strip() in ("0", "", "none") else forecast
-        res = do_track([str(p) for p in observations], wind, particles=particles, seed=seed, mode=mode, forecast=fc,
-                       use_reported_altitudes=not ignore_altitudes, burst_altitude=burst_altitude,
-                       descent_rate=descent_rate, landing_altitude=landing_altitude)
+        from .app import _phase
+
+        with _phase(f"Tracking {len(observations)} observation file(s) with {particles:,} particles..."):
+            res = do_track([str(p) for p in observations], wind, particles=particles, seed=seed, mode=mode,
+                           forecast=fc, use_reported_altitudes=not ignore_altitudes, burst_altitude=burst_altitude,
+                           descent_rate=descent_rate, landing_altitude=landing_altitude, dem=dem)
         written = []
         for p in out or []:
             sio.write(res.fused, p)
@@ -125,16 +144,24 @@ def register(app):
         print(f"fused position at {last['time']}: {last['latitude']:.3f}, {last['longitude']:.3f} "
               f"(50% within {_fmt_km(last['r50_km'])}, 95% within {_fmt_km(last['r95_km'])}); altitude "
               f"{last['altitude_m']:,.0f} +- {last['altitude_sd_m']:,.0f} m")
+        if d["rejected"]:
+            more = f" (and {len(d['rejected']) - 3} more)" if len(d["rejected"]) > 3 else ""
+            print(f"left out ({len(d['rejected'])}): " + "; ".join(d["rejected"][:3]) + more)
         if d["outliers"]:
             more = f" (and {len(d['outliers']) - 3} more)" if len(d["outliers"]) > 3 else ""
             print(f"probably wrong reports ({len(d['outliers'])}): " + "; ".join(d["outliers"][:3]) + more)
         if "altitude_from_drift" in d:
             a = d["altitude_from_drift"]
             lo, hi = a["interval90_m"]
-            print(f"altitude from drift: most likely {a['best_m']:,.0f} m, 90% within {lo:,.0f}-{hi:,.0f} m "
-                  f"({a['segments']} drift segments)")
-            for k, v in a["odds"].items():
-                print(f"  odds {k} = {v:.3g} : 1" + (f"  (i.e. {1 / v:.3g} : 1 for the second)" if 0 < v < 1 else ""))
+            if a["informative"]:
+                print(f"altitude from drift: most likely {a['best_m']:,.0f} m, 90% within {lo:,.0f}-{hi:,.0f} m "
+                      f"({a['segments']} drift segments)")
+                for k, v in a["odds"].items():
+                    print(f"  odds {k} = {v:.3g} : 1"
+                          + (f"  (i.e. {1 / v:.3g} : 1 for the second)" if 0 < v < 1 else ""))
+            else:
+                print("altitude from drift: cannot be inferred (no drift between fixes at different times); any "
+                      f"altitude from {lo:,.0f} to {hi:,.0f} m is as likely")
         if "landing" in d:
             ld = d["landing"]
             spread = f" (50% within {_fmt_km(ld['landing_r50_km'])}, 90% within {_fmt_km(ld['landing_r90_km'])})" \
@@ -176,15 +203,34 @@ def register(app):
         """Back-track observations to a probability map of the launch place and time, and rank candidate sites."""
         from ..io._common import check_writable
         from ..track import origin as do_origin
+        from . import limits
+
+        limits.check_range("--min-days", min_days, 0.0, limits.MAX_ORIGIN_DAYS, "days", limits.ORIGIN_REASON)
+        limits.check_range("--max-days", max_days, 0.0, limits.MAX_ORIGIN_DAYS, "days", limits.ORIGIN_REASON)
+        if not max_days > min_days:
+            raise InputError(f"--max-days {max_days:g} is not above --min-days {min_days:g}; expected a window of "
+                             "launch times")
+        limits.check_range("--max-km", max_km, 1.0, 20000.0, "km", "a distance between 1 km and half the "
+                           "Earth's circumference")
+        limits.check_range("--altitude", altitude, 0.0, limits.MAX_ALT, "m", "balloons float below 86 km")
+        limits.check_range("--altitude-sd", altitude_sd, 1.0, 20000.0, "m", "a spread of the float altitude "
+                           "between 1 m and 20 km")
+        limits.check_range("--ascent-rate", ascent_rate, limits.MIN_ASCENT, limits.MAX_ASCENT, "m/s",
+                           "balloons climb at about 1-10 m/s")
+        limits.check_count("--particles", particles, 100, limits.MAX_PARTICLES, limits.PARTICLES_REASON)
+        limits.check_seed(seed)
 
         for p in out or []:
             if p.suffix.lower() not in (".csv", ".geojson", ".json", ".nc", ".nc4"):
                 raise InputError(f"origin output '{p}' has extension {p.suffix or '(none)'!r}; expected .csv, "
                                  ".geojson or .nc")
             check_writable(p)
-        res = do_origin([str(p) for p in observations], wind, candidates=candidates, min_days=min_days,
-                        max_days=max_days, altitude=altitude, altitude_sd=altitude_sd, ascent_rate=ascent_rate,
-                        n=particles, seed=seed, max_km=max_km)
+        from .app import _phase
+
+        with _phase(f"Back-tracking {particles:,} particles over {min_days:g}-{max_days:g} days..."):
+            res = do_origin([str(p) for p in observations], wind, candidates=candidates, min_days=min_days,
+                            max_days=max_days, altitude=altitude, altitude_sd=altitude_sd, ascent_rate=ascent_rate,
+                            n=particles, seed=seed, max_km=max_km)
         written = []
         for p in out or []:
             _write_origin(res, p)

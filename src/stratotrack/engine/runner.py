@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..flight import models as _models
+from . import backends
 from . import kernels as K
 
 #: output buffers kept for a run of :meth:`Integrator.advance` calls (not :meth:`Integrator.run`, which sizes them
@@ -97,7 +98,7 @@ class Integrator:
 
     def __init__(self, field, t0, lat, lon, alt, codes, vals, t_end, *, step=60.0, output_interval=None,
                  backward=False, outside="clamp", state=None, command=None, controller=None,
-                 control_interval=None):
+                 control_interval=None, backend="auto"):
         if not (np.isfinite(step) and step > 0):
             raise InputError(f"step {step!r} s is invalid; expected a positive number of seconds")
         output_interval = step if output_interval is None else output_interval
@@ -178,6 +179,14 @@ class Integrator:
         self._count[:] = 1
         self.engine_seconds = 0.0
         self.control_seconds = 0.0
+        #: the backend that advances the particles (see :mod:`stratotrack.engine.backends`; ``auto``: ``serial`` for
+        #: a few particles, ``cpu`` otherwise)
+        self.backend = backends.choose(backend, n, self._expected_steps)
+
+    def _expected_steps(self) -> float:
+        """About how many steps the longest particle takes (for the backend choice)."""
+        span = np.max(np.abs(self.t_end - self.t), initial=0.0)
+        return float(span / abs(self.h)) + self.codes.shape[1]
 
     @property
     def running(self) -> np.ndarray:
@@ -224,13 +233,16 @@ class Integrator:
         t_now = float(np.min(self.t[run])) if self.sgn > 0 else float(np.max(self.t[run]))
         same = self._order is not None and abs(t_now - self._order_time) < REORDER_SECONDS
         if not same:
-            self._order = K.locality_order(self.lat, self.lon, run)
+            # (one block needs no order)
+            self._order = (np.arange(self.n, dtype=np.int64) if self.n <= K.BLOCK
+                           else K.locality_order(self.lat, self.lon, run))
             self._order_time = t_now
         ev = self.ev
         o_t, o_la, o_lo, o_z, o_st = self._out
-        _parallel_chunks()
+        if self.backend == "cpu":
+            _parallel_chunks()
         start = _time.perf_counter()
-        K.advance(*self.field.kernel_args(), self.t, self.lat, self.lon, self.alt, self.xs, self.stage, self.status,
+        backends.advance_function(self.backend)(*self.field.kernel_args(), self.t, self.lat, self.lon, self.alt, self.xs, self.stage, self.status,
                   self.khint, self.thint, self.next_out, self.codes, self.vals, self.t_end, self.h,
                   float(t_until), self.out_dt, self.stop_outside, o_t, o_la, o_lo, o_z, o_st, self._count,
                   ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped,

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+from ..geodesy import move
 
 #: flight parameters that a spread may perturb, with their units
 PARAMETERS = {"ascent_rate": "m/s", "burst_altitude": "m", "descent_rate": "m/s", "float_altitude": "m",
@@ -327,22 +328,8 @@ class _WindErrorState:
 
 
 def displace_on_sphere(lat, lon, east_rad, north_rad):
-    """Move points by small angles east/north along great circles (exact on the sphere; safe at the poles)."""
-    d2r = np.pi / 180.0
-    phi, lam = lat * d2r, lon * d2r
-    cp, sp, cl, sl = np.cos(phi), np.sin(phi), np.cos(lam), np.sin(lam)
-    p = np.stack([cp * cl, cp * sl, sp])
-    e = np.stack([-sl, cl, np.zeros_like(sl)])
-    nvec = np.stack([-sp * cl, -sp * sl, cp])
-    d = np.hypot(east_rad, north_rad)
-    safe = np.where(d > 0, d, 1.0)
-    direction = (e * east_rad + nvec * north_rad) / safe
-    q = p * np.cos(d) + direction * np.sin(d)
-    new_lat = np.arcsin(np.clip(q[2], -1.0, 1.0)) / d2r
-    new_lon = np.arctan2(q[1], q[0]) / d2r
-    # keep the caller's longitude convention (continuous, possibly unwrapped)
-    new_lon = lon + ((new_lon - lon + 180.0) % 360.0 - 180.0)
-    return new_lat, new_lon
+    """Move points by small angles east/north along great circles (:func:`stratotrack.geodesy.move`)."""
+    return move(lat, lon, east_rad, north_rad, radius=1.0)
 
 
 # -- HYSPLIT offsets -------------------------------------------------------------------------------------------------

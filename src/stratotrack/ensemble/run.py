@@ -35,7 +35,7 @@ def _passages(passages):
     out = []
     for k, p in enumerate(passages or []):
         if isinstance(p, Passage):
-            out.append(p)
+            out.append(p.fresh())  # a Passage given to several calls counts each call's members only
             continue
         if isinstance(p, dict):
             p = dict(p)
@@ -205,7 +205,7 @@ def ensemble(lat, lon, alt=0.0, time=None, profile="standard", *, members=100, s
         la = np.full(nb, lat0)
         lo = np.full(nb, lon0)
         z = np.full(nb, alt0)
-        prof = _api._build_profile(
+        prof = _api.build_profile(
             profile, (nb,), z, tb, backward,
             ascent_rate=params["ascent_rate"][mids], burst_altitude=params["burst_altitude"][mids],
             descent_rate=params["descent_rate"][mids],
@@ -216,7 +216,7 @@ def ensemble(lat, lon, alt=0.0, time=None, profile="standard", *, members=100, s
         if max_duration is not None:
             t_end = tb + sgn * parse_duration(max_duration)
         else:
-            t_end = tb + sgn * _api._natural_duration(prof, codes, vals, tb, z, step)
+            t_end = tb + sgn * _api.natural_duration(prof, codes, vals, tb, z, step)
         integ = Integrator(fld, tb, la, lo, z, codes, vals, t_end, step=step, output_interval=output_interval,
                            backward=prof.backward, outside=outside)
         werr = None
@@ -282,7 +282,7 @@ def ensemble(lat, lon, alt=0.0, time=None, profile="standard", *, members=100, s
         if keep != "summary":
             tables.append(_member_table(mids, g, c, combos, params, tb, integ, end_lat, end_lon, prof_names, passes))
         if keep == "trajectories":
-            ds = _api._to_dataset(integ, prof, fld, (nb,), step, outside)
+            ds = _api.trajectory_dataset(integ, prof, fld, (nb,), step, outside)
             trajs.append(ds.assign_coords(trajectory=mids))
         del integ
 
@@ -303,6 +303,7 @@ def ensemble(lat, lon, alt=0.0, time=None, profile="standard", *, members=100, s
             "winds": [f.label() for f in fields],
             "redraws": {k: int(v) for k, v in redraws.items()},
         },
+        "warnings": list(dict.fromkeys(w for f in fields for w in f.warnings_for(np.array([t_launch])))),
         "step_seconds": step, "interval_seconds": interval, "levels": levels,
         "status_counts": {name: int(cnt) for name, cnt in zip(
             ("running", "completed", "maximum duration reached", "left above", "left below", "left time",

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from ..errors import InputError
-from ..geodesy import EARTH_RADIUS
+from ..geodesy import EARTH_RADIUS, move, offsets
 
 D2R = math.pi / 180.0
 R_KM = EARTH_RADIUS / 1000.0
@@ -39,27 +39,14 @@ def check_levels(levels):
 
 
 def local_xy(lat, lon, lat0, lon0):
-    """Azimuthal equidistant coordinates (km east, km north) about (lat0, lon0)."""
-    p1, p2 = lat0 * D2R, np.asarray(lat) * D2R
-    dl = (np.asarray(lon) - lon0) * D2R
-    cosc = np.clip(np.sin(p1) * np.sin(p2) + np.cos(p1) * np.cos(p2) * np.cos(dl), -1.0, 1.0)
-    c = np.arccos(cosc)
-    k = np.where(c > 1e-12, c / np.maximum(np.sin(c), 1e-300), 1.0)
-    x = k * np.cos(p2) * np.sin(dl)
-    y = k * (np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl))
-    return x * R_KM, y * R_KM
+    """Azimuthal equidistant coordinates (km east, km north) about (lat0, lon0) (:func:`stratotrack.geodesy.offsets`)."""
+    x, y = offsets(lat, lon, lat0, lon0)
+    return x / 1000.0, y / 1000.0
 
 
 def local_inverse(x, y, lat0, lon0):
-    """Inverse of :func:`local_xy`."""
-    x, y = np.asarray(x) / R_KM, np.asarray(y) / R_KM
-    c = np.hypot(x, y)
-    p1 = lat0 * D2R
-    sc, cc = np.sin(c), np.cos(c)
-    safe = np.where(c > 0, c, 1.0)
-    lat = np.arcsin(np.clip(cc * np.sin(p1) + np.where(c > 0, y * sc * np.cos(p1) / safe, 0.0), -1, 1))
-    lon = lon0 * D2R + np.arctan2(x * sc, c * np.cos(p1) * cc - y * np.sin(p1) * sc)
-    return lat / D2R, lon / D2R
+    """Inverse of :func:`local_xy` (:func:`stratotrack.geodesy.move` from the centre)."""
+    return move(lat0, lon0, np.asarray(x) * 1000.0, np.asarray(y) * 1000.0)
 
 
 class PointDensity:
@@ -176,7 +163,10 @@ class PointDensity:
         lon = lon0 + (np.arange(nx) + j0 + 0.5) * dlon
         prob = counts / max(self.n, 1)
         if sigma:
-            prob = _gaussian_smooth(prob, sigma)
+            from scipy.ndimage import gaussian_filter
+
+            # zero outside the padded grid, kernel cut at 3 sigma; renormalised below
+            prob = gaussian_filter(prob, sigma, mode="constant", cval=0.0, truncate=3.0)
             prob /= prob.sum()
         area = (R_KM ** 2) * (dlon * D2R) * np.abs(np.sin((lat + dlat / 2) * D2R) - np.sin((lat - dlat / 2) * D2R))
         return lat, lon, counts, prob, np.broadcast_to(area[:, None], prob.shape), sigma
@@ -192,16 +182,6 @@ class PointDensity:
             k = min(k, dens.size - 1)
             out.append(float(dens[order[k]]))
         return out
-
-
-def _gaussian_smooth(a, sigma):
-    """Separable Gaussian convolution (zero outside), sigma in cells."""
-    r = int(math.ceil(3 * sigma))
-    x = np.arange(-r, r + 1)
-    k = np.exp(-0.5 * (x / sigma) ** 2)
-    k /= k.sum()
-    a = np.apply_along_axis(lambda v: np.convolve(v, k, mode="same"), 0, a)
-    return np.apply_along_axis(lambda v: np.convolve(v, k, mode="same"), 1, a)
 
 
 def _wrap(lon):
@@ -243,15 +223,27 @@ class Passage:
                 raise InputError(f"polygon latitude {float(poly[np.abs(poly[:, 1]) > 90, 1][0])!r} is beyond +-90")
             self.kind = "polygon"
             self.polygon = poly
-            from matplotlib.path import Path
+            import shapely
 
             self._lon0 = float(poly[0, 0])
             rel = (poly[:, 0] - self._lon0 + 180.0) % 360.0 - 180.0
-            self._path = Path(np.stack([rel, poly[:, 1]], axis=1))
+            self._shape = shapely.Polygon(np.stack([rel, poly[:, 1]], axis=1))
+            if not self._shape.is_valid:
+                raise InputError(f"the passage polygon is invalid ({shapely.is_valid_reason(self._shape)}); expected a "
+                                 "simple ring that does not cross itself")
+            shapely.prepare(self._shape)
         self.n = 0
         self.hits = 0
         self.first_times = []  # per batch, the first-passage times of the members that passed (s), then reduced
         self.by_member = []  # per batch, bool array (kept only when the caller keeps members)
+
+    def fresh(self) -> "Passage":
+        """A copy of this passage with nothing counted (each ensemble run counts its own members)."""
+        import copy
+
+        out = copy.copy(self)
+        out.n, out.hits, out.first_times, out.by_member = 0, 0, [], []
+        return out
 
     def start_batch(self, n):
         self._passed = np.zeros(n, dtype=bool)
@@ -273,10 +265,10 @@ class Passage:
             rows = np.arange(lat.shape[0])
         if self.kind == "polygon":
             rel = (lon - self._lon0 + 180.0) % 360.0 - 180.0
-            pts = np.stack([rel[valid], lat[valid]], axis=1)
+            import shapely
+
             inside = np.zeros(lat.shape, dtype=bool)
-            if pts.size:
-                inside[valid] = self._path.contains_points(pts)
+            inside[valid] = shapely.contains_xy(self._shape, rel[valid], lat[valid])
             hit = inside
             when = np.where(hit, t, np.nan)
         else:

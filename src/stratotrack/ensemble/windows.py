@@ -32,7 +32,7 @@ class WindowsResult:
         from matplotlib.figure import Figure
 
         from ..geo.coastlines import lines
-        from ..io.plot import _extent, _map_axes
+        from ..io.plot import map_extent, map_axes
 
         df = self.table
         lt = df["launch_time"].to_numpy().astype("datetime64[s]").astype(float)
@@ -43,7 +43,7 @@ class WindowsResult:
         shift = np.ptp(lon_all) > 180.0
         fix = (lambda x: np.mod(x, 360.0)) if shift else (lambda x: x)
         lats = np.concatenate([lat_end, ds.latitude.values[np.isfinite(ds.latitude.values)]])
-        lo0, lo1, la0, la1, coslat = _extent(fix(lon_all), lats)
+        lo0, lo1, la0, la1, coslat = map_extent(fix(lon_all), lats)
         fig = Figure(figsize=(9, 6.5), layout="constrained")
         ax = fig.subplots()
         coast, borders = lines()
@@ -73,7 +73,7 @@ class WindowsResult:
         cb.set_ticks(ticks)
         cb.set_ticklabels([format_time(from_epoch_seconds(t))[:16].replace("T", " ") for t in ticks])
         cb.set_label("launch time (UTC)")
-        _map_axes(ax, (lo0, lo1, la0, la1, coslat), shift)
+        map_axes(ax, (lo0, lo1, la0, la1, coslat), shift)
         ax.legend(loc="best", fontsize=8)
         what = "landing" if ds.attrs.get("profile") == "standard" else "end"
         ax.set_title(title or f"{len(df)} launches: {what} points coloured by launch time"
@@ -130,7 +130,7 @@ def windows(lat, lon, alt=0.0, start=None, end=None, every="1h", profile="standa
     import pandas as pd
 
     from ..api import predict
-    from ..geodesy import great_circle_distance
+    from ..geodesy import bearing, great_circle_distance
     from ..wind import open_wind
 
     times = launch_times(start, end, every)
@@ -153,11 +153,7 @@ def windows(lat, lon, alt=0.0, start=None, end=None, every="1h", profile="standa
     lat0 = float(np.asarray(lat))
     lon0 = float(np.asarray(lon))
     rows["distance_km"] = great_circle_distance(lat0, lon0, ds.end_latitude.values, ds.end_longitude.values) / 1000
-    p1, p2 = np.deg2rad(lat0), np.deg2rad(ds.end_latitude.values)
-    dl = np.deg2rad(ds.end_longitude.values - lon0)
-    rows["bearing_deg"] = (np.rad2deg(np.arctan2(np.sin(dl) * np.cos(p2),
-                                                 np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl)))
-                           + 360.0) % 360.0
+    rows["bearing_deg"] = bearing(lat0, lon0, ds.end_latitude.values, ds.end_longitude.values)
     ensembles = None
     if members:
         from .run import ensemble

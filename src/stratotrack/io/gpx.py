@@ -17,12 +17,11 @@ from ._common import ALT_DECIMALS, LATLON_DECIMALS, Event, Track, atomic_open, d
     to_dataset, tracks, xml_sub
 
 GPX_NS = "http://www.topografix.com/GPX/1/1"
-ET.register_namespace("", GPX_NS)
 _N = "{%s}" % GPX_NS
 
 
 def _sub(parent, tag, text=None):
-    return xml_sub(parent, _N + tag, text)
+    return xml_sub(parent, tag, text)  # written unqualified under the root's xmlns (see document)
 
 
 def _point(parent, tag, lat, lon, alt, time, name=None, desc=None, kind=None):
@@ -43,7 +42,9 @@ def _point(parent, tag, lat, lon, alt, time, name=None, desc=None, kind=None):
 
 
 def document(ds) -> bytes:
-    root = ET.Element(_N + "gpx", {"version": "1.1", "creator": f"stratotrack {__version__}"})
+    # the namespace is declared on the root as an attribute, never registered with ElementTree (a global table that
+    # the KML writer shares: registering "" there for both made one of them write ns0: prefixes)
+    root = ET.Element("gpx", {"xmlns": GPX_NS, "version": "1.1", "creator": f"stratotrack {__version__}"})
     meta = _sub(root, "metadata")
     _sub(meta, "name", ds.attrs.get("title", "stratotrack trajectories"))
     _sub(meta, "desc", describe(ds))

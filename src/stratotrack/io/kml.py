@@ -26,8 +26,9 @@ from ._common import ALT_DECIMALS, LATLON_DECIMALS, Event, Track, atomic_open, d
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 GX_NS = "http://www.google.com/kml/ext/2.2"
-ET.register_namespace("", KML_NS)
-ET.register_namespace("gx", GX_NS)
+# the writer declares both namespaces on the root element and writes unqualified (and gx:) tags; nothing is
+# registered with ElementTree's global table, where two modules that both register "" (KML, GPX) made one of them
+# write ns0: prefixes.  The reader parses qualified names as usual.
 _K = "{%s}" % KML_NS
 _G = "{%s}" % GX_NS
 
@@ -35,7 +36,7 @@ _PATH_COLOR = "ff1e90ff"  # aabbggrr: orange
 _EVENT_ICON = "http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"
 
 
-def _sub(parent, tag, text=None, ns=_K):
+def _sub(parent, tag, text=None, ns=""):
     return xml_sub(parent, ns + tag, text)
 
 
@@ -45,7 +46,7 @@ def _coord(lon, lat, alt, sep=","):
 
 def document(ds) -> bytes:
     """The KML document of a trajectory Dataset, as UTF-8 bytes."""
-    root = ET.Element(_K + "kml")
+    root = ET.Element("kml", {"xmlns": KML_NS, "xmlns:gx": GX_NS})
     doc = _sub(root, "Document")
     _sub(doc, "name", ds.attrs.get("title", "stratotrack trajectories"))
     _sub(doc, "open", 1)
@@ -77,12 +78,12 @@ def document(ds) -> bytes:
             _sub(pm, "name", "timed track")
             _sub(pm, "visibility", 0)
             _sub(pm, "styleUrl", "#path")
-            tr = _sub(pm, "Track", ns=_G)
+            tr = _sub(pm, "Track", ns="gx:")
             _sub(tr, "altitudeMode", "absolute")
             for w in iso(t.time):
                 _sub(tr, "when", w)
             for p in zip(t.lon, t.lat, t.alt):
-                _sub(tr, "coord", _coord(*p, sep=" "), ns=_G)
+                _sub(tr, "coord", _coord(*p, sep=" "), ns="gx:")
         for e in t.events:
             pm = _sub(folder, "Placemark")
             _sub(pm, "name", e.name)
@@ -108,7 +109,33 @@ def write(ds, path) -> None:
 
 
 # -- reading ---------------------------------------------------------------------------------------------------------
-def _load(path) -> ET.Element:
+#: the most a KMZ's document may expand to (a radiosonde's flight is ~1 MB; a zip bomb is refused, not unpacked)
+MAX_KML_BYTES = 256 * 1024 * 1024
+
+
+def _read_member(z: zipfile.ZipFile, name: str, path) -> bytes:
+    """A member of a KMZ, read in pieces and refused once it passes :data:`MAX_KML_BYTES` (whatever its header
+    claims), so that a small archive that expands to gigabytes never reaches memory."""
+    limit = MAX_KML_BYTES
+    if z.getinfo(name).file_size > limit:
+        raise InputError(f"KMZ file '{path}' holds a {z.getinfo(name).file_size / 2**20:,.0f} MiB document; expected "
+                         f"at most {limit / 2**20:,.0f} MiB (refusing to unpack it)")
+    out, total = [], 0
+    with z.open(name) as fh:
+        while True:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > limit:
+                raise InputError(f"KMZ file '{path}' expands to more than {limit / 2**20:,.0f} MiB; expected a "
+                                 "smaller document (refusing to unpack it)")
+            out.append(chunk)
+    return b"".join(out)
+
+
+def read_tree(path) -> ET.Element:
+    """The root element of a KML or KMZ file (its first .kml member), with one clear error if unreadable."""
     with open(path, "rb") as fh:
         data = fh.read()
     if data[:2] == b"PK":
@@ -117,7 +144,7 @@ def _load(path) -> ET.Element:
                 names = [n for n in z.namelist() if n.lower().endswith(".kml")]
                 if not names:
                     raise InputError(f"KMZ file '{path}' holds no .kml document")
-                data = z.read("doc.kml" if "doc.kml" in names else names[0])
+                data = _read_member(z, "doc.kml" if "doc.kml" in names else names[0], path)
         except zipfile.BadZipFile as exc:
             raise InputError(f"KMZ file '{path}' is not a valid zip archive: {exc}") from None
     try:
@@ -160,7 +187,7 @@ def _placemark(pm):
 
 
 def read(path):
-    root = _load(path)
+    root = read_tree(path)
     containers = [el for el in root.iter() if _tag(el) in ("Document", "Folder")] or [root]
     items: list[Track] = []
     orphans: list[Event] = []

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import InputError
 from ._common import atomic_path, tracks
 
-__all__ = ["write", "FORMATS"]
+__all__ = ["write", "figure", "map_extent", "map_axes", "FORMATS"]
 
 FORMATS = (".png", ".svg", ".pdf")
 _EVENT_STYLE = {"launch": ("^", "tab:green"), "burst": ("*", "tab:red"), "landing": ("v", "tab:blue"),
@@ -26,7 +26,8 @@ def check(path) -> None:
                          f"{', '.join(FORMATS)}")
 
 
-def _extent(lons, lats):
+def map_extent(lons, lats):
+    """(lon0, lon1, lat0, lat1, cos of the mid latitude) of a padded map around points, not a sliver."""
     lo0, lo1, la0, la1 = np.min(lons), np.max(lons), np.min(lats), np.max(lats)
     pad = max(0.5, 0.15 * max(lo1 - lo0, la1 - la0))
     la0, la1 = max(-90.0, la0 - pad), min(90.0, la1 + pad)
@@ -43,8 +44,8 @@ def _extent(lons, lats):
     return lo0, lo1, la0, la1, coslat
 
 
-def _map_axes(ax, extent, shift):
-    """Limits, aspect, labels and grid of a lon/lat map panel (``extent`` as :func:`_extent` returns it)."""
+def map_axes(ax, extent, shift):
+    """Limits, aspect, labels and grid of a lon/lat map panel (``extent`` as :func:`map_extent` returns it)."""
     lo0, lo1, la0, la1, coslat = extent
     ax.set_xlim(lo0, lo1)
     ax.set_ylim(la0, la1)
@@ -68,7 +69,7 @@ def figure(ds, title=None):
     fix = (lambda x: np.mod(x, 360.0)) if shift else (lambda x: x)
     lons = np.concatenate([fix(t.lon) for t in items])
     lats = np.concatenate([t.lat for t in items])
-    lo0, lo1, la0, la1, coslat = _extent(lons, lats)
+    lo0, lo1, la0, la1, coslat = map_extent(lons, lats)
 
     fig = Figure(figsize=(11, 5), layout="constrained")
     ax, ax2 = fig.subplots(1, 2, width_ratios=[1.3, 1])
@@ -98,7 +99,7 @@ def figure(ds, title=None):
             if not np.isnat(e.time):
                 ax2.plot(np.datetime64(e.time, "ms").astype(object), e.alt / 1000.0, marker=marker, color=color,
                          ms=9, ls="none", label=label)
-    _map_axes(ax, (lo0, lo1, la0, la1, coslat), shift)
+    map_axes(ax, (lo0, lo1, la0, la1, coslat), shift)
     ax2.set_xlabel("time (UTC)")
     ax2.set_ylabel("altitude (km above mean sea level)")
     ax2.grid(True, lw=0.3, alpha=0.5)

@@ -43,7 +43,15 @@ class AltitudeAnswer:
     compare: dict = field(default_factory=dict)  # "A vs B" -> odds A:B
 
     @property
+    def informative(self) -> bool:
+        """Whether the drift said anything (no segments: the answer is the prior)."""
+        return self.segments > 0 and float(np.ptp(self.probability)) > 1e-9
+
+    @property
     def best(self) -> float:
+        """The most probable altitude (m); NaN when the drift says nothing (a flat posterior has no mode)."""
+        if not self.informative:
+            return math.nan
         return float(self.levels[np.argmax(self.probability)])
 
     @property
@@ -55,11 +63,15 @@ class AltitudeAnswer:
         return float(np.sqrt((self.probability * (self.levels - self.mean) ** 2).sum()))
 
     def interval(self, level=0.9):
-        """Central credible interval (m) of the altitude."""
-        c = np.cumsum(self.probability)
-        lo = self.levels[min(np.searchsorted(c, (1 - level) / 2), len(c) - 1)]
-        hi = self.levels[min(np.searchsorted(c, 1 - (1 - level) / 2), len(c) - 1)]
-        return float(lo), float(hi)
+        """Credible range (m) of the altitude: from the lowest to the highest level of the smallest set of levels
+        holding ``level`` of the probability (it always holds the most probable altitude); the whole range of
+        levels when the drift says nothing."""
+        if not self.informative:
+            return float(self.levels[0]), float(self.levels[-1])
+        order = np.argsort(-self.probability, kind="stable")
+        k = int(np.searchsorted(np.cumsum(self.probability[order]), level)) + 1
+        chosen = self.levels[order[:k]]
+        return float(chosen.min()), float(chosen.max())
 
     def odds(self, a, b) -> float:
         """Posterior odds altitude ``a`` : altitude ``b`` (m), equal prior odds (the likelihood ratio)."""
@@ -69,18 +81,41 @@ class AltitudeAnswer:
 
     def to_dict(self) -> dict:
         lo, hi = self.interval(0.9)
-        return {"best_m": self.best, "mean_m": self.mean, "sd_m": self.sd, "interval90_m": [lo, hi],
+        return {"informative": self.informative, "best_m": self.best if self.informative else None,
+                "mean_m": self.mean, "sd_m": self.sd, "interval90_m": [lo, hi],
                 "levels_m": self.levels.tolist(), "probability": [round(float(p), 6) for p in self.probability],
                 "segments": self.segments, "wind": self.wind, "odds": self.compare, "assumptions": self.assumptions}
 
 
+#: fixes closer in time than this are one instant (the clock's resolution), s
+CLOCK_RESOLUTION = 0.5
+
+
+def _segments(fixes, most):
+    """Pairs of fixes (a, b) chained in time, each at least the clock's resolution apart and together at most
+    ``most`` segments (the shortest segment is the span over ``most``)."""
+    if len(fixes) < 2:
+        return []
+    span = fixes[-1].time - fixes[0].time
+    need = max(CLOCK_RESOLUTION, span / max(most, 1) * 0.999)
+    pairs, a = [], fixes[0]
+    for b in fixes[1:]:
+        if b.time - a.time >= need:
+            pairs.append((a, b))
+            a = b
+    return pairs
+
+
 def altitude_from_drift(observations, wind="climatology", *, levels=None, wind_error_sd=None, tau=None,
-                        compare=((27000 * FT, 60000 * FT),), outlier=0.05, step=300.0) -> AltitudeAnswer:
+                        compare=((27000 * FT, 60000 * FT),), outlier=0.05, step=300.0,
+                        max_segments=200) -> AltitudeAnswer:
     """Posterior over float altitudes from the drift between fixes (reported altitudes are ignored).
 
     ``levels``: candidate altitudes in m (default every 500 m from 1 km to the top of the wind data or 35 km).
     ``compare``: pairs of altitudes (m) whose odds are reported.  One usable fix gives no drift: the answer is then
-    the prior, said so in the assumptions.
+    the prior, said so in the assumptions.  Fixes at any spacing above the clock's resolution are used: consecutive
+    segments are chained so that there are at most ``max_segments`` of them (a 1 s GPS log over hours becomes
+    segments of a minute or more; the drift over one second says little next to the fixes' own errors).
     """
     from ..wind import open_wind
 
@@ -97,7 +132,7 @@ def altitude_from_drift(observations, wind="climatology", *, levels=None, wind_e
     clim = field_.kind == "climatology"
     sigma = float(wind_error_sd if wind_error_sd is not None else (10.0 if clim else 3.0))
     tau_ = float(tau if tau is not None else (12 * 3600.0 if clim else 6 * 3600.0))
-    pairs = [(a, b) for a, b in zip(fixes[:-1], fixes[1:]) if b.time - a.time > 60.0]
+    pairs = _segments(fixes, max_segments)
     notes = [f"drift at a constant altitude with the wind '{field_.source}' ({field_.kind}); wind error "
              f"{sigma:g} m/s per component, correlation {tau_ / 3600:g} h; robust to {outlier:.0%} bad segments"]
     loglik = np.zeros(levels.size)

@@ -15,7 +15,7 @@ from . import geometry as G
 from .altitude import FT, AltitudeAnswer, altitude_from_drift
 from .filter import ParticleFilter
 from .motion import displace, engine_move, ou_step
-from .observations import Observations, collect, without_altitudes
+from .observations import Observations, collect, screen, without_altitudes
 from .sounding import LandingForecast, predict_landing
 
 
@@ -30,6 +30,7 @@ class TrackResult:
     notes: list[str] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     filter: ParticleFilter | None = None
+    rejected: list[str] = field(default_factory=list)  # observations left out by the screening, with why
 
     def to_dict(self) -> dict:
         f = self.fused
@@ -41,7 +42,8 @@ class TrackResult:
         out = {"mode": self.mode, "observations": k + 1, "last": last,
                "outliers": [str(d) for d, p in zip(f.observation.values[0, :k + 1], f.outlier_probability.values[0, :k + 1])
                             if np.isfinite(p) and p > 0.5],
-               "notes": self.notes, "timings_s": self.timings, "wind": f.attrs.get("wind", "")}
+               "rejected": list(self.rejected), "notes": self.notes, "timings_s": self.timings,
+               "wind": f.attrs.get("wind", "")}
         if self.altitude is not None:
             out["altitude_from_drift"] = self.altitude.to_dict()
         if self.landing is not None:
@@ -80,7 +82,6 @@ def _fused_dataset(pf: ParticleFilter, field_) -> xr.Dataset:
 
 def forecast_cloud(pf: ParticleFilter, duration, *, interval=3600.0, members=1000, step=600.0):
     """Float forecast from the filter's cloud: member paths (Dataset) and the spread per output time."""
-    from ..ensemble.summaries import local_xy
     from ..io._common import Track, to_dataset
 
     span = parse_duration(duration)
@@ -104,8 +105,8 @@ def forecast_cloud(pf: ParticleFilter, duration, *, interval=3600.0, members=100
         la, lo = path[:, k, 0], path[:, k, 1]
         c = G.ecef(la, lo, 0.0).mean(0)
         clat, clon, _ = G.to_geodetic(c / np.linalg.norm(c) * 6371008.8)
-        x, y = local_xy(la, lo, float(clat), float(clon))
-        r = np.hypot(x, y)
+        x, y = G.local_offsets(la, lo, float(clat), float(clon))
+        r = np.hypot(x, y) / 1000.0
         spread.append({"time": format_time(from_epoch_seconds(times[k])), "latitude": float(clat),
                        "longitude": float(clon), "r50_km": float(np.percentile(r, 50)),
                        "r90_km": float(np.percentile(r, 90))})
@@ -116,33 +117,57 @@ def forecast_cloud(pf: ParticleFilter, duration, *, interval=3600.0, members=100
     return ds, spread
 
 
-def _is_sounding(obs: Observations) -> bool:
+def _is_sounding(obs: Observations) -> tuple[bool, str]:
+    """Sounding or float, and why, in words."""
     fx = [o for o in obs if o.kind == "fix" and o.has_altitude and o.sigma_h <= 200.0]
     if len(fx) < 5:
-        return False
+        return False, (f"float mode: {len(fx)} telemetry fixes with altitudes (a sounding needs 5 or more, accurate to "
+                       "200 m)")
     z = np.array([o.alt for o in fx])
-    return float(z.max() - z.min()) > 2000.0
+    span = float(z.max() - z.min())
+    if span > 2000.0:
+        return True, (f"sounding mode: {len(fx)} telemetry fixes spanning {span / 1000:.1f} km of altitude (a "
+                      "climbing or falling balloon; --mode float to override)")
+    return False, (f"float mode: the {len(fx)} telemetry fixes span only {span:,.0f} m of altitude (a floating or "
+                   "drifting balloon; --mode sounding to override)")
+
+
+def _thin(obs: Observations, most: int) -> tuple[Observations, str | None]:
+    """At most about ``most`` observations, evenly spread in time (the filter's cost grows with each update)."""
+    if len(obs) <= most:
+        return obs, None
+    t = obs.times
+    grid = np.linspace(t[0], t[-1], most)
+    keep = np.unique(np.concatenate([np.searchsorted(t, grid).clip(0, len(obs) - 1), [len(obs) - 1]]))
+    return (Observations([obs[k] for k in keep], list(obs.notes), list(obs.rejected)),
+            f"the filter used {keep.size} of the {len(obs)} observations, evenly spread in time (all of them give the "
+            "winds and the landing)")
 
 
 def track(observations, wind="climatology", *, particles=10000, seed=0, mode="auto", forecast="48h",
           forecast_members=1000, compare=((27000 * FT, 60000 * FT),), use_reported_altitudes=True, burst_altitude=None,
-          descent_rate=5.0, landing_altitude=0.0, **settings) -> TrackResult:
+          descent_rate=None, landing_altitude=None, dem=None, landing_members=200, **settings) -> TrackResult:
     """Fuse observations into a track with uncertainty, infer the altitude from drift and forecast ahead.
 
     ``mode``: ``"float"`` (a drifting or floating balloon: altitude from drift, a forecast of ``forecast`` length),
     ``"sounding"`` (an ascending/descending radiosonde: the landing re-predicted from the telemetry) or ``"auto"``
-    (sounding when there are timed telemetry fixes spanning more than 2 km of altitude).  ``settings`` go to
+    (sounding when there are at least five telemetry fixes, accurate to 200 m, spanning more than 2 km of altitude;
+    the summary says which was chosen and why).  Observations are screened first (:func:`screen`: duplicates,
+    clashes and impossible speeds are left out and listed).  ``settings`` go to
     :class:`stratotrack.track.FilterSettings`.
     """
     from ..wind import open_wind
 
-    obs = collect(observations)
+    obs = screen(collect(observations))
     field_ = open_wind(wind, time=obs.times)
     if mode not in ("auto", "float", "sounding"):
         raise InputError(f"tracking mode {mode!r} is unknown; expected auto, float or sounding")
+    auto, why = _is_sounding(obs)
     if mode == "auto":
-        mode = "sounding" if _is_sounding(obs) else "float"
-    notes = list(obs.notes)
+        mode = "sounding" if auto else "float"
+    else:
+        why = f"{mode} mode: chosen with --mode (on its own the data suggest {why.split(':')[0]})"
+    notes = [why] + list(obs.notes)
     timings = {}
     if mode == "sounding":
         settings.setdefault("vertical_rate_sd", 3.0)
@@ -151,9 +176,20 @@ def track(observations, wind="climatology", *, particles=10000, seed=0, mode="au
         settings.setdefault("step", 60.0)
         # a sonde crosses layers whose wind errors differ: the error decorrelates in minutes, not hours
         settings.setdefault("wind_error_tau", 300.0)
-        settings.setdefault("wind_error_sd", 10.0 if field_.kind == "climatology" else 4.0)
+        # the motion model is the balloon's own measured winds (the model only where it measured none)
+        settings.setdefault("wind_error_sd", 3.0)
+    filt_field = field_
+    if mode == "sounding":
+        from .sounding import measured_field
+
+        filt_field = measured_field(obs, field_)
+        notes.append("the filter moves particles with the winds the balloon measured (the model only where it "
+                     "measured none), with a 3 m/s wind error")
     filt_obs = obs if use_reported_altitudes else without_altitudes(obs)
-    pf = ParticleFilter(field_, n=particles, seed=seed, **settings)
+    filt_obs, thinned = _thin(filt_obs, 150 if mode == "sounding" else 400)
+    if thinned:
+        notes.append(thinned)
+    pf = ParticleFilter(filt_field, n=particles, seed=seed, **settings)
     t0 = _time.perf_counter()
     pf.run(filt_obs)
     timings["filter"] = _time.perf_counter() - t0
@@ -177,13 +213,13 @@ def track(observations, wind="climatology", *, particles=10000, seed=0, mode="au
     else:
         t0 = _time.perf_counter()
         landing = predict_landing(obs, field_, burst_altitude=burst_altitude, descent_rate=descent_rate,
-                                  landing_altitude=landing_altitude, seed=seed)
+                                  landing_altitude=landing_altitude, dem=dem, seed=seed, members=landing_members)
         timings["landing"] = _time.perf_counter() - t0
         fc = landing.trajectory if landing.trajectory.sizes else None
         notes.extend(landing.notes)
     if field_.kind == "climatology":
         notes.append("winds are a monthly climatology, not a forecast or reanalysis: uncertainties are wide on purpose")
-    return TrackResult(mode, fused, alt_ans, fc, landing, spread, notes, timings, pf)
+    return TrackResult(mode, fused, alt_ans, fc, landing, spread, notes, timings, pf, list(obs.rejected))
 
 
 def origin(observations, wind="climatology", **kw):

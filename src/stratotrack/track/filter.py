@@ -266,6 +266,7 @@ class ParticleFilter:
         if ess < 0.5 * self.n:
             self._resample()
         self._record(obs, p_out)
+        return p_out
 
     def _weights(self):
         w = np.exp(self.logw - np.max(self.logw))
@@ -340,7 +341,21 @@ class ParticleFilter:
             raise InputError(f"observation at {obs.when} is {word} the filter's time; expected observations in "
                              "time order (collect() sorts them)")
         self.predict(obs.time)
-        self.update(obs)
+        p_out = self.update(obs)
+        prev = getattr(self, "_last_outlier", None)
+        self._last_outlier = (obs, p_out) if obs.kind == "fix" else None
+        if prev is not None and p_out > 0.99 and prev[1] > 0.99 and obs.kind == "fix":
+            # two fixes in a row outside the cloud that agree with each other: the cloud lost the balloon (a burst
+            # or a turn in a reception gap), not two bad reports.  Start again from the later fix.
+            a = prev[0]
+            d = float(great_circle_distance(a.lat, a.lon, obs.lat, obs.lon))
+            if d <= 250.0 * abs(obs.time - a.time) + 5.0 * math.hypot(a.sigma_h, obs.sigma_h):
+                self.history[-2].outlier_probability = math.nan
+                self.history.pop()
+                self.initialize(obs)
+                self._last_outlier = None
+                self.notes.append(f"the cloud lost the balloon before {obs.when} (two fixes in a row outside it that "
+                                  "agree with each other): started again from the later one")
 
     def run(self, observations):
         """Assimilate observations (sorted by time; latest first when running backward)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..geodesy import EARTH_RADIUS
+from ..geodesy import move as offset_points  # noqa: F401  points at east/north offsets (m) from a reference
+from ..geodesy import offsets as local_offsets  # noqa: F401  east/north offsets (m) about a reference (aeqd)
 
 D2R = np.pi / 180.0
 
@@ -109,18 +111,3 @@ def triangulate(observers, directions, sigma_rad=None):
     a = sum(w[i] * (np.eye(3) - np.outer(d[i], d[i])) for i in range(k))
     cov = np.linalg.inv(a)
     return x, cov, ((x - o) * d).sum(-1)
-
-
-def local_offsets(lat, lon, lat0, lon0):
-    """East/north offsets (m) of points from a reference, on the sphere (azimuthal equidistant)."""
-    from ..ensemble.summaries import local_xy
-
-    x, y = local_xy(np.asarray(lat, float), np.asarray(lon, float), lat0, lon0)
-    return x * 1000.0, y * 1000.0
-
-
-def offset_points(lat0, lon0, east_m, north_m):
-    """Points at east/north offsets (m) from a reference (inverse of :func:`local_offsets`)."""
-    from ..ensemble.summaries import local_inverse
-
-    return local_inverse(np.asarray(east_m, float) / 1000.0, np.asarray(north_m, float) / 1000.0, lat0, lon0)

@@ -15,6 +15,7 @@ import numpy as np
 from ..engine import Integrator
 from ..engine import kernels as K
 from ..flight import models
+from ..geodesy import move
 from ..timeutil import from_epoch_seconds
 from .geometry import local_offsets, offset_points  # noqa: F401  (offset_points used by callers)
 
@@ -71,13 +72,6 @@ def ou_step(du, dv, dt, sigma, tau, rng):
 
 
 def displace(lat, lon, east, north):
-    """Positions moved by east/north displacements (m) along the sphere (small-step local formula)."""
-    from ..geodesy import EARTH_RADIUS
-
-    dlat = north / EARTH_RADIUS / D2R
-    nlat = lat + dlat
-    over = np.abs(nlat) > 90.0
-    nlat = np.where(over, np.sign(nlat) * 180.0 - nlat, nlat)
-    coslat = np.maximum(np.cos(lat * D2R), 1e-6)
-    nlon = lon + east / (EARTH_RADIUS * coslat) / D2R + np.where(over, 180.0, 0.0)
+    """Positions moved by east/north displacements (m) along great circles, longitudes in -180..180."""
+    nlat, nlon = move(lat, lon, east, north)
     return nlat, (nlon + 180.0) % 360.0 - 180.0

@@ -147,6 +147,8 @@ class Observations:
 
     items: list[Observation]
     notes: list[str] = field(default_factory=list)
+    #: observations left out by :func:`screen` ("what, where: why"), listed in every summary
+    rejected: list[str] = field(default_factory=list)
 
     def __len__(self):
         return len(self.items)
@@ -197,11 +199,146 @@ def collect(observations, notes=None) -> Observations:
     if not items:
         raise InputError("no observations given; expected at least one fix or sighting with a time")
     t = np.array([o.time for o in items])
-    back = int(np.sum(np.diff(t) < 0))
-    if back:
-        notes.append(f"{back} observations were out of time order and were sorted by time")
+    late = _out_of_order(t)
+    if late.size:
+        notes.append(f"{late.size} observations were out of time order and were sorted by time: "
+                     + _refs([items[k] for k in late]))
     order = np.argsort(t, kind="stable")
-    return Observations([items[k] for k in order], notes)
+    rejected = list(observations.rejected) if isinstance(observations, Observations) else []
+    return Observations([items[k] for k in order], notes, rejected)
+
+
+def _out_of_order(t) -> np.ndarray:
+    """Indices of the fewest observations that break the time order (those outside a longest non-decreasing
+    subsequence)."""
+    import bisect
+
+    if t.size < 2 or np.all(np.diff(t) >= 0):
+        return np.zeros(0, int)
+    tails, tail_idx, prev = [], [], np.full(t.size, -1)
+    for i, x in enumerate(t):
+        k = bisect.bisect_right(tails, x)
+        if k == len(tails):
+            tails.append(x)
+            tail_idx.append(i)
+        else:
+            tails[k] = x
+            tail_idx[k] = i
+        prev[i] = tail_idx[k - 1] if k > 0 else -1
+    keep = np.zeros(t.size, bool)
+    i = tail_idx[-1]
+    while i >= 0:
+        keep[i] = True
+        i = prev[i]
+    return np.flatnonzero(~keep)
+
+
+def where(o: Observation) -> str:
+    """Where an observation came from, for messages: 'row 12 of a.csv' or its time."""
+    if "row" in o.extra:
+        src = o.source.split(" ", 1)[-1] if o.source else ""
+        return f"{o.extra.get('row_kind', 'row')} {o.extra['row']}" + (f" of {src}" if src else "")
+    return f"{o.label + ' ' if o.label else ''}at {o.when}"
+
+
+def _refs(items, most=6) -> str:
+    names = [where(o) for o in items[:most]]
+    return "; ".join(names) + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+#: the fastest a balloon moves: 250 m/s horizontally is beyond any jet stream (a fix implying more is impossible),
+#: 250 m/s vertically beyond a burst balloon's fall at 40 km
+MAX_SPEED_H = 250.0
+MAX_SPEED_Z = 250.0
+
+
+def _consistency(items):
+    """A function (i, j) -> whether fixes ``items[i]`` and ``items[j]`` (index arrays) agree with a balloon's top
+    speeds, given both fixes' uncertainties."""
+    from ..geodesy import great_circle_distance
+
+    def col(name):
+        return np.array([getattr(o, name) for o in items], float)
+
+    t, la, lo, z, sh, sz, st = (col(k) for k in ("time", "lat", "lon", "alt", "sigma_h", "sigma_z", "sigma_t"))
+    has_z = np.isfinite(z) & np.isfinite(sz)
+
+    def consistent(i, j):
+        i, j = np.asarray(i, int), np.asarray(j, int)
+        dt = np.abs(t[j] - t[i]) + 3.0 * (st[i] + st[j])
+        d = np.asarray(great_circle_distance(la[i], lo[i], la[j], lo[j]), float)
+        ok = d <= MAX_SPEED_H * dt + 5.0 * np.hypot(sh[i], sh[j]) + 100.0
+        both = has_z[i] & has_z[j]
+        dz = np.abs(np.where(both, z[j] - z[i], 0.0))
+        return ok & (dz <= MAX_SPEED_Z * dt + 5.0 * np.hypot(np.where(both, sz[i], 0), np.where(both, sz[j], 0))
+                     + 50.0)
+    return consistent
+
+
+def screen(observations) -> Observations:
+    """Observations checked against each other, with what was left out said by name.
+
+    * identical fixes (same time and position) are kept once;
+    * fixes at the same time at different places: the first is kept, the others are left out (one clock cannot
+      put a balloon in two places);
+    * a fix that implies an impossible speed (more than 250 m/s horizontally or vertically, beyond its stated
+      uncertainty) from its neighbours is left out: of two fixes that disagree, the one that disagrees with more of
+      its neighbours goes (the later on a tie).
+
+    Every left-out observation is listed in ``rejected`` and summarised in ``notes`` with its row number.
+    """
+    obs = collect(observations)
+    notes, rejected = list(obs.notes), list(obs.rejected)
+    fixes = [o for o in obs.items if o.kind == "fix"]
+    others = [o for o in obs.items if o.kind != "fix"]
+    kept: list[Observation] = []
+    same, clash = [], []
+    for o in fixes:
+        if kept and abs(o.time - kept[-1].time) < 1e-3:
+            p = kept[-1]
+            if (abs(o.lat - p.lat) < 1e-7 and abs(o.lon - p.lon) < 1e-7
+                    and (o.alt == p.alt or not (o.has_altitude or p.has_altitude))):
+                same.append(o)
+            else:
+                clash.append(o)
+                rejected.append(f"{where(o)}: same time as {where(p)} at another place (the first is kept)")
+            continue
+        kept.append(o)
+    if same:
+        notes.append(f"{len(same)} identical fixes (same time and position) were used once: {_refs(same)}")
+    if clash:
+        notes.append(f"warning: {len(clash)} fixes share a time with an earlier fix at another place and were left "
+                     f"out: {_refs(clash)}")
+    bad = []
+    consistent = _consistency(kept)
+    alive = np.arange(len(kept))  # indices into kept of the fixes still in
+    for _ in range(len(kept)):
+        if alive.size < 2:
+            break
+        pairs = np.flatnonzero(~consistent(alive[:-1], alive[1:]))
+        if not pairs.size:
+            break
+
+        def score(p):
+            near = np.array([q for q in range(max(0, p - 2), min(alive.size, p + 3)) if q != p])
+            return int((~consistent(np.full(near.size, alive[p]), alive[near])).sum())
+
+        k = int(pairs[0])
+        drop = k if score(k) > score(k + 1) else k + 1
+        o = kept[alive[drop]]
+        alive = np.delete(alive, drop)
+        bad.append(o)
+        rejected.append(f"{where(o)}: {o.lat:.4f}, {o.lon:.4f}"
+                        + (f", {o.alt:.0f} m" if o.has_altitude else "")
+                        + f" implies a speed above {MAX_SPEED_H:g} m/s from its neighbours")
+    kept = [kept[k] for k in alive]
+    if bad:
+        notes.append(f"warning: {len(bad)} fixes imply impossible speeds (over {MAX_SPEED_H:g} m/s) and were left out: "
+                     + _refs(bad))
+    items = sorted(kept + others, key=lambda o: o.time)
+    if not items:
+        raise InputError("no usable observation is left after screening; expected fixes that agree with each other")
+    return Observations(items, notes, rejected)
 
 
 # -- readers ---------------------------------------------------------------------------------------------------------
@@ -270,9 +407,9 @@ def _read_kml(path) -> Observations:
     """A ``gx:Track`` (timed), or a radiosonde receiver's placemarks whose descriptions carry 'UTC Time: ...'."""
     import xml.etree.ElementTree as ET
 
-    from ..io.kml import _load
+    from ..io.kml import read_tree
 
-    root = _load(path)
+    root = read_tree(path)
     items: list[Observation] = []
     for pm in root.iter():
         if not pm.tag.endswith("Placemark"):
@@ -304,10 +441,71 @@ def _read_kml(path) -> Observations:
                         TELEMETRY_SIGMA_Z, source=f"telemetry {path.name}", label=name, extra=extra)
         items.append(o.checked())
     if items:
+        line = _line_points(root, items)
+        if line is not None:
+            return Observations(line, [f"{path.name}: {len(line)} received positions, timed from the "
+                                       f"{len(items)} timed placemarks (1 s per frame between them; lost frames "
+                                       "where the track jumps)"])
         return Observations(items, [f"{path.name}: {len(items)} timed receiver placemarks (the untimed line "
                                     "points are not used)"])
     del ET
     return _from_dataset(path, "telemetry")
+
+
+def _line_points(root, placemarks) -> list[Observation] | None:
+    """The receiver's untimed line (one point per received packet) timed from its timed placemarks ('Packet: #N'
+    with 'Frame' and 'UTC Time'): between two placemarks each step is one frame (1 s) where the track is continuous,
+    and the frames lost in between are given to the steps where it jumps, in proportion to the jump.  None when the
+    line does not match the placemarks (then the placemarks alone are used)."""
+    from ..geodesy import great_circle_distance
+
+    best = None
+    for el in root.iter():
+        if el.tag.endswith("LineString"):
+            for c in el.iter():
+                if c.tag.endswith("coordinates") and c.text:
+                    pts = c.text.split()
+                    if best is None or len(pts) > len(best):
+                        best = pts
+    if best is None or len(best) <= len(placemarks):
+        return None
+    try:
+        xyz = np.array([[float(v) for v in p.split(",")[:3]] for p in best])
+    except ValueError:
+        return None
+    anchors = []
+    for o in placemarks:
+        m = re.match(r"Packet:\s*#(\d+)", o.label or "")
+        if not m or "frame" not in o.extra:
+            return None
+        k = int(m.group(1))
+        if k >= len(xyz) or abs(xyz[k, 1] - o.lat) > 1e-4 or abs(xyz[k, 0] - o.lon) > 1e-4:
+            return None
+        anchors.append((k, o.time, o.extra["frame"]))
+    anchors.sort()
+    if len(anchors) < 2 or any(b[1] < a[1] or b[0] <= a[0] for a, b in zip(anchors[:-1], anchors[1:])):
+        return None
+    t = np.full(len(xyz), np.nan)
+    for (ka, ta, _), (kb, tb, _) in zip(anchors[:-1], anchors[1:]):
+        seg = xyz[ka:kb + 1]
+        d = np.hypot(np.asarray(great_circle_distance(seg[:-1, 1], seg[:-1, 0], seg[1:, 1], seg[1:, 0]), float),
+                     np.diff(seg[:, 2]))
+        typical = max(float(np.median(d)), 1e-3)
+        jump = d > 5.0 * typical
+        steps = np.ones(d.size)
+        spare = (tb - ta) - d.size
+        if jump.any() and spare > 0:
+            steps[jump] += spare * d[jump] / d[jump].sum()
+        else:
+            steps *= (tb - ta) / max(d.size, 1)
+        t[ka:kb + 1] = ta + np.concatenate([[0.0], np.cumsum(steps)])
+    k0, k1 = anchors[0][0], anchors[-1][0]
+    out = []
+    for k in range(k0, k1 + 1):
+        out.append(Observation("fix", float(t[k]), float(xyz[k, 1]), float(xyz[k, 0]), float(xyz[k, 2]),
+                               TELEMETRY_SIGMA_H, TELEMETRY_SIGMA_Z, sigma_t=1.0, source=placemarks[0].source,
+                               extra={"row": k, "row_kind": "line point"}).checked())
+    return out
 
 
 def _read_json(path) -> Observations:
@@ -350,6 +548,7 @@ def _read_json(path) -> Observations:
             raise InputError(f"JSON file '{path}': entry {k} lacks a usable time/lat/lon ({exc}); expected "
                              f"{'time, lat, lng, altitude' if kind == 'APRS' else 'datetime, lat, lon, alt'}") from None
         extra = {key: f[key] for key in ("vel_v", "vel_h", "heading", "serial", "name", "frame") if key in f}
+        extra.update(row=k + 1, row_kind="entry")
         items.append(Observation("fix", t, lat, lon, alt, TELEMETRY_SIGMA_H,
                                  TELEMETRY_SIGMA_Z if math.isfinite(alt) else math.nan,
                                  source=f"{kind} {path.name}", extra=extra).checked())
@@ -402,10 +601,33 @@ def _precision_s(word) -> float:
     raise InputError(f"time precision {word!r} is not understood; expected e.g. 'minute', '30 minutes', 'day'")
 
 
+def _csv_is_telemetry(col) -> tuple[bool, str]:
+    """Is a CSV with these columns a telemetry log (GPS fixes) rather than reports?  And why, in words."""
+    stated = [r for r in ("sigma_h", "sigma_km", "position_precision") if r in col]
+    if stated:
+        return False, "the file states each row's position accuracy"
+    if "azimuth" in col or "elevation" in col:
+        return False, "the file holds sightings (azimuth/elevation)"
+    if "alt" in col or "alt_ft" in col:
+        return True, (f"it has time, position and altitude columns and states no accuracy: read as GPS telemetry "
+                      f"(+-{TELEMETRY_SIGMA_H:g} m per fix)")
+    return False, (f"it has no altitude and states no accuracy: read as position reports (+-{REPORT_SIGMA_H / 1e3:g} "
+                   "km each; add a sigma_h or position_precision column to say otherwise)")
+
+
 def _read_csv(path) -> Observations:
+    import csv as _csv
+
     from ..io.csv import read_table
 
-    rows, col = read_table(path, _COLS, "time, latitude and longitude")
+    try:
+        rows, col = read_table(path, _COLS, "time, latitude and longitude")
+    except (UnicodeDecodeError, _csv.Error) as exc:
+        raise InputError(f"CSV file '{path}' is not a text table ({type(exc).__name__}: {str(exc)[:80]}); expected "
+                         "a header such as time,latitude,longitude,altitude and one row per observation") from None
+    if not rows or not any(c.strip() for c in rows[0]):
+        raise InputError(f"CSV file '{path}' has no header; expected time,latitude,longitude[,altitude]")
+    telemetry, why = _csv_is_telemetry(col)
     missing = [r for r in ("time", "lat", "lon") if r not in col]
     if missing:
         raise InputError(f"CSV file '{path}' has columns {rows[0]}; expected at least time, latitude and longitude "
@@ -456,17 +678,21 @@ def _read_csv(path) -> Observations:
                 if prec is None and "position_precision" in col:
                     skipped += 1
                     continue
-                sh = prec if prec is not None else REPORT_SIGMA_H
+                sh = prec if prec is not None else (TELEMETRY_SIGMA_H if telemetry else REPORT_SIGMA_H)
             sz = num("sigma_z")
             if math.isfinite(z) and not math.isfinite(sz):
                 sz = TELEMETRY_SIGMA_Z if sh <= 100.0 else max(0.1 * abs(z), 300.0)
             o = Observation("fix", t, num("lat"), num("lon"), z, sh, sz if math.isfinite(z) else math.nan,
-                            sigma_t=sigma_t, source=f"report {path.name}", label=label)
+                            sigma_t=sigma_t, source=f"{'telemetry' if telemetry else 'report'} {path.name}",
+                            label=label)
+        o.extra["row"] = line
         try:
             items.append(o.checked())
         except InputError as exc:
             raise InputError(f"CSV file '{path}' line {line}: {exc}") from None
     notes = [f"{path.name}: {skipped} rows without usable coordinates were skipped"] if skipped else []
+    if items and any(o.kind == "fix" for o in items):
+        notes.insert(0, f"{path.name}: {'telemetry' if telemetry else 'reports'}, because {why}")
     return Observations(items, notes)
 
 

@@ -1,18 +1,30 @@
 """Live re-prediction of a sounding (ascending or descending) balloon from its telemetry so far.
 
-What the amateur radiosonde tracking network does, on the engine:
+What a careful chaser does by hand, on the engine, with its uncertainty:
 
-* the **ascent rate** is the median observed climb rate of the last minutes of ascent;
-* the **winds** are those the sonde measured on the way up (its horizontal velocity from consecutive fixes, binned in
-  altitude layers), blended with the model's winds by their error variances: a measured wind ages (its error grows
-  with the time since it was measured), a model wind has a fixed error (larger for a climatology); above the
-  highest measured layer the model alone;
-* the **descent rate**, once the balloon falls, is the observed fall rate converted to its sea-level equivalent
-  ``v0 = v(z) * sqrt(rho(z) / rho0)`` (the drag law of the engine's ``drag`` model), so that the rest of the
-  descent slows as the air thickens; before burst it is the given sea-level rate.
+* **measured winds first**: the sonde's own horizontal velocity (displacement over about a minute, so that the
+  pendulum under the balloon averages out) in 250 m altitude layers, per pass (ascent, descent).  Where the balloon
+  measured a layer, that measurement is the wind; where it did not (below the lowest or above the highest fix, in
+  gaps) the nearest measurement and the model are weighted by their error variances: a measurement's error grows
+  with its age at the time the balloon will meet the layer again and with the height it is carried to, the model's
+  is fixed for a climatology (10 m/s per component) and grows with the lead time of a forecast.  When the descent
+  has re-measured upper layers, its difference from the ascent winds there (the weather changed, the balloon moved)
+  corrects the ascent winds below, by their correlation in height (one-observation optimal interpolation).
+* the **ascent rate** is the median observed climb rate of the last ten minutes of ascent;
+* **burst** is where the climb ends: the last climbing fix, and when reception was lost before burst (the next fix
+  is already falling) the altitude where a climb at the ascent rate and a drag fall meet both fixes;
+* the **descent rate** is the observed fall converted to its sea-level equivalent ``v0 = v(z) sqrt(rho(z)/rho0)``
+  (the drag law of the engine's ``drag`` model), checked against what parachutes and bare balloons do (2-15 m/s):
+  outside that it is a warning and the default is used with a wider spread;
+* the **landing ensemble** draws each member's wind profile (the profile's own error, correlated over 2 km in
+  height), fall rate, and before burst ascent rate and burst altitude; the members' landings give the 50/90% radii.
+  The profile is horizontally uniform and steady, so a member's perturbed wind moves its landing by exactly the
+  integral of the perturbation along its own path: members are flown through the engine with their rates, and
+  their wind perturbation is integrated along their paths.
 
-The blended winds become a steady, horizontally uniform wind field around the flight (a sounding stays within a
-few hundred km), and :func:`stratotrack.predict` flies the rest of the profile on it.
+The profile becomes a steady, horizontally uniform wind field around the flight (a sounding stays within a few
+hundred km) and :func:`stratotrack.predict` flies the rest of the flight on it.  A ground model (a constant landing
+altitude or a digital elevation model) ends the descent at the ground.
 """
 
 from __future__ import annotations
@@ -28,10 +40,42 @@ from ..errors import InputError
 from ..geodesy import great_circle_distance
 from ..timeutil import from_epoch_seconds
 from . import geometry as G
-from .observations import collect
+from .observations import collect, screen, where
 
 #: thickness of the altitude layers in which measured winds are averaged (m)
 LAYER = 250.0
+#: error of a measured layer wind (m/s per component): GPS over about a minute, pendulum residue
+MEASURED_SD = 0.7
+#: how a measured wind ages (m/s per component): representativeness at no delay, and growth per hour of age.  Against
+#: the winds actually met on the way down, ascent winds are off by about 2.8 m/s RMS 1-2 h later (issue 16's 32
+#: flights), i.e. sqrt(1.0^2 + (1.5 * 1.75 h)^2)
+CHANGE_SD0 = 1.0
+CHANGE_GROWTH = 1.5 / 3600.0
+#: error of a wind carried up or down from the nearest measured layer (m/s per component per metre): about the
+#: shear of the stratosphere's winds; a first guess of 2 m/s per km gave the climatology a weight that made the
+#: Oakland forecasts from the ascent worse in all six flights (by 0.1-1.2 km)
+EXTRAPOLATION_GROWTH = 1.0 / 1000.0
+#: vertical correlation of the profile's errors (m): the ensemble's perturbations and the descent's corrections
+ERROR_CORRELATION = 2000.0
+CHANGE_CORRELATION = 3000.0
+#: sea-level fall rates that parachutes and bare burst balloons give (m/s)
+FALL_RATE_RANGE = (2.0, 15.0)
+#: the sea-level descent rate assumed when none is given or observed (m/s)
+DEFAULT_DESCENT = 5.0
+#: a descent longer than this is said as a warning (s)
+LONG_DESCENT = 3 * 3600.0
+
+
+def model_error(field_, at_time) -> tuple[float, str]:
+    """Error (m/s per component) of the wind field's winds at ``at_time`` and a sentence saying why."""
+    if field_.kind == "climatology":
+        return 10.0, "a monthly climatology is off by about 10 m/s per component on a given day"
+    if field_.kind == "forecast":
+        lead = max(float(np.max(at_time)) - float(field_.knots[0]), 0.0) / 86400.0
+        return 2.5 + 1.2 * lead, f"a forecast {lead:.1f} days after its first time: 2.5 m/s + 1.2 m/s per day"
+    if field_.kind == "analysis":
+        return 2.0, "an analysis/reanalysis: about 2 m/s per component"
+    return 3.0, "wind data of unstated kind: 3 m/s per component assumed"
 
 
 @dataclass
@@ -41,103 +85,347 @@ class SoundingState:
     lon: np.ndarray
     alt: np.ndarray
     phase: str  # "ascent", "descent" or "landed"
-    burst_index: int | None
+    burst_index: int | None  # the last fix of the climb (None while climbing)
     ascent_rate: float
     descent_rate_sea_level: float | None
+    burst_altitude: float | None = None  # estimated burst altitude (m) once falling
+    descent_rate_sd: float = 0.1  # relative spread of the fitted fall rate
+    descent_fixes: np.ndarray | None = None  # indices of the fixes used as the descent (a rise left out)
+    notes: list[str] = field(default_factory=list)
+    #: the fall law fitted to the descent, v(z) = v0 (rho0 / rho(z)) ** beta: v0 (m/s), beta and their spreads
+    fall_v0: float | None = None
+    fall_beta: float = 0.5  # BETA_PRIOR until a fall is seen
+    fall_beta_sd: float = 0.12
+    fall_pivot: float | None = None  # altitude (m) at which the fall rate was observed (the fit's tail)
+
+
+@dataclass
+class Telemetry:
+    t: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    alt: np.ndarray
+    fixes: list
+    notes: list[str]
+    rejected: list[str]
+
+
+def telemetry(observations) -> Telemetry:
+    """Screened timed fixes with altitudes as arrays, in time order (see :func:`~.observations.screen`)."""
+    obs = screen(collect(observations))
+    fx = [o for o in obs if o.kind == "fix" and o.has_altitude]
+    if len(fx) < 2:
+        raise InputError(f"a sounding needs at least two timed fixes with altitudes at different times; got {len(fx)}"
+                         " (use --mode float for positions without altitudes)")
+    a = [np.array([getattr(o, k) for o in fx]) for k in ("time", "lat", "lon", "alt")]
+    return Telemetry(*a, fx, list(obs.notes), list(obs.rejected))
 
 
 def telemetry_arrays(observations):
-    """Timed fixes with altitudes as arrays (t, lat, lon, alt), sorted; duplicate times keep the first."""
-    obs = collect(observations)
-    fx = [o for o in obs if o.kind == "fix" and o.has_altitude]
-    if len(fx) < 2:
-        raise InputError(f"a sounding needs at least two timed fixes with altitudes; got {len(fx)}")
-    t = np.array([o.time for o in fx])
-    keep = np.concatenate([[True], np.diff(t) > 0])
-    a = [np.array([getattr(o, k) for o in fx])[keep] for k in ("time", "lat", "lon", "alt")]
-    return a
+    """Timed fixes with altitudes as arrays (t, lat, lon, alt), screened and sorted."""
+    tm = telemetry(observations)
+    return tm.t, tm.lat, tm.lon, tm.alt
 
 
-def analyse(t, lat, lon, alt, *, window=600.0) -> SoundingState:
+def fall_time(z_top, z_bottom, v0, beta=0.5):
+    """Seconds to fall from ``z_top`` to ``z_bottom`` (m) at sea-level rate ``v0``, v = v0 (rho0/rho) ** beta."""
+    if z_top <= z_bottom:
+        return 0.0
+    z = np.linspace(z_bottom, z_top, 200)
+    rate = v0 * (atm.RHO0 / atm.density(z)) ** beta
+    return float(np.trapezoid(1.0 / rate, z)) if hasattr(np, "trapezoid") else float(np.trapz(1.0 / rate, z))
+
+
+def _rates(t, z, span=30.0):
+    """Vertical rates over about ``span`` seconds (i -> first j with t_j >= t_i + span), at their mid times."""
+    i = np.arange(t.size)
+    j = np.minimum(np.searchsorted(t, t + span), t.size - 1)
+    ok = j > i
+    i, j = i[ok], j[ok]
+    return (z[j] - z[i]) / (t[j] - t[i]), 0.5 * (z[i] + z[j]), i, j
+
+
+def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None) -> SoundingState:
     """Phase, burst, ascent rate and (if falling) sea-level descent rate of a sounding so far."""
-    k_max = int(np.argmax(alt))
-    falling = alt[k_max] - alt[-1] > 300.0
-    rate = np.diff(alt) / np.diff(t)
-    up = (t[1:] <= t[k_max]) & (t[1:] >= t[k_max] - window) & (rate > 0)
+    notes: list[str] = []
+    name = (lambda k: where(fixes[k])) if fixes is not None else (lambda k: f"fix {k + 1}")
+    k_top = int(np.argmax(alt))
+    falling = alt[k_top] - alt[-1] > 300.0 and k_top < alt.size - 1
+    rate, zm, ri, rj = _rates(t, alt)
+    up = (t[rj] <= t[k_top]) & (t[ri] >= t[k_top] - window) & (rate > 0)
     if not up.any():
-        up = rate > 0
+        up = (t[rj] <= t[k_top]) & (rate > 0)
     ascent = float(np.median(rate[up])) if up.any() else 5.0
-    phase = "ascent"
-    d0 = None
-    if falling:
-        phase = "descent" if alt[-1] > 50.0 + alt.min() else "landed"
-        tail = t[1:] >= t[-1] - min(window, (t[-1] - t[k_max]))
-        tail &= t[1:] > t[k_max]
-        r = -rate[tail]
-        zm = 0.5 * (alt[1:] + alt[:-1])[tail]
-        if r.size:
-            d0 = float(np.median(r * np.sqrt(atm.density(zm) / atm.RHO0)))
-    return SoundingState(t, lat, lon, alt, phase, k_max if falling else None, ascent, d0)
+    if not up.any():
+        notes.append("no climb observed: an ascent rate of 5 m/s is assumed")
+    if not falling:
+        return SoundingState(t, lat, lon, alt, "ascent", None, ascent, None, notes=notes)
+    # the descent: fixes after the climb that do not rise again (a rise is said and left out)
+    after = np.arange(k_top + 1, alt.size)
+    low = np.minimum.accumulate(alt[after])
+    rises = after[alt[after] > low + 300.0]
+    if rises.size:
+        names = "; ".join(name(k) for k in rises[:6]) + (f" and {rises.size - 6} more" if rises.size > 6 else "")
+        notes.append(f"warning: the descent rises again at {rises.size} fixes ({names}); they are left out of the "
+                     "descent rate and the winds")
+    desc = np.setdiff1d(after, rises)
+    # landed: the fall has stopped (the last fixes, over 30 s or more, no longer fall) low down
+    still = desc[t[desc] >= t[desc[-1]] - 60.0]
+    stopped = (still.size >= 2 and t[still[-1]] - t[still[0]] >= 30.0
+               and abs(alt[still[-1]] - alt[still[0]]) / (t[still[-1]] - t[still[0]]) < 1.0)
+    phase = "landed" if stopped and alt[desc[-1]] < 6000.0 else "descent"
+    d0, dsd = None, 0.1
+    if desc.size >= 2:
+        td, zd = t[desc], alt[desc]
+        tail = td >= td[-1] - min(window, td[-1] - td[0])
+        if tail.sum() < 2:
+            tail[-2:] = True
+        r, z, _, _ = _rates(td[tail], zd[tail])
+        v0 = -r * np.sqrt(atm.density(z) / atm.RHO0)
+        if v0.size:
+            d0 = float(np.median(v0))
+            mad = float(np.median(np.abs(np.log(np.maximum(v0, 1e-3) / max(d0, 1e-3))))) if d0 > 0 else 1.0
+            dsd = float(np.clip(1.4826 * mad / math.sqrt(max(v0.size / 10.0, 1.0)) + 0.08, 0.1, 0.5))
+    fv0, beta, beta_sd, pivot = _fit_fall_law(t[desc], alt[desc], window) if desc.size >= 2 else \
+        (None, BETA_PRIOR[0], BETA_PRIOR[1], None)
+    # where the climb ended: the last climbing fix, and above it if the next fix already falls (reception lost)
+    burst = float(alt[k_top])
+    k1 = int(desc[0]) if desc.size else k_top + 1
+    gap = float(t[k1] - t[k_top])
+    climbed = k_top > 0 and alt[k_top] > alt[k_top - 1]
+    if gap > 30.0 and ascent > 0.5 and climbed:
+        ok = fv0 is not None and FALL_RATE_RANGE[0] <= fv0 <= FALL_RATE_RANGE[1]
+        v, b = (fv0, beta) if ok else (default_descent, BETA_PRIOR[0])
+        lo, hi = 0.0, gap
+        for _ in range(50):  # climb for tau at the ascent rate, then fall to the next fix in the rest of the gap
+            tau = 0.5 * (lo + hi)
+            if tau + fall_time(alt[k_top] + ascent * tau, alt[k1], v, b) > gap:
+                hi = tau
+            else:
+                lo = tau
+        burst = float(alt[k_top] + ascent * lo)
+        notes.append(f"reception was lost {gap / 60:.1f} min before the first falling fix while still climbing at "
+                     f"{ascent:.1f} m/s at {alt[k_top]:.0f} m: burst estimated at {burst:.0f} m (climb at the ascent "
+                     "rate, then a drag fall, meeting both fixes)")
+    return SoundingState(t, lat, lon, alt, phase, k_top, ascent, d0, burst, dsd, desc, notes, fv0, beta, beta_sd,
+                         pivot)
+
+
+#: prior of the fall law's exponent: a fixed drag area gives 0.5 (the usual drag law); real falls differ (the drag
+#: area of a parachute or of balloon remnants changes as the air thickens: the six Oakland descents fit 0.2-0.39 over
+#: their whole falls), hence the spread; an observed descent updates it
+BETA_PRIOR = (0.5, 0.12)
+
+
+def _fit_fall_law(td, zd, window):
+    """v0 (m/s at sea level, from the last ``window`` s) and the exponent beta (posterior mean and sd, the prior
+    :data:`BETA_PRIOR` updated by a regression of log fall rate on log density over the whole descent)."""
+    r, z, _, _ = _rates(td, zd)
+    ok = r < 0
+    b_mean, b_sd = BETA_PRIOR
+    if ok.sum() >= 4:
+        x = np.log(atm.RHO0 / atm.density(z[ok]))
+        y = np.log(-r[ok])
+        if np.ptp(x) > 0.3:
+            slope, icpt = np.polyfit(x, y, 1)
+            res = y - (slope * x + icpt)
+            # rates over overlapping spans are not independent: count one per 60 s of descent
+            n_eff = max(min(ok.sum(), (td[-1] - td[0]) / 60.0), 2.0)
+            se = max(float(np.std(res)) / (math.sqrt(n_eff) * float(np.std(x))), 0.02)
+            w0, w1 = 1 / b_sd ** 2, 1 / se ** 2
+            b_mean = float((w0 * b_mean + w1 * slope) / (w0 + w1))
+            b_sd = float(math.sqrt(1 / (w0 + w1)))
+    tail = td >= td[-1] - min(window, td[-1] - td[0])
+    if tail.sum() < 2:
+        tail[-2:] = True
+    r, z, _, _ = _rates(td[tail], zd[tail])
+    if not (r < 0).any():
+        return None, b_mean, b_sd, None
+    v0 = -r * (atm.density(z) / atm.RHO0) ** b_mean
+    return float(np.median(v0)), b_mean, b_sd, float(np.median(z))
+
+
+def fall_stages(z_top, z_end, v0, beta, *, band=500.0):
+    """The descent as rate stages, each at the fall law's rate v0 (rho0/rho) ** beta at its middle (``z_top``,
+    ``v0``, ``beta``: scalars or per-member arrays).  Every member gets the same number of stages, of at most
+    ``band`` m, from its own ``z_top`` down to ``z_end``; the last ends at ``z_end`` with the event 'landing'."""
+    from ..flight import Stage
+
+    top = np.asarray(z_top, float)
+    k = max(int(math.ceil(float(np.max(top - z_end)) / band)), 1)
+    frac = np.arange(k + 1) / k
+    edges = top[..., None] - (top[..., None] - z_end) * frac  # [..., k + 1]
+    stages = []
+    for j in range(k):
+        a, b = edges[..., j], edges[..., j + 1]
+        mid = 0.5 * (a + b)
+        rate = -np.asarray(v0, float) * (atm.RHO0 / atm.density(mid)) ** np.asarray(beta, float)
+        last = j == k - 1
+        stages.append(Stage("descent" if last else f"descent {j + 1}/{k}", "rate", (rate,), "below",
+                            z_end if last else b, "landing" if last else "band"))
+    return stages
 
 
 def measured_winds(t, lat, lon, alt, *, layer=LAYER, smooth=60.0):
-    """Winds (u, v m/s), their mean time and mean position per altitude layer, from the track's displacements.
+    """Winds (u, v m/s), their mean time and the measured length per altitude layer, from the track's displacements.
 
-    Velocities are taken over ``smooth`` seconds (pendulum motion under the balloon averages out).  Returns
-    (layer centres m, u, v, time s, count) for the layers holding data.
+    Velocities are taken over about ``smooth`` seconds (i -> first j with t_j >= t_i + smooth; consecutive fixes
+    when they are sparser), and each one is spread over the layers its altitude span covers, weighted by the
+    overlap.  Returns (layer centres m, u, v, time s, metres of track in the layer) for the layers holding data.
     """
+    if t.size < 2:
+        return (np.zeros(0),) * 5
     i = np.arange(t.size)
-    j = np.searchsorted(t, t + smooth)
-    ok = j < t.size
+    j = np.minimum(np.searchsorted(t, t + smooth), t.size - 1)
+    ok = j > i
     i, j = i[ok], j[ok]
+    if i.size == 0:
+        return (np.zeros(0),) * 5
     dt = t[j] - t[i]
-    good = dt > 0
-    i, j, dt = i[good], j[good], dt[good]
     x, y = G.local_offsets(lat[j], lon[j], lat[i], lon[i])
     u, v = x / dt, y / dt
-    z = 0.5 * (alt[i] + alt[j])
+    z0 = np.minimum(alt[i], alt[j])
+    z1 = np.maximum(alt[i], alt[j])
     tm = 0.5 * (t[i] + t[j])
-    b = np.floor(z / layer).astype(int)
-    centres, us, vs, ts, ns = [], [], [], [], []
-    for k in np.unique(b):
-        m = b == k
-        centres.append((k + 0.5) * layer)
-        us.append(float(np.median(u[m])))
-        vs.append(float(np.median(v[m])))
-        ts.append(float(np.mean(tm[m])))
-        ns.append(int(m.sum()))
-    return np.array(centres), np.array(us), np.array(vs), np.array(ts), np.array(ns)
+    edges = np.arange(math.floor(max(z0.min(), 0.0) / layer) * layer, z1.max() + layer, layer)
+    lo, hi = edges[:-1], edges[1:]
+    # overlap of each velocity's altitude span with each layer; a span thinner than 10 m counts as 10 m around it
+    pad = np.maximum(0.0, 10.0 - (z1 - z0)) / 2
+    a, b = (z0 - pad)[:, None], (z1 + pad)[:, None]
+    w = np.clip(np.minimum(b, hi) - np.maximum(a, lo), 0.0, None)
+    w /= np.maximum((b - a), 1e-9)
+    tot = w.sum(0)
+    keep = tot > 0.05
+    if not keep.any():
+        return (np.zeros(0),) * 5
+    wk = w[:, keep]
+    s = wk.sum(0)
+    centres = 0.5 * (lo + hi)[keep]
+    return centres, (wk * u[:, None]).sum(0) / s, (wk * v[:, None]).sum(0) / s, (wk * tm[:, None]).sum(0) / s, \
+        (wk * (b - a)).sum(0)
 
 
-def blended_profile(field_, t, lat, lon, alt, at_time, *, top, model_error=None, age_error=2.0 / 3600.0,
-                    measured_error=1.0, layer=LAYER):
-    """The blended wind profile (levels m, u, v, weight of the measurement) around the flight at ``at_time``."""
-    levels = np.arange(0.0, top + layer, layer)
-    clim = field_.kind == "climatology"
-    sm = float(model_error if model_error is not None else (8.0 if clim else 3.0))
-    la0, lo0 = float(lat[-1]), float(lon[-1])
+@dataclass
+class WindProfile:
+    """The winds the balloon will meet (levels m, u/v m/s), the error sd per component and where each came from."""
+
+    levels: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    sd: np.ndarray
+    measured: np.ndarray  # bool: the balloon measured this layer
+    weight: np.ndarray  # weight of the measurements (1 where measured, 0 where the model alone)
+    notes: list[str] = field(default_factory=list)
+
+
+def _pass_winds(t, lat, lon, alt, idx, levels, meet):
+    """One pass's winds on ``levels``: values, error variance at the meeting times, distance to the nearest
+    measured layer (m)."""
+    zc, uo, vo, to, _ = measured_winds(t[idx], lat[idx], lon[idx], alt[idx])
+    if zc.size == 0:
+        return None
+    ui, vi, ti = (np.interp(levels, zc, a) for a in (uo, vo, to))
+    dz = np.abs(levels[:, None] - zc[None, :]).min(1)
+    age = np.abs(meet - ti)
+    var = MEASURED_SD ** 2 + CHANGE_SD0 ** 2 + (CHANGE_GROWTH * age) ** 2 + (EXTRAPOLATION_GROWTH * dz) ** 2
+    return {"u": ui, "v": vi, "t": ti, "dz": dz, "var": var, "zmin": zc.min(), "zmax": zc.max(), "zc": zc,
+            "uo": uo, "vo": vo, "to": to}
+
+
+def wind_profile(field_, st: SoundingState, meet, *, top, layer=LAYER, lat0=None, lon0=None) -> WindProfile:
+    """The winds the balloon will meet: measured first, the model only where nothing was measured.
+
+    ``meet(levels)`` gives the time (s) at which the balloon will be at each level.  See the module docstring.
+    """
     from .motion import wind_at
 
-    um, vm = wind_at(field_, np.full(levels.size, at_time), np.full(levels.size, la0), np.full(levels.size, lo0),
-                     levels)
-    zc, uo, vo, to, _ = measured_winds(t, lat, lon, alt, layer=layer)
-    wgt = np.zeros(levels.size)
-    u, v = um.copy(), vm.copy()
-    if zc.size:
-        # measured layers interpolated onto the levels, only inside the measured range
-        inside = (levels >= zc.min()) & (levels <= zc.max())
-        ui = np.interp(levels, zc, uo)
-        vi = np.interp(levels, zc, vo)
-        ti = np.interp(levels, zc, to)
-        so2 = measured_error ** 2 + (age_error * np.abs(at_time - ti)) ** 2
-        w = sm * sm / (sm * sm + so2)
-        wgt = np.where(inside, w, 0.0)
-        # below the lowest measured layer (the launch site's surface layer) keep the lowest measurement
-        below = levels < zc.min()
-        wgt = np.where(below, w, wgt)
-        u = wgt * ui + (1 - wgt) * um
-        v = wgt * vi + (1 - wgt) * vm
-    return levels, u, v, wgt
+    t, lat, lon, alt = st.t, st.lat, st.lon, st.alt
+    levels = np.arange(0.0, top + layer, layer)
+    tm = meet(levels)
+    la0 = float(lat[-1]) if lat0 is None else lat0
+    lo0 = float(lon[-1]) if lon0 is None else lon0
+    um, vm = wind_at(field_, tm, np.full(levels.size, la0), np.full(levels.size, lo0), levels)
+    sm, why = model_error(field_, tm)
+    notes = []
+    asc_idx = np.arange(0, (st.burst_index + 1) if st.burst_index is not None else t.size)
+    passes = {"ascent": _pass_winds(t, lat, lon, alt, asc_idx, levels, tm)}
+    if st.descent_fixes is not None and st.descent_fixes.size >= 2:
+        passes["descent"] = _pass_winds(t, lat, lon, alt, st.descent_fixes, levels, tm)
+    passes = {k: p for k, p in passes.items() if p is not None}
+    asc, dsc = passes.get("ascent"), passes.get("descent")
+    if asc is not None and dsc is not None:
+        # the descent re-measured upper layers: their difference from the ascent corrects the ascent winds below
+        both = (levels >= max(asc["zmin"], dsc["zmin"])) & (levels <= min(asc["zmax"], dsc["zmax"])) \
+            & (asc["dz"] < layer) & (dsc["dz"] < layer)
+        if both.sum() >= 2:
+            zb = levels[both]
+            near = zb <= zb.min() + 2000.0
+            zref = float(zb[near].mean())
+            du = float(np.mean((dsc["u"] - asc["u"])[both][near]))
+            dv = float(np.mean((dsc["v"] - asc["v"])[both][near]))
+            age_ref = float(np.mean(np.abs(dsc["t"] - asc["t"])[both][near]))
+            c_ref2 = CHANGE_SD0 ** 2 + (CHANGE_GROWTH * age_ref) ** 2
+            noise2 = 2 * MEASURED_SD ** 2 / max(near.sum() * layer / 1000.0, 1.0)
+            c_z = np.sqrt(np.maximum(asc["var"] - MEASURED_SD ** 2 - (EXTRAPOLATION_GROWTH * asc["dz"]) ** 2, 0.0))
+            rho = np.exp(-np.abs(levels - zref) / CHANGE_CORRELATION)
+            gain = c_z * math.sqrt(c_ref2) * rho / (c_ref2 + noise2)
+            below = levels < dsc["zmin"]
+            asc["u"] = np.where(below, asc["u"] + gain * du, asc["u"])
+            asc["v"] = np.where(below, asc["v"] + gain * dv, asc["v"])
+            red = 1.0 - rho ** 2 * c_ref2 / (c_ref2 + noise2)
+            asc["var"] = np.where(below, asc["var"] - c_z ** 2 * (1.0 - red), asc["var"])
+            notes.append(f"the descent re-measured {both.sum() * layer / 1000:.1f} km of the ascent's layers; its winds "
+                         f"differ there by ({du:+.1f}, {dv:+.1f}) m/s (east, north) near {zref / 1000:.1f} km: the "
+                         "ascent winds below are corrected by their correlation in height "
+                         f"({CHANGE_CORRELATION / 1000:g} km)")
+    measured = np.zeros(levels.size, bool)
+    for p in passes.values():
+        measured |= p["dz"] < layer
+    num_u, num_v, den = np.zeros(levels.size), np.zeros(levels.size), np.zeros(levels.size)
+    for p in passes.values():
+        use = (p["dz"] < layer) | ~measured  # where measured, only the passes that measured it
+        w = np.where(use, 1.0 / p["var"], 0.0)
+        num_u += w * p["u"]
+        num_v += w * p["v"]
+        den += w
+    wm = np.where(measured, 0.0, 1.0 / sm ** 2)
+    u = (num_u + wm * um) / (den + wm)
+    v = (num_v + wm * vm) / (den + wm)
+    sd = np.sqrt(1.0 / (den + wm))
+    weight = den / (den + wm)
+    if passes:
+        lo_m = min(p["zmin"] for p in passes.values())
+        hi_m = max(p["zmax"] for p in passes.values())
+        notes.insert(0, f"winds measured by the balloon used as measured from {lo_m:,.0f} to {hi_m:,.0f} m "
+                        f"({measured.sum() * layer / 1000:.1f} km of layers); outside them the nearest measurement "
+                        f"and '{field_.source}' ({field_.kind}, {sm:.1f} m/s: {why}) weighted by their errors; "
+                        f"model weight above {hi_m:,.0f} m reaches {1 - weight[-1]:.0%} at {levels[-1]:,.0f} m")
+    else:
+        notes.insert(0, f"no winds measured yet: '{field_.source}' ({field_.kind}) alone, {sm:.1f} m/s ({why})")
+    return WindProfile(levels, u, v, sd, measured, weight, notes)
+
+
+def measured_field(observations, wind="climatology"):
+    """The sounding's own wind profile (measured first, the model where nothing was measured; all layers as of the
+    last fix) as a wind field around the flight: the particle filter's motion model in sounding mode."""
+    from ..wind import open_wind
+
+    tm = telemetry(observations)
+    st = analyse(tm.t, tm.lat, tm.lon, tm.alt, fixes=tm.fixes)
+    field_ = open_wind(wind, time=tm.t[-1])
+    p = wind_profile(field_, st, lambda z: np.full(np.size(z), float(tm.t[-1])), top=float(tm.alt.max()) + 2000.0)
+    lat0 = 0.5 * (float(tm.lat.min()) + float(tm.lat.max()))
+    lon0 = 0.5 * (float(tm.lon.min()) + float(tm.lon.max()))
+    return open_wind(profile_field(p.levels, p.u, p.v, lat0, lon0, half_width=8.0,
+                                   title="winds measured by the balloon"))
+
+
+def blended_profile(field_, t, lat, lon, alt, at_time, *, top, layer=LAYER, **_):
+    """(levels m, u, v, weight of the measurement) of :func:`wind_profile` for telemetry arrays, all layers met at
+    ``at_time`` (kept for callers of the first version)."""
+    st = analyse(t, lat, lon, alt)
+    p = wind_profile(field_, st, lambda z: np.full(np.size(z), float(at_time)), top=top, layer=layer)
+    return p.levels, p.u, p.v, p.weight
 
 
 def profile_field(levels, u, v, lat0, lon0, *, half_width=8.0, resolution=0.5, title="blended profile"):
@@ -160,6 +448,97 @@ def profile_field(levels, u, v, lat0, lon0, *, half_width=8.0, resolution=0.5, t
     )
 
 
+# -- the ground --------------------------------------------------------------------------------------------------------
+class Ground:
+    """Where the descent ends: a constant altitude (m) or a digital elevation model (a GeoTIFF in metres, any CRS
+    that rasterio can transform from EPSG:4326; read through the optional ``raster`` extra)."""
+
+    def __init__(self, altitude=0.0, dem=None):
+        self.altitude = float(altitude)
+        if not math.isfinite(self.altitude) or not -500.0 <= self.altitude <= 50000.0:
+            raise InputError(f"landing altitude {float(altitude)!r} m is impossible; expected the ground's height "
+                             "(or an altitude at which to stop), -500..50000 m")
+        self.dem = None
+        self.label = f"{self.altitude:,.0f} m"
+        if dem is not None:
+            self._open(dem)
+
+    def _open(self, path):
+        from pathlib import Path
+
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"elevation model '{path}' does not exist; expected a GeoTIFF of ground heights in m")
+        try:
+            import rasterio
+        except ImportError:
+            raise InputError("reading an elevation model needs rasterio: pip install 'stratotrack[raster]'") from None
+        try:
+            with rasterio.open(path) as src:
+                band = src.read(1, masked=True).astype(float)
+                self._crs = src.crs
+                self._transform = src.transform
+        except rasterio.errors.RasterioError as exc:
+            raise InputError(f"elevation model '{path}' could not be read as a raster ({exc})") from None
+        self.dem = np.ma.filled(band, np.nan)
+        if not np.isfinite(self.dem).any():
+            raise InputError(f"elevation model '{path}' holds no valid height")
+        self.label = f"the elevation model {path.name}"
+        self.path = path
+
+    @property
+    def lowest(self) -> float:
+        if self.dem is None:
+            return self.altitude
+        return float(np.nanmin(self.dem))
+
+    def height(self, lat, lon):
+        """Ground height (m) under points; outside the model (or where it has no data) the constant altitude."""
+        lat = np.asarray(lat, float)
+        lon = np.asarray(lon, float)
+        if self.dem is None:
+            return np.full(lat.shape, self.altitude)
+        from rasterio.transform import rowcol
+        from rasterio.warp import transform as warp
+
+        x, y = lon.ravel(), lat.ravel()
+        if self._crs is not None and not self._crs.is_geographic:
+            x, y = warp("EPSG:4326", self._crs, x.tolist(), y.tolist())
+        r, c = rowcol(self._transform, np.asarray(x), np.asarray(y))
+        r, c = np.asarray(r), np.asarray(c)
+        ok = (r >= 0) & (r < self.dem.shape[0]) & (c >= 0) & (c < self.dem.shape[1])
+        out = np.full(r.shape, self.altitude)
+        vals = self.dem[np.where(ok, r, 0), np.where(ok, c, 0)]
+        out = np.where(ok & np.isfinite(vals), vals, out)
+        return out.reshape(lat.shape)
+
+
+def _ground_crossing(ds, ground: Ground, t_from):
+    """Per trajectory: the first output point at or below the ground after ``t_from`` (interpolated), its index
+    range, and the time.  Returns (lat, lon, alt, time s, mask of outputs used[k, j])."""
+    t = (ds.time.values - np.datetime64(0, "ns")) / np.timedelta64(1, "s")
+    la, lo, z = ds.latitude.values, ds.longitude.values, ds.altitude.values
+    n, m = la.shape
+    g = ground.height(np.nan_to_num(la), np.nan_to_num(lo))
+    valid = np.isfinite(z) & np.isfinite(t)
+    falling = np.zeros_like(valid)
+    falling[:, 1:] = z[:, 1:] < z[:, :-1]
+    below = valid & (z <= g + 1e-6) & (t > t_from) & falling
+    first = np.where(below.any(1), below.argmax(1), valid.sum(1) - 1)
+    rows = np.arange(n)
+    k = np.maximum(first, 1)
+    z1, z0 = z[rows, k], z[rows, k - 1]
+    g1, g0 = g[rows, k], g[rows, k - 1]
+    d0, d1 = z0 - g0, z1 - g1
+    f = np.where(below.any(1) & (d0 > d1), np.clip(d0 / np.maximum(d0 - d1, 1e-9), 0, 1), 1.0)
+    lat = la[rows, k - 1] + f * (la[rows, k] - la[rows, k - 1])
+    dlon = (lo[rows, k] - lo[rows, k - 1] + 180.0) % 360.0 - 180.0
+    lon = lo[rows, k - 1] + f * dlon
+    alt = z0 + f * (z1 - z0)
+    tt = t[rows, k - 1] + f * (t[rows, k] - t[rows, k - 1])
+    return lat, (lon + 180.0) % 360.0 - 180.0, alt, tt, k, f
+
+
 @dataclass
 class LandingForecast:
     time: float
@@ -173,88 +552,235 @@ class LandingForecast:
     trajectory: xr.Dataset
     members: dict = field(default_factory=dict)  # landing spread: lat, lon arrays
     notes: list[str] = field(default_factory=list)
+    profile: WindProfile | None = None
+    rejected: list[str] = field(default_factory=list)
+
+    def radii(self):
+        """(r50, r90) km of the members' landings around the forecast landing."""
+        la, lo = self.members["lat"], self.members["lon"]
+        x, y = G.local_offsets(la, lo, self.lat, self.lon)
+        r = np.hypot(x, y) / 1000.0
+        return float(np.percentile(r, 50)), float(np.percentile(r, 90))
 
     def to_dict(self) -> dict:
         d = {"phase": self.state.phase, "landing_time": str(from_epoch_seconds(self.time))[:19] + "Z",
              "landing_latitude": self.lat, "landing_longitude": self.lon, "landing_altitude_m": self.alt,
              "ascent_rate_m_s": self.ascent_rate, "burst_altitude_m": self.burst_altitude,
              "descent_rate_sea_level_m_s": self.descent_rate, "notes": self.notes}
-        if self.members:
-            la, lo = self.members["lat"], self.members["lon"]
-            x, y = G.local_offsets(la, lo, self.lat, self.lon)
-            r = np.hypot(x, y) / 1000.0
-            d["landing_r50_km"] = float(np.percentile(r, 50))
-            d["landing_r90_km"] = float(np.percentile(r, 90))
+        if self.members and np.size(self.members["lat"]) > 1:
+            d["landing_r50_km"], d["landing_r90_km"] = self.radii()
+            d["members"] = int(np.size(self.members["lat"]))
+        if self.state.fall_v0 is not None:
+            d["fall_law"] = {"v0_m_s": self.state.fall_v0, "beta": self.state.fall_beta,
+                             "beta_sd": self.state.fall_beta_sd, "observed_at_m": self.state.fall_pivot}
+        if self.profile is not None:
+            p = self.profile
+            d["winds"] = {"measured_layers_km": float(p.measured.sum() * (p.levels[1] - p.levels[0]) / 1000.0),
+                          "measured_from_m": float(p.levels[p.measured].min()) if p.measured.any() else None,
+                          "measured_to_m": float(p.levels[p.measured].max()) if p.measured.any() else None,
+                          "model_weight_max": float(1.0 - p.weight.min())}
+        if self.rejected:
+            d["rejected"] = list(self.rejected)
         return d
 
 
-def predict_landing(observations, wind="climatology", *, burst_altitude=None, descent_rate=5.0,
-                    landing_altitude=0.0, members=100, seed=0, step=10.0) -> LandingForecast:
+def _meet_function(now, alt_now, burst, ascent, v0, beta, phase):
+    """Time (s) at which the balloon will be at each level: climbing to burst (ascent phase), then falling."""
+    top = burst if phase == "ascent" else alt_now
+    t_burst = now + (max(burst - alt_now, 0.0) / max(ascent, 0.1) if phase == "ascent" else 0.0)
+    zz = np.linspace(0.0, max(top, 1.0), 400)
+    rate = v0 * (atm.RHO0 / atm.density(zz)) ** beta
+    inv = 1.0 / rate
+    # time to fall from the top to each level
+    cum = np.concatenate([[0.0], np.cumsum(0.5 * (inv[1:] + inv[:-1]) * np.diff(zz))])
+    fall_from_top = cum[-1] - cum
+
+    def meet(z):
+        z = np.asarray(z, float)
+        falling = t_burst + np.interp(z, zz, fall_from_top)
+        if phase == "ascent":
+            climbing = now + (z - alt_now) / max(ascent, 0.1)
+            return np.where((z >= alt_now) & (z <= burst), climbing, np.where(z > top, t_burst, falling))
+        return np.where(z > top, t_burst, falling)
+    return meet
+
+
+def _correlated_normal(rng, m, levels, length):
+    """``m`` standard normal profiles on ``levels`` with correlation exp(-dz/length) (AR(1) in height)."""
+    x = np.empty((m, levels.size))
+    x[:, 0] = rng.standard_normal(m)
+    rho = np.exp(-np.diff(levels) / length)
+    for k in range(1, levels.size):
+        x[:, k] = rho[k - 1] * x[:, k - 1] + math.sqrt(1 - rho[k - 1] ** 2) * rng.standard_normal(m)
+    return x
+
+
+def predict_landing(observations, wind="climatology", *, burst_altitude=None, descent_rate=None,
+                    landing_altitude=None, dem=None, members=200, seed=0, step=10.0) -> LandingForecast:
     """Re-predict the landing of a sounding from its telemetry so far (see the module docstring).
 
     ``burst_altitude``: used while the balloon still climbs (default 30 km, or 500 m above the current altitude if
-    that is higher); ``descent_rate``: the sea-level descent rate used until a fall has been observed.
-    ``members``: a small ensemble over descent rate (+-15%), burst altitude (+-1.5 km before burst) and ascent rate
-    (+-10%) gives the landing spread.
+    that is higher; spread 1.5 km when given, 3 km when assumed); ``descent_rate``: the sea-level descent rate used
+    until a fall has been observed (spread 20% when given; 5 m/s with a 50% spread when not: parachutes and bare
+    balloons fall at 2-15 m/s).  ``landing_altitude`` (m) or ``dem`` (a GeoTIFF of ground heights) end the descent.
+    ``members``: the landing ensemble (member 0 is the unperturbed forecast).
     """
     from ..api import predict
     from ..flight import Profile, Stage
     from ..wind import open_wind
 
-    t, lat, lon, alt = telemetry_arrays(observations)
-    st = analyse(t, lat, lon, alt)
+    given = descent_rate is not None
+    descent_rate = float(descent_rate) if given else DEFAULT_DESCENT
+    if not (math.isfinite(descent_rate) and 0.5 <= descent_rate <= 50.0):
+        raise InputError(f"descent rate {descent_rate!r} m/s is invalid; expected a sea-level rate of 0.5-50 m/s")
+    tm = telemetry(observations)
+    t, lat, lon, alt = tm.t, tm.lat, tm.lon, tm.alt
+    st = analyse(t, lat, lon, alt, default_descent=descent_rate, fixes=tm.fixes)
     field_ = open_wind(wind, time=t[-1])
-    notes = []
-    if st.phase == "landed":
+    ground = Ground(0.0 if landing_altitude is None else landing_altitude, dem)
+    notes = [n for n in tm.notes if n.startswith("warning")] + list(st.notes)
+    if landing_altitude is None and dem is None:
+        notes.append("the ground's height was not given: the descent ends at sea level (give --landing-altitude or "
+                     "--dem; a landing on higher ground comes sooner and nearer)")
+    g_last = float(ground.height(lat[-1], lon[-1]))
+    if st.phase == "landed" or (st.phase == "descent" and alt[-1] <= g_last + 50.0):
         notes.append("the telemetry ends on the ground: the landing is the last fix")
-        traj = xr.Dataset()
+        st.phase = "landed"
         return LandingForecast(float(t[-1]), float(lat[-1]), float(lon[-1]), float(alt[-1]), st, st.ascent_rate,
-                               float(alt.max()), st.descent_rate_sea_level or descent_rate, traj, {}, notes)
+                               st.burst_altitude or float(alt.max()), st.fall_v0 or descent_rate,
+                               xr.Dataset(), {}, notes, None, tm.rejected)
+    d_sd = 0.2 if given else 0.5
+    beta, beta_sd = st.fall_beta, st.fall_beta_sd
+    pivot = None
+    why_d = "given" if given else f"assumed (not given; {FALL_RATE_RANGE[0]:g}-{FALL_RATE_RANGE[1]:g} m/s plausible)"
     if st.phase == "ascent":
         burst = float(burst_altitude) if burst_altitude is not None else max(30000.0, float(alt[-1]) + 500.0)
+        b_sd = 1500.0 if burst_altitude is not None else 3000.0
         if burst <= alt[-1]:
             burst = float(alt[-1]) + 100.0
             notes.append(f"the given burst altitude is below the balloon; burst assumed at {burst:.0f} m")
-        d0 = float(descent_rate)
-        notes.append(f"ascending at {st.ascent_rate:.2f} m/s (median of the last 10 min); burst assumed at "
-                     f"{burst:.0f} m; sea-level descent rate {d0:g} m/s assumed (none observed yet)")
+        d0 = descent_rate
+        notes.append(f"ascending at {st.ascent_rate:.2f} m/s (median of the last 10 min); burst "
+                     f"{'given' if burst_altitude is not None else 'assumed'} at {burst:,.0f} +- {b_sd:,.0f} m; "
+                     f"sea-level descent rate {d0:g} m/s +- {d_sd:.0%} {why_d}")
     else:
-        burst = float(alt.max())
-        d0 = st.descent_rate_sea_level if st.descent_rate_sea_level else float(descent_rate)
-        notes.append(f"falling: observed descent converted to {d0:.2f} m/s at sea level")
-    top = max(burst, float(alt.max())) + 1000.0
-    levels, u, v, wgt = blended_profile(field_, t, lat, lon, alt, t[-1] + 1800.0, top=top)
-    measured = wgt > 0
-    if measured.any():
-        notes.append(f"winds measured on the way up blended with '{field_.source}' ({field_.kind}); measured weight "
-                     f"{wgt[measured].min():.2f}-{wgt[measured].max():.2f}; model alone above "
-                     f"{levels[measured].max():.0f} m")
-    ds_w = profile_field(levels, u, v, float(lat[-1]), float(lon[-1]))
-    wf = open_wind(ds_w)
+        burst = float(st.burst_altitude)
+        b_sd = 0.0
+        d0 = st.fall_v0
+        lo_r, hi_r = FALL_RATE_RANGE
+        if d0 is None:
+            d0 = descent_rate
+            notes.append(f"falling, but too few descent fixes to fit a fall rate: {d0:g} m/s +- {d_sd:.0%} {why_d}")
+        elif not lo_r <= d0 <= hi_r:
+            notes.append(f"warning: the observed fall fits a sea-level rate of {d0:.2f} m/s, outside what parachutes "
+                         f"and bare balloons do ({lo_r:g}-{hi_r:g} m/s): the fixes' altitudes or times are suspect; "
+                         f"{descent_rate:g} m/s is used with a 50% spread instead")
+            d0, d_sd, beta, beta_sd = descent_rate, 0.5, BETA_PRIOR[0], BETA_PRIOR[1]
+        else:
+            d_sd, pivot = st.descent_rate_sd, st.fall_pivot
+            notes.append(f"falling: the observed descent fits v = {d0:.2f} m/s x (rho0/rho)^{beta:.2f} (+- {d_sd:.0%}, "
+                         f"exponent +- {beta_sd:.2f})")
+    now, alt_now = float(t[-1]), float(alt[-1])
+    top = max(burst + 3 * b_sd, float(alt.max())) + 1000.0
+    meet = _meet_function(now, alt_now, burst, st.ascent_rate, d0, beta, st.phase)
+    prof = wind_profile(field_, st, meet, top=top)
+    notes.extend(prof.notes)
+    wf = open_wind(profile_field(prof.levels, prof.u, prof.v, float(lat[-1]), float(lon[-1])))
     rng = np.random.default_rng(seed)
     m = max(int(members), 1)
-    dr = d0 * np.exp(0.15 * rng.standard_normal(m))
-    dr[0] = d0
+    be = np.clip(beta + beta_sd * rng.standard_normal(m), 0.0, 0.8)
+    dr = d0 * np.exp(d_sd * rng.standard_normal(m))
+    if pivot is not None:
+        # the fall was observed at the pivot altitude: members keep that rate and differ in how it changes below
+        dr = dr * (atm.RHO0 / float(atm.density(pivot))) ** (beta - be)
     ar = st.ascent_rate * np.exp(0.1 * rng.standard_normal(m))
-    ar[0] = st.ascent_rate
-    bu = burst + (1500.0 * rng.standard_normal(m) if st.phase == "ascent" else np.zeros(m))
-    bu = np.maximum(bu, float(alt[-1]) + 50.0)
-    bu[0] = burst
-    land = float(landing_altitude)
+    bu = burst + (b_sd * rng.standard_normal(m) if st.phase == "ascent" else np.zeros(m))
+    bu = np.maximum(bu, alt_now + 50.0)
+    dr[0], be[0], ar[0], bu[0] = d0, beta, st.ascent_rate, burst
+    land = min(ground.lowest, alt_now - 1.0)
     when = from_epoch_seconds(t[-1])
     if st.phase == "ascent":
-        prof = Profile("standard", [Stage("ascent", "rate", (ar,), "above", bu, "burst"),
-                                    Stage("descent", "drag", (dr,), "below", land, "landing")], "start", False,
-                       {"ascent_rate": ar, "burst_altitude": bu, "descent_rate": dr})
+        stages = [Stage("ascent", "rate", (ar,), "above", bu, "burst")] + fall_stages(bu, land, dr, be)
+        profile = Profile("standard", stages, "start", False, {"ascent_rate": ar, "burst_altitude": bu,
+                                                                "descent_rate": dr})
     else:
-        prof = Profile("descent", [Stage("descent", "drag", (dr,), "below", land, "landing")], "start", False,
-                       {"descent_rate": dr})
-    ds = predict(np.full(m, lat[-1]), lon[-1], alt[-1], when, prof, wind=wf, step=step, output_interval=60.0)
-    el = ds.end_latitude.values
-    eo = ds.end_longitude.values
-    return LandingForecast(float((ds.end_time.values[0] - np.datetime64(0, "ns")) / np.timedelta64(1, "s")),
-                           float(el[0]), float(eo[0]), float(ds.end_altitude.values[0]), st, float(st.ascent_rate),
-                           burst, float(d0), ds.isel(trajectory=[0]), {"lat": el, "lon": eo}, notes)
+        profile = Profile("descent", fall_stages(alt_now, land, dr, be), "start", False, {"descent_rate": dr})
+    ds = predict(np.full(m, lat[-1]), lon[-1], alt_now, when, profile, wind=wf, step=step,
+                 output_interval=max(step, 10.0))
+    elat, elon, ealt, etime, kend, frac = _ground_crossing(ds, ground, now)
+    # each member's own wind error, integrated along its own path (exact on the uniform profile)
+    if m > 1:
+        xi_u = _correlated_normal(rng, m, prof.levels, ERROR_CORRELATION)
+        xi_v = _correlated_normal(rng, m, prof.levels, ERROR_CORRELATION)
+        xi_u[0] = xi_v[0] = 0.0
+        z = ds.altitude.values
+        tt = (ds.time.values - np.datetime64(0, "ns")) / np.timedelta64(1, "s")
+        zc = np.nan_to_num(0.5 * (z[:, 1:] + z[:, :-1]))
+        dt = np.nan_to_num(np.diff(tt, axis=1))
+        j = np.arange(dt.shape[1])[None, :]
+        dt = np.where(j < (kend - 1)[:, None], dt, 0.0) + np.where(j == (kend - 1)[:, None], frac[:, None] * dt, 0.0)
+        li = np.clip(np.searchsorted(prof.levels, zc) - 1, 0, prof.levels.size - 2)
+        wz = np.clip((zc - prof.levels[li]) / (prof.levels[li + 1] - prof.levels[li]), 0, 1)
+        rows = np.arange(m)[:, None]
+        sd = prof.sd
+        du = ((1 - wz) * sd[li] * xi_u[rows, li] + wz * sd[li + 1] * xi_u[rows, li + 1])
+        dv = ((1 - wz) * sd[li] * xi_v[rows, li] + wz * sd[li + 1] * xi_v[rows, li + 1])
+        de, dn = (du * dt).sum(1), (dv * dt).sum(1)
+        x, y = G.local_offsets(elat, elon, elat[0], elon[0])
+        mlat, mlon = G.offset_points(float(elat[0]), float(elon[0]), x + de, y + dn)
+        mlat, mlon = np.array(mlat, float), np.array(mlon, float)
+        mlat[0], mlon[0] = elat[0], elon[0]
+    else:
+        mlat, mlon = elat, elon
+    dur = float(etime[0] - now)
+    if dur > LONG_DESCENT:
+        notes.append(f"warning: the forecast has the balloon aloft for {dur / 3600:.1f} h more; check the descent rate "
+                     f"({d0:.2f} m/s at sea level) and the burst altitude")
+    notes.append(f"the descent ends at the ground: {ground.label} ({float(ealt[0]):,.0f} m at the landing)")
+    traj = ds.isel(trajectory=[0])
+    return LandingForecast(float(etime[0]), float(elat[0]), float(elon[0]), float(ealt[0]), st, float(st.ascent_rate),
+                           burst, float(d0), traj, {"lat": mlat, "lon": mlon}, notes, prof, tm.rejected)
+
+
+def ascent_wind_replay(observations, *, burst_altitude=None, descent_rate=5.0, landing_altitude=0.0, step=10.0):
+    """The careful chaser's baseline: the rest of the flight re-flown through the winds the balloon measured on its
+    way up (the nearest measured layer above the highest and below the lowest), with the same phase, burst and fall
+    rate analysis as :func:`predict_landing` and no model at all.  Returns (lat, lon, time s)."""
+    from ..api import predict
+    from ..flight import Profile, Stage
+    from ..wind import open_wind
+
+    tm = telemetry(observations)
+    t, lat, lon, alt = tm.t, tm.lat, tm.lon, tm.alt
+    st = analyse(t, lat, lon, alt, default_descent=float(descent_rate), fixes=tm.fixes)
+    if st.phase == "landed":
+        return float(lat[-1]), float(lon[-1]), float(t[-1])
+    k = (st.burst_index + 1) if st.burst_index is not None else t.size
+    zc, uo, vo, _, _ = measured_winds(t[:k], lat[:k], lon[:k], alt[:k])
+    if zc.size == 0:
+        raise InputError("the ascent measured no wind to replay")
+    if st.phase == "ascent":
+        burst = float(burst_altitude) if burst_altitude is not None else max(30000.0, float(alt[-1]) + 500.0)
+        burst = max(burst, float(alt[-1]) + 100.0)
+        d0 = float(descent_rate)
+    else:
+        burst = float(st.burst_altitude)
+        d0 = st.descent_rate_sea_level
+        if d0 is None or not FALL_RATE_RANGE[0] <= d0 <= FALL_RATE_RANGE[1]:
+            d0 = float(descent_rate)
+    levels = np.arange(0.0, max(burst, alt.max()) + 2000.0, LAYER)
+    wf = open_wind(profile_field(levels, np.interp(levels, zc, uo), np.interp(levels, zc, vo), float(lat[-1]),
+                                 float(lon[-1]), title="ascent winds"))
+    land = min(float(landing_altitude), float(alt[-1]) - 1.0)
+    if st.phase == "ascent":
+        prof = Profile("standard", [Stage("ascent", "rate", (st.ascent_rate,), "above", burst, "burst"),
+                                    Stage("descent", "drag", (d0,), "below", land, "landing")], "start", False, {})
+    else:
+        prof = Profile("descent", [Stage("descent", "drag", (d0,), "below", land, "landing")], "start", False, {})
+    ds = predict(np.array([lat[-1]]), lon[-1], float(alt[-1]), from_epoch_seconds(t[-1]), prof, wind=wf, step=step,
+                 output_interval=step)
+    return (float(ds.end_latitude.values[0]), float(ds.end_longitude.values[0]),
+            float((ds.end_time.values[0] - np.datetime64(0, "ns")) / np.timedelta64(1, "s")))
 
 
 def straight_line_baseline(observations, until, *, window=300.0):

@@ -45,7 +45,13 @@ def load(source: Path) -> WindField | None:
             data = z["data"]
             meta = json.loads(bytes(z["meta"]).decode("utf-8"))
         return WindField.from_metadata(data, meta)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+    except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile):
+        # damaged (truncated, overwritten, an older layout): remove it, the caller prepares the source again and
+        # stores a fresh copy; never fatal
+        try:
+            cached_path(source).unlink(missing_ok=True)
+        except OSError:
+            pass
         return None
 
 

@@ -156,7 +156,10 @@ def _corner_sums(typingctx, flat, bases, weights, off_a, off_b):
                                         ir.Constant(v4d, None), zero_mask)
             for r in range(2):
                 ptr = builder.gep(ary.data, [builder.add(b, runs[r])], inbounds=True, source_etype=f32)
-                x = builder.fpext(builder.load(ptr, align=4, typ=v4f), v4d)
+                # the cast makes the pointee <4 x float> where pointers are typed (llvmlite 0.44); a no-op where
+                # they are opaque (later llvmlite)
+                vptr = builder.bitcast(ptr, v4f.as_pointer())
+                x = builder.fpext(builder.load(vptr, align=4, typ=v4f), v4d)
                 term = builder.fmul(x, wv, flags=flags)
                 part = acc[r][c // 4]
                 acc[r][c // 4] = term if part is None else builder.fadd(part, term, flags=flags)

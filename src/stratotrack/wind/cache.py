@@ -32,9 +32,17 @@ from pathlib import Path
 import numpy as np
 
 from ..cachedir import cache_dir
-from ..errors import InputError, WindDataError
+from ..errors import InputError, ResourceError, WindDataError
 
-__all__ = ["Cache", "Entry", "cache_dir"]
+__all__ = ["Cache", "Entry", "cache_dir", "DamagedEntryError"]
+
+
+class DamagedEntryError(ResourceError, WindDataError):
+    """A cache entry whose files no longer match what was stored (sizes, checksum, missing files)."""
+
+
+#: the file in an entry's folder that records a checksum already verified (with the field's size and mtime)
+VERIFIED = "verified.json"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -116,6 +124,20 @@ class Cache:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def check_writable(self) -> None:
+        """ResourceError unless the cache can take new entries (checked before a download starts)."""
+        import tempfile
+
+        try:
+            for sub in ("entries", "tmp", "downloads"):
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=self.root / "tmp", suffix=".probe")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise ResourceError(f"the wind cache {str(self.root)!r} cannot be written ({exc.strerror or exc}); set "
+                                "$STRATOTRACK_CACHE_DIR to a folder you may write to") from None
+
     def _mkdirs(self):
         for sub in ("entries", "tmp"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
@@ -125,14 +147,14 @@ class Cache:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise WindDataError(f"cannot create the wind cache at {str(self.root)!r}: {exc.strerror}") from None
-        con = sqlite3.connect(self.index_path, timeout=60.0, isolation_level=None)
+            raise ResourceError(f"cannot create the wind cache at {str(self.root)!r}: {exc.strerror}; set "
+                                "$STRATOTRACK_CACHE_DIR to a folder you may write to") from None
         try:
-            con.execute("PRAGMA busy_timeout = 60000")
-            con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            for stmt in SCHEMA.strip().split(";"):
-                if stmt.strip():
-                    con.execute(stmt)
+            con = self._connect(write)
+        except sqlite3.DatabaseError:
+            self.rebuild_index()
+            con = self._connect(write)
+        try:
             yield con
             con.execute("COMMIT")
         except BaseException:
@@ -141,6 +163,66 @@ class Cache:
             raise
         finally:
             con.close()
+
+    def _connect(self, write):
+        try:
+            con = sqlite3.connect(self.index_path, timeout=60.0, isolation_level=None)
+        except sqlite3.OperationalError as exc:
+            raise ResourceError(f"cannot open the wind cache index {self.index_path}: {exc}; check the folder's "
+                                "permissions") from None
+        try:
+            con.execute("PRAGMA busy_timeout = 60000")
+            con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            for stmt in SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    con.execute(stmt)
+            con.execute("SELECT count(*) FROM entries").fetchone()
+        except sqlite3.OperationalError as exc:
+            con.close()
+            if "locked" in str(exc) or "readonly" in str(exc) or "unable to open" in str(exc):
+                raise ResourceError(f"cannot use the wind cache index {self.index_path}: {exc}") from None
+            raise sqlite3.DatabaseError(str(exc)) from None
+        except sqlite3.DatabaseError:
+            con.close()
+            raise
+        return con
+
+    def rebuild_index(self) -> int:
+        """Replace a damaged ``index.sqlite`` by one rebuilt from the entries' own ``meta.json`` (which keep their
+        index row); the damaged file is kept beside it as ``index.sqlite.damaged``.  Returns the entries found."""
+        import warnings
+
+        damaged = self.index_path.with_name("index.sqlite.damaged")
+        with contextlib.suppress(OSError):
+            os.replace(self.index_path, damaged)
+        for extra in ("-journal", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.unlink(str(self.index_path) + extra)
+        rows = []
+        base = self.root / "entries"
+        for folder in sorted(base.iterdir()) if base.is_dir() else []:
+            try:
+                meta = json.loads((folder / "meta.json").read_text())
+                row = meta["index"]
+                rows.append(tuple(row[c.strip().strip('"')] if c.strip().strip('"') != "path" else folder.name
+                                  for c in self._COLS.split(",")))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # an entry without its index row (or damaged): 'cache verify' removes such folders
+        con = sqlite3.connect(self.index_path, timeout=60.0, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            for stmt in SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    con.execute(stmt)
+            con.executemany(f"INSERT OR REPLACE INTO entries ({self._COLS}) VALUES "
+                            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        what = f"was damaged (kept as {damaged.name})" if damaged.exists() else "was missing"
+        warnings.warn(f"the wind cache index {self.index_path} {what} and was rebuilt from {len(rows)} entries",
+                      RuntimeWarning, stacklevel=2)
+        return len(rows)
 
     def _row(self, row) -> Entry:
         (id_, source, model, product, member, cycle, start, end, levels, region, resolution, shape, path, nbytes,
@@ -155,7 +237,7 @@ class Cache:
     # -- reading the index -----------------------------------------------------------------------------------
     def entries(self, source=None) -> list[Entry]:
         """All entries (of one source), newest cycle first."""
-        if not self.index_path.exists():
+        if not self._have_index():
             return []
         with self._db() as con:
             if source is None:
@@ -165,8 +247,18 @@ class Cache:
                                    "ORDER BY cycle DESC, created DESC", (source,))
             return [self._row(r) for r in rows.fetchall()]
 
+    def _have_index(self) -> bool:
+        """Whether there is an index (rebuilt from the entries when it was deleted but entries remain)."""
+        if self.index_path.exists():
+            return True
+        base = self.root / "entries"
+        if base.is_dir() and any(base.iterdir()):
+            self.rebuild_index()
+            return True
+        return False
+
     def get(self, entry_id: str) -> Entry | None:
-        if not self.index_path.exists():
+        if not self._have_index():
             return None
         with self._db() as con:
             row = con.execute(f"SELECT {self._COLS} FROM entries WHERE id = ?", (entry_id,)).fetchone()
@@ -214,8 +306,16 @@ class Cache:
                 fh.flush()
                 os.fsync(fh.fileno())
             nbytes = (tmp / "field.npy").stat().st_size
+            knots = np.asarray(field.knots, dtype=float)
+            start, end = (float(knots[0]), float(knots[-1])) if field.time_mode == "series" else (-1e300, 1e300)
+            cyc = None if cycle is None else _epoch(cycle)
+            row = (entry_id, source, model, product, None if member is None else str(member), cyc, start, end,
+                   json.dumps([float(x) for x in levels]), region, resolution, json.dumps(list(data.shape)), folder,
+                   int(nbytes), digest, downloaded, _time.time(), origin)
             meta = {"format": 1, "id": entry_id, **field.metadata(), "shape": list(data.shape), "dtype": "float32",
-                    "sha256": digest}
+                    "sha256": digest,
+                    # the index row travels with the entry, so that a damaged index can be rebuilt from the entries
+                    "index": {c.strip().strip('"'): v for c, v in zip(self._COLS.split(","), row)}}
             with open(tmp / "meta.json", "w") as fh:
                 json.dump(meta, fh)
                 fh.flush()
@@ -227,12 +327,6 @@ class Cache:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        knots = np.asarray(field.knots, dtype=float)
-        start, end = (float(knots[0]), float(knots[-1])) if field.time_mode == "series" else (-1e300, 1e300)
-        cyc = None if cycle is None else _epoch(cycle)
-        row = (entry_id, source, model, product, None if member is None else str(member), cyc, start, end,
-               json.dumps([float(x) for x in levels]), region, resolution, json.dumps(list(data.shape)), folder,
-               int(nbytes), digest, downloaded, _time.time(), origin)
         old = None
         try:
             with self._db(write=True) as con:
@@ -284,7 +378,12 @@ class Cache:
 
     # -- opening ---------------------------------------------------------------------------------------------
     def open(self, entry: Entry | str):
-        """The entry as a :class:`~stratotrack.wind.WindField` whose array is memory-mapped (read-only)."""
+        """The entry as a :class:`~stratotrack.wind.WindField` whose array is memory-mapped (read-only).
+
+        Every open checks the files' presence and sizes; the first open after the entry was written (or after its
+        field changed on disk) also checks the field's SHA-256 against the index and records that it did, so the
+        cost of a checksum is paid once.  A damaged entry raises :class:`DamagedEntryError` naming it.
+        """
         from .field import WindField
 
         if isinstance(entry, str):
@@ -293,28 +392,83 @@ class Cache:
                 raise WindDataError(f"cache entry {entry!r} does not exist in {self.root}; "
                                     "see 'stratotrack cache list'")
             entry = found
-        npy = entry.path / "field.npy"
-        try:
-            size = npy.stat().st_size
-            with open(entry.path / "meta.json") as fh:
-                meta = json.load(fh)
-        except (OSError, ValueError):
-            raise WindDataError(f"cache entry {entry.id!r} is damaged or was removed ({entry.path}); "
-                                f"run 'stratotrack cache clear {entry.id}' and fetch it again") from None
-        if size != entry.nbytes:
-            raise WindDataError(f"cache entry {entry.id!r} is damaged: field.npy has {size} bytes, the index says "
-                                f"{entry.nbytes}; run 'stratotrack cache clear {entry.id}' and fetch it again")
-        data = np.asarray(np.load(npy, mmap_mode="r", allow_pickle=False))
-        if list(data.shape) != meta["shape"]:
-            raise WindDataError(f"cache entry {entry.id!r} is damaged: its array has shape {list(data.shape)}, "
-                                f"expected {meta['shape']}")
+        problem = self.check(entry, full=False)
+        if problem:
+            raise DamagedEntryError(f"cache entry {entry.id!r} is damaged ({problem}); run 'stratotrack cache "
+                                    f"verify' (or 'stratotrack cache clear {entry.id}') and fetch it again")
+        meta = json.loads((entry.path / "meta.json").read_text())
+        data = np.asarray(np.load(entry.path / "field.npy", mmap_mode="r", allow_pickle=False))
         return WindField.from_metadata(data, meta, source=f"cache entry {entry.id}",
                                        attrs=dict(meta.get("attrs", {}), cache_entry=entry.id))
 
+    def check(self, entry: Entry, full: bool = False) -> str | None:
+        """What is wrong with an entry's files (None: nothing).  Sizes always; the checksum when ``full`` or when
+        no verification of the current file is recorded."""
+        npy = entry.path / "field.npy"
+        try:
+            st = npy.stat()
+            meta = json.loads((entry.path / "meta.json").read_text())
+        except FileNotFoundError as exc:
+            return f"{Path(exc.filename).name if exc.filename else 'a file'} is missing"
+        except (OSError, ValueError) as exc:
+            return f"meta.json cannot be read: {type(exc).__name__}"
+        if st.st_size != entry.nbytes:
+            return f"field.npy has {st.st_size} bytes, the index says {entry.nbytes}"
+        try:
+            data = np.load(npy, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            return f"field.npy is not a readable array ({' '.join(str(exc).split())[:80]})"
+        if list(data.shape) != meta.get("shape"):
+            return f"its array has shape {list(data.shape)}, expected {meta.get('shape')}"
+        stamp = {"sha256": entry.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        record = entry.path / VERIFIED
+        if not full:
+            try:
+                if json.loads(record.read_text()) == stamp:
+                    return None
+            except (OSError, ValueError):
+                pass
+        digest = hashlib.sha256()
+        flat = np.ascontiguousarray(data).reshape(-1)
+        step = 1 << 24
+        for k in range(0, flat.size, step):
+            digest.update(memoryview(np.ascontiguousarray(flat[k:k + step])).cast("B"))
+        if digest.hexdigest() != entry.sha256:
+            with contextlib.suppress(OSError):
+                record.unlink()
+            return "its field's checksum does not match the one taken when it was stored"
+        with contextlib.suppress(OSError):  # a read-only cache is checked again next time
+            tmp = record.with_name(record.name + f".{os.getpid()}")
+            tmp.write_text(json.dumps(stamp))
+            os.replace(tmp, record)
+        return None
+
     def verify(self, entry: Entry) -> bool:
         """Whether the entry's bytes still match the checksum taken when it was stored (reads the whole file)."""
-        field = self.open(entry)
-        return hashlib.sha256(memoryview(np.ascontiguousarray(field.data)).cast("B")).hexdigest() == entry.sha256
+        return self.check(entry, full=True) is None
+
+    def repair(self, entries=None, remove=True) -> list[tuple[Entry, str | None]]:
+        """Check every entry in full (or ``entries``); remove the damaged ones (``remove``) and folders that no
+        index row points at.  Returns (entry, problem or None) per entry checked."""
+        chosen = self.entries() if entries is None else list(entries)
+        out = [(e, self.check(e, full=True)) for e in chosen]
+        if remove:
+            bad = [e for e, problem in out if problem]
+            if bad:
+                with self._db(write=True) as con:
+                    con.executemany("DELETE FROM entries WHERE id = ? AND path = ?", [(e.id, e.path.name) for e in bad])
+                for e in bad:
+                    shutil.rmtree(e.path, ignore_errors=True)
+            if entries is None:
+                keep = {e.path.name for e in self.entries()}
+                base = self.root / "entries"
+                for folder in base.iterdir() if base.is_dir() else []:
+                    # a folder no row points at: left by a process that died between rename and commit (a
+                    # fetch storing right now gets a minute)
+                    with contextlib.suppress(OSError):
+                        if folder.name not in keep and _time.time() - folder.stat().st_mtime > 60:
+                            shutil.rmtree(folder, ignore_errors=True)
+        return out
 
 
 CACHED_SOURCES = ("gfs", "gefs", "ecmwf", "era5", "ncep")
@@ -333,7 +487,7 @@ def open_cached(name: str, time=None, root=None):
             times = np.asarray(time, dtype=float) if np.issubdtype(np.asarray(time).dtype, np.number) \
                 else to_epoch_seconds(time)
         return cache.open(cache.find(text.lower(), times))
-    if "-" in text and "/" not in text and os.sep not in text and cache.index_path.exists():
+    if "-" in text and "/" not in text and os.sep not in text and cache._have_index():
         entry = cache.get(text)
         if entry is not None:
             return cache.open(entry)

@@ -165,6 +165,41 @@ class WindField:
         }
 
     # -- checks ------------------------------------------------------------------------------------------------
+    #: faster than any wind measured in the free atmosphere (jet streams reach about 120 m/s)
+    MAX_PLAUSIBLE_SPEED = 150.0
+    #: a single-time field used further than this (s) from its valid time describes other weather
+    STEADY_GAP = 2 * 86400.0
+
+    @functools.cached_property
+    def max_speed(self) -> float:
+        """The largest horizontal wind speed in the data (m/s; on a strided subset of very large fields)."""
+        uv = self.data[..., 1:3]
+        if uv.size > 50_000_000:  # memory-mapped forecasts of gigabytes: every 7th point is enough for units
+            uv = uv.reshape(-1, 2)[::7]
+        with np.errstate(invalid="ignore"):
+            return float(np.nanmax(np.hypot(uv[..., 0], uv[..., 1]))) if uv.size else 0.0
+
+    def warnings_for(self, seconds) -> list[str]:
+        """What a flight starting at ``seconds`` (s since 1970) should be warned of about these winds: a
+        climatology instead of a forecast, a single-time field far from the flight's dates, implausible speeds."""
+        out = []
+        if self.kind == "climatology":
+            out.append("winds are a monthly climatology, not a forecast: expect errors of hundreds of km")
+        t = np.asarray(seconds, dtype=float).ravel()
+        t = t[np.isfinite(t)]
+        if self.time_mode == "steady" and self.valid_time is not None and t.size:
+            valid = float((np.datetime64(self.valid_time, "s") - np.datetime64(0, "s")) / np.timedelta64(1, "s"))
+            gap = float(np.max(np.abs(t - valid)))
+            if gap > self.STEADY_GAP:
+                days = gap / 86400.0
+                span = f"{days / 365.25:,.1f} years" if days > 730 else f"{days:,.0f} days"
+                out.append(f"the winds are a single time, valid {format_time(self.valid_time)}, {span} from the "
+                           "flight: they describe other weather, not the flight's")
+        if self.max_speed > self.MAX_PLAUSIBLE_SPEED:
+            out.append(f"the wind data hold speeds up to {self.max_speed:,.0f} m/s, faster than any real wind (jet "
+                       "streams reach about 120 m/s): check the file's units and values")
+        return out
+
     def check_times(self, seconds) -> None:
         """Raise if any start time (s since epoch) lies outside a time-series field."""
         if self.time_mode != "series":

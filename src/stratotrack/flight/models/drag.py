@@ -27,14 +27,14 @@ def _table():
     mid = 0.5 * (h0 + h1)
     k = np.clip(np.searchsorted(_atm.LAYER_H, mid, side="right") - 1, 0, len(_atm.LAYER_H) - 2)
     hb, tb, lb, pb = _atm.LAYER_H[k], _atm.LAYER_T[k], _atm.LAYER_L[k], _atm.LAYER_P[k]
-    gmr = _atm._GMR
+    gmr = _atm.GMR
 
     def f_and_slope(h):  # within the cell's layer: value and d/dh
         t = tb + lb * (h - hb)
         iso = lb == 0.0
         with np.errstate(divide="ignore", invalid="ignore"):
             p = np.where(iso, pb * np.exp(-gmr * (h - hb) / tb), pb * (tb / t) ** (gmr / np.where(iso, 1.0, lb)))
-        f = np.sqrt(float(_atm.RHO0) / (p * (_atm._M / _atm._RSTAR) / t))
+        f = np.sqrt(float(_atm.RHO0) / (p * (_atm.M_AIR / _atm.R_STAR) / t))
         return f, f * (gmr + lb) / (2.0 * t)  # d ln rho / dh = -(g M / R* + L) / T
 
     fa, da = f_and_slope(h0)

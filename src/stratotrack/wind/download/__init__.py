@@ -61,24 +61,38 @@ def fetch(source, *, cycle=None, hours="0-120", levels=None, region=None, resolu
     box = parse_region(region)
     mirror = mirror or os.environ.get(MIRROR_ENV) or None
     cache = cache if isinstance(cache, Cache) else Cache(cache)
+    cache.check_writable()  # before any transfer: a read-only or full cache is found now, not after the download
     stats = Stats()
-    with Progress(enabled=True if progress is None else bool(progress)) as bar:
-        if name in FORECASTS:
-            step = 3
-            hrs = parse_hours(hours, step=step, maximum=840 if name == "gefs" else 384)
-            if cycle is None:
-                return _latest(name, hrs, band, box, resolution, member, mirror, temperature, cache, stats, bar)
-            run = parse_cycle(cycle)
-            return _forecast(name, run, hrs, band, box, resolution, member, mirror, temperature, cache, stats, bar)
-        t0, t1 = _when(start, "start"), _when(end if end is not None else start, "end")
-        if name == "era5":
-            from . import era5
+    import requests
 
-            return era5.fetch(t0, t1, band, box, cache=cache, stats=stats, progress=bar, temperature=temperature)
-        from . import ncep
+    from ._http import default_timeouts, network_error
 
-        return ncep.fetch(t0, t1, band, box, mirror=mirror, cache=cache, stats=stats, progress=bar,
-                          temperature=temperature)
+    try:
+        with default_timeouts(), Progress(enabled=True if progress is None else bool(progress)) as bar:
+            return _fetch(name, cycle, hours, band, box, resolution, member, start, end, mirror, temperature,
+                          cache, stats, bar)
+    except requests.RequestException as exc:  # herbie's and cdsapi's own requests: one line, not a traceback
+        where = getattr(getattr(exc, "request", None), "url", None) or mirror or f"the {name} archive"
+        raise network_error(where, exc) from None
+
+
+def _fetch(name, cycle, hours, band, box, resolution, member, start, end, mirror, temperature, cache, stats, bar):
+    if name in FORECASTS:
+        step = 3
+        hrs = parse_hours(hours, step=step, maximum=840 if name == "gefs" else 384)
+        if cycle is None:
+            return _latest(name, hrs, band, box, resolution, member, mirror, temperature, cache, stats, bar)
+        run = parse_cycle(cycle)
+        return _forecast(name, run, hrs, band, box, resolution, member, mirror, temperature, cache, stats, bar)
+    t0, t1 = _when(start, "start"), _when(end if end is not None else start, "end")
+    if name == "era5":
+        from . import era5
+
+        return era5.fetch(t0, t1, band, box, cache=cache, stats=stats, progress=bar, temperature=temperature)
+    from . import ncep
+
+    return ncep.fetch(t0, t1, band, box, mirror=mirror, cache=cache, stats=stats, progress=bar,
+                      temperature=temperature)
 
 
 def _forecast(name, run, hrs, band, box, resolution, member, mirror, temperature, cache, stats, bar):

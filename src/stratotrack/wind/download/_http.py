@@ -19,11 +19,95 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...errors import WindDataError
+from ...errors import DownloadError, WindDataError
 
 CHUNK = 1 << 18
 RETRIES = 4
-TIMEOUT = 60
+#: seconds to wait for a connection, and for the next bytes of an answer ($STRATOTRACK_TIMEOUT overrides the read
+#: timeout: a server that accepts a connection and never answers is given up after this long)
+CONNECT_TIMEOUT = 15.0
+READ_TIMEOUT = 60.0
+TIMEOUT_ENV = "STRATOTRACK_TIMEOUT"
+#: backoff after a failed attempt: BACKOFF * 2**(attempt-1) seconds, at most BACKOFF_MAX (a Retry-After header of
+#: a 429/503 answer is honoured up to BACKOFF_MAX)
+BACKOFF = 1.0
+BACKOFF_MAX = 30.0
+#: HTTP statuses that mean "later", not "never"
+RETRY_STATUS = (408, 425, 429, 500, 502, 503, 504)
+
+
+def timeouts() -> tuple[float, float]:
+    """(connect, read) timeouts in seconds."""
+    env = os.environ.get(TIMEOUT_ENV)
+    if env:
+        try:
+            t = float(env)
+        except ValueError:
+            from ...errors import InputError
+
+            raise InputError(f"${TIMEOUT_ENV} {env!r} is not a number; expected seconds, e.g. 30") from None
+        if t > 0:
+            return min(CONNECT_TIMEOUT, t), t
+    return CONNECT_TIMEOUT, READ_TIMEOUT
+
+
+def backoff(attempt: int, retry_after=None) -> float:
+    """Seconds to wait before attempt ``attempt + 1``."""
+    wait = BACKOFF * 2 ** max(attempt - 1, 0)
+    if retry_after:
+        try:
+            wait = max(wait, float(retry_after))
+        except ValueError:
+            pass
+    return min(wait, BACKOFF_MAX)
+
+
+@contextlib.contextmanager
+def default_timeouts():
+    """Give every HTTP request made through ``requests`` inside the block (herbie's, cdsapi's) the connect and
+    read timeouts when it sets none, so that a silent server cannot hang a fetch."""
+    import requests
+
+    original = requests.sessions.Session.request
+    limit = timeouts()
+
+    def request(self, method, url, **kwargs):
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = limit
+        return original(self, method, url, **kwargs)
+
+    requests.sessions.Session.request = request
+    try:
+        yield limit
+    finally:
+        requests.sessions.Session.request = original
+
+
+def network_error(url, exc) -> DownloadError:
+    """A one-line DownloadError for a requests/urllib3 exception on ``url``."""
+    import requests
+
+    _, read = timeouts()
+    name = type(exc).__name__
+    if isinstance(exc, (requests.Timeout,)) or "timed out" in str(exc).lower() or "Timeout" in name:
+        return DownloadError(f"{url} did not answer within {read:g} s ({name}); check the network or the mirror "
+                             f"address (or raise ${TIMEOUT_ENV}), then run the same fetch again: it resumes")
+    return DownloadError(f"cannot reach {url} ({name}); check the network connection or the mirror address, then "
+                         "run the same fetch again: it resumes")
+
+
+def probe(url: str) -> None:
+    """Raise a DownloadError at once when ``url``'s server cannot be reached or does not answer in time (for
+    clients whose own transfers have no timeout: OPeNDAP through netCDF-C)."""
+    import requests
+
+    try:
+        with requests.get(url, timeout=timeouts(), stream=True, headers={"User-Agent": "stratotrack"}) as r:
+            r.raw.read(1, decode_content=False)
+    except requests.RequestException as exc:
+        raise network_error(url, exc) from None
+    except Exception:  # noqa: BLE001 - an answer of any kind means the server is alive
+        return
 
 
 @dataclass
@@ -38,12 +122,17 @@ class Stats:
 
 
 class Progress:
-    """A Rich progress bar on stderr (only drawn when stderr is a terminal and ``enabled``)."""
+    """Progress of a download on stderr: a Rich bar with size, rate and time left on a terminal; where stderr is
+    piped or captured, a plain line with the same figures every :attr:`PLAIN_EVERY` seconds."""
+
+    PLAIN_EVERY = 5.0
 
     def __init__(self, enabled=True):
         self.enabled = enabled
         self._progress = None
         self._task = None
+        self._plain = False
+        self._desc, self._total, self._done, self._t0, self._last = "", 0, 0, 0.0, 0.0
 
     def __enter__(self):
         if self.enabled:
@@ -57,32 +146,56 @@ class Progress:
                                               TransferSpeedColumn(), TimeRemainingColumn(), console=console,
                                               transient=False)
                 self._progress.start()
+            else:
+                self._plain = True
+                self._t0 = self._last = time.monotonic()
         return self
 
     def __exit__(self, *exc):
         if self._progress is not None:
             self._progress.stop()
 
+    def _line(self, force=False):
+        now = time.monotonic()
+        if not self._plain or (not force and now - self._last < self.PLAIN_EVERY):
+            return
+        self._last = now
+        rate = self._done / max(now - self._t0, 1e-9)
+        size = f"{self._done / 1e6:,.1f}" + (f" of {self._total / 1e6:,.1f}" if self._total else "") + " MB"
+        left = f", about {(self._total - self._done) / rate:,.0f} s left" if self._total and rate > 0 else ""
+        import sys
+
+        print(f"stratotrack: {self._desc}: {size}, {rate / 1e6:,.2f} MB/s{left}", file=sys.stderr, flush=True)
+
     def start(self, description, total):
+        self._desc, self._total = description, total or 0
         if self._progress is not None:
             self._task = self._progress.add_task(description, total=total)
 
     def describe(self, description):
+        self._desc = description
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, description=description)
 
     def add_total(self, nbytes):
+        self._total += nbytes
         if self._progress is not None and self._task is not None:
             task = self._progress.tasks[-1]
             self._progress.update(self._task, total=(task.total or 0) + nbytes)
 
     def advance(self, nbytes):
+        self._done += nbytes
+        self._line()
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task, nbytes)
 
     def log(self, text):
         if self._progress is not None:
             self._progress.console.print(text)
+        elif self._plain:
+            import sys
+
+            print(f"stratotrack: {text}", file=sys.stderr, flush=True)
 
 
 def session():
@@ -97,10 +210,23 @@ def remote_size(sess, url) -> int:
     """Size of a remote file from a HEAD request (``Content-Length``)."""
     import requests
 
-    try:
-        r = sess.head(url, timeout=TIMEOUT, allow_redirects=True)
-    except requests.RequestException as exc:
-        raise WindDataError(f"cannot reach {url}: {type(exc).__name__}") from None
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            r = sess.head(url, timeout=timeouts(), allow_redirects=True)
+        except requests.RequestException as exc:
+            if attempt > RETRIES or isinstance(exc, requests.Timeout):
+                raise network_error(url, exc) from None
+            time.sleep(backoff(attempt))
+            continue
+        if r.status_code in RETRY_STATUS and attempt <= RETRIES:
+            time.sleep(backoff(attempt, r.headers.get("Retry-After")))
+            continue
+        break
+    if r.status_code in RETRY_STATUS:
+        raise DownloadError(f"{url} answered HTTP {r.status_code} {attempt} times; the server is busy or down, try "
+                            "again later")
     if not r.ok or "Content-Length" not in r.headers:
         raise WindDataError(f"cannot get the size of {url} (HTTP {r.status_code})")
     return int(r.headers["Content-Length"])
@@ -146,8 +272,21 @@ def download_ranges(sess, url, ranges, dest: Path, *, stats: Stats, progress: Pr
         if have:
             stats.resumed += 1
         got = 0
+        status = None
         try:
-            with sess.get(url, headers={"Range": f"bytes={start}-{end}"}, stream=True, timeout=TIMEOUT) as r:
+            with sess.get(url, headers={"Range": f"bytes={start}-{end}"}, stream=True, timeout=timeouts()) as r:
+                status = r.status_code
+                if r.status_code in RETRY_STATUS:  # later, not never: back off and try again, keeping the .part
+                    failures += 1
+                    if failures > retries:
+                        raise DownloadError(f"{url} answered HTTP {r.status_code} {failures} times; {have} of "
+                                            f"{total} bytes are kept in {part} and the next fetch resumes from "
+                                            "there")
+                    wait = backoff(failures, r.headers.get("Retry-After"))
+                    if progress is not None:
+                        progress.log(f"{url} answered HTTP {r.status_code}; trying again in {wait:g} s")
+                    time.sleep(wait)
+                    continue
                 if r.status_code == 416:
                     raise WindDataError(f"{url} is shorter than its inventory says (bytes {start}-{end} are not "
                                         "there): the remote file is truncated; nothing was cached")
@@ -179,26 +318,34 @@ def download_ranges(sess, url, ranges, dest: Path, *, stats: Stats, progress: Pr
                             progress.advance(len(chunk))
                         if got >= want:
                             break
+        except DownloadError:
+            raise  # the .part file is kept: the next fetch resumes
         except WindDataError:
             part.unlink(missing_ok=True)
             raise
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if isinstance(exc, OSError) and not isinstance(exc, (requests.RequestException, ConnectionError,
+                                                                  TimeoutError)) and exc.filename is not None:
+                raise  # a local file problem (the disk), not the connection
             failures += 1
             have = part.stat().st_size if part.exists() else 0
             if progress is not None:
                 progress.log(f"connection to {url} dropped ({type(exc).__name__}); resuming at byte {have}")
             if failures > retries:
-                raise WindDataError(f"download of {url} failed {failures} times ({type(exc).__name__}); "
+                raise DownloadError(f"download of {url} failed {failures} times ({type(exc).__name__}); "
                                     f"{have} of {total} bytes are kept in {part} and the next fetch resumes "
                                     "from there") from None
-            time.sleep(min(0.2 * failures, 2.0))
+            time.sleep(backoff(failures))
+            continue
+        if status in RETRY_STATUS:
             continue
         have = part.stat().st_size
         if got < want:  # the server ended the response early without an error
             failures += 1
             if failures > retries:
-                raise WindDataError(f"download of {url} keeps ending early; {have} of {total} bytes are kept in "
+                raise DownloadError(f"download of {url} keeps ending early; {have} of {total} bytes are kept in "
                                     f"{part} and the next fetch resumes from there")
+            time.sleep(backoff(failures))
     size = part.stat().st_size
     if size != total:
         part.unlink(missing_ok=True)

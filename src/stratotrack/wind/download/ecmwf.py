@@ -56,9 +56,20 @@ def fetch(cycle, hours, band, region, *, mirror=None, cache, stats, progress, te
     target = staging / "ecmwf.grib2"
     part = staging / "ecmwf.grib2.part"
     progress.start(f"ecmwf {cycle:%Y-%m-%dT%HZ} (ecmwf-opendata)", None)
+    import contextlib
+    import io
+
+    import requests
+
     try:
-        client = Client(source=mirror or "ecmwf", model="ifs", resol="0p25", maximum_retries=3, retry_after=2)
-        result = client.retrieve(request=req, target=str(part))
+        # ecmwf-opendata prints its retries; they go nowhere (the error, if any, is one line below)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            client = Client(source=mirror or "ecmwf", model="ifs", resol="0p25", maximum_retries=3, retry_after=2)
+            result = client.retrieve(request=req, target=str(part))
+    except requests.RequestException as exc:
+        part.unlink(missing_ok=True)
+        raise _http.network_error(getattr(getattr(exc, "request", None), "url", None) or mirror or "ECMWF open data",
+                                  exc) from None
     except Exception as exc:
         part.unlink(missing_ok=True)
         raise WindDataError(f"ECMWF open data {cycle:%Y-%m-%dT%HZ} could not be downloaded: "

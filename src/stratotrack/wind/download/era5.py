@@ -91,8 +91,19 @@ def fetch(start, end, band, region, *, cache, stats, progress, temperature=True,
             progress.describe(f"era5 {label}: {text}")
             progress.log(f"era5 {label}: {text}")
 
+    from ._http import BACKOFF_MAX, RETRIES, probe, timeouts
+
+    url = os.environ.get("CDSAPI_URL")
+    if url:
+        probe(url.rstrip("/") + "/")  # a silent server: one line after the read timeout, not cdsapi's 500 retries
+
+    def warn(*args, **kwargs):
+        text = (args[0] % args[1:]) if args and len(args) > 1 else (str(args[0]) if args else "")
+        progress.log(f"era5: {text}")
+
     try:
-        client = cdsapi.Client(quiet=True, progress=False, info_callback=info, retry_max=5)
+        client = cdsapi.Client(quiet=True, progress=False, info_callback=info, warning_callback=warn,
+                               timeout=timeouts()[1], retry_max=RETRIES, sleep_max=BACKOFF_MAX)
     except Exception as exc:
         raise WindDataError(f"cannot start the CDS client: {str(exc).strip().splitlines()[0]}") from None
     files = []

@@ -38,6 +38,13 @@ def fetch(start, end, band, region, *, mirror=None, cache, stats, progress, temp
     eid = _store.entry_id("ncep", f"{start:%Y%m%d%H}-{end:%Y%m%d%H}",
                           {"band": band, "region": region.text(), "t": temperature})
     progress.start("ncep reanalysis (OPeNDAP)", None)
+    first = next(iter(urls.values()))[0]
+    if "://" in first:
+        # netCDF-C's OPeNDAP client has no timeout of its own: a server that accepts and never answers would hang
+        # it forever, so the server is asked for the dataset description first, with the connect/read timeouts
+        from ._http import probe
+
+        probe(first + ".dds")
     arrays = {}
     for name, files in urls.items():
         pieces = []

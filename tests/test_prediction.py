@@ -1,0 +1,69 @@
+"""The light result of st.predict (stratotrack.Prediction) and the single-call fast path."""
+
+import numpy as np
+import pytest
+
+import stratotrack as st
+from stratotrack.errors import InputError
+
+START = dict(lat=37.74, lon=-122.22, alt=10.0, time="2023-01-17T11:00:00Z")
+
+
+def _without_engine_attrs(ds):
+    ds = ds.copy()
+    ds.attrs.pop("engine_seconds")
+    return ds
+
+
+@pytest.mark.parametrize("kw", [
+    {},
+    {"profile": "drift", "alt": 18000.0, "duration": "6h", "output_interval": 600.0},
+    {"backward": True, "alt": 0.0},
+    {"profile": "float", "float_altitude": 20000.0, "duration": "5h", "outside": "stop"},
+    {"lat": [37.74, 50.0, 80.0], "lon": [-122.22, 10.0, 300.0], "burst_altitude": [30000.0, 25000.0, 45000.0]},
+], ids=["standard", "drift", "backward", "float", "three"])
+def test_light_result_converts_to_exactly_the_default_dataset(climatology, kw):
+    args = {**START, **kw}
+    ds = st.predict(wind=climatology, **args)
+    light = st.predict(wind=climatology, result="light", **args)
+    assert isinstance(light, st.Prediction)
+    assert _without_engine_attrs(light.to_dataset()).identical(_without_engine_attrs(ds))
+    assert light.event_names == tuple(str(e) for e in ds.event.values)
+    np.testing.assert_array_equal(light.end_latitude, ds.end_latitude.values)
+    assert light.end_reason == [str(r) for r in ds.end_reason.values]
+    assert light.warnings == ds.attrs["warnings"].splitlines()
+
+
+def test_one_start_given_as_numbers_or_as_arrays_gives_the_same_flight(climatology):
+    """Numbers take the single-call path (checks on Python floats, the profile made once per set of numbers)."""
+    a = st.predict(wind=climatology, result="light", **START)
+    b = st.predict([START["lat"]], np.array([START["lon"]]), [START["alt"]], START["time"], wind=climatology,
+                   result="light")
+    for name in ("time", "latitude", "longitude", "altitude", "stage", "event_time", "event_latitude"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    # the per-numbers plan does not leak between calls: another burst altitude, another flight
+    c = st.predict(wind=climatology, result="light", burst_altitude=20000.0, **START)
+    assert np.nanmax(c.altitude) == pytest.approx(20000.0) and np.nanmax(a.altitude) == pytest.approx(30000.0)
+    assert c.event("burst")["time"][0] < a.event("burst")["time"][0]
+
+
+def test_bad_result_kind_and_bad_numbers_are_one_line_errors(climatology):
+    with pytest.raises(InputError, match="result 'xarray' is unknown; expected 'dataset' or 'light'"):
+        st.predict(wind=climatology, result="xarray", **START)
+    with pytest.raises(InputError, match="latitude nan degrees is invalid"):
+        st.predict(float("nan"), -122.0, 10.0, START["time"], wind=climatology, result="light")
+    with pytest.raises(InputError, match="latitude 91.0 is beyond"):
+        st.predict(91.0, -122.0, 10.0, START["time"], wind=climatology, result="light")
+    with pytest.raises(InputError, match="longitude 400.0 is outside"):
+        st.predict(40.0, 400, 10.0, START["time"], wind=climatology, result="light")
+    with pytest.raises(KeyError, match="no event 'float_start'"):
+        st.predict(wind=climatology, result="light", **START).event("float_start")
+
+
+def test_the_same_standard_flight_at_another_time_starts_and_bursts_then(climatology):
+    """A standard flight's plan is made once for all start times: each call still starts at its own time."""
+    for time, seconds in (("2023-01-17T11:00:00Z", 1673953200.0), ("2023-01-18T03:30:00Z", 1674012600.0)):
+        p = st.predict(37.74, -122.22, 10.0, time, wind=climatology, result="light")
+        assert p.event("launch")["time"][0] == seconds == p.time[0, 0]
+        assert p.event("burst")["time"][0] - seconds == pytest.approx((30000.0 - 10.0) / 5.0, abs=1e-6)
+        assert p.end_time[0] > p.event("burst")["time"][0]
