@@ -1,9 +1,12 @@
-"""Engine figures (issue 2): ensemble throughput on a GFS 0.25-degree-shaped field, single-prediction latency, peak RSS.
+"""Engine figures (issues 2, 14): throughput on a GFS 0.25-degree-shaped field, single-prediction latency, peak RSS.
 
-Run:  python benchmarks/engine_throughput.py [--members 10000] [--hours 72] [--small] [--repeat 5]
+Run:  python benchmarks/engine_throughput.py [--members 10000] [--hours 72] [--small] [--repeat 3] [--threads 1,2]
 
-The machine is shared: the threads line reports the load average, and NUMBA_NUM_THREADS=1 gives the cost per
-particle-step of one core.
+Cases, each with 1 and 2 numba threads: 10,000 drifters at 16-22 km for 72 h (hourly output); 10,000 standard
+flights (5 m/s to 30 km, drag descent at 5 m/s) from the ground; both from members spread over about 1,000 km.
+Then the drift again keeping every step's position (against the hourly run), the NumPy reference on a subsample
+(the ratio of the compiled engine to it), and steered balloons for 48 h with a trivial controller deciding every
+180 s against the same run without a controller.  The machine is shared: each line reports the load average.
 
 The field has the shape of a GFS 0.25-degree cycle restricted to the stratosphere: 721 x 1440 points, 12
 pressure levels from 150 to 10 hPa with geopotential height, 3-hourly over 72 h (25 times), float32 (about 3.7 GB
@@ -66,23 +69,53 @@ def gfs_like_field(resolution=0.25, hours=72, every=3):
     return ds
 
 
+_CPU = []
+
+
+def _timed(make, repeat):
+    """Run make() -> integrator repeat times; (median wall, last integrator).  The median CPU time of the process
+    (all threads) goes to _CPU[-1]: on a shared machine it says what the run costs whatever the load."""
+    walls, cpus = [], []
+    integ = None
+    for _ in range(max(1, repeat)):
+        integ = make()
+        t, c = time.perf_counter(), time.process_time()
+        integ.run()
+        walls.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    _CPU.append(float(np.median(cpus)))
+    return float(np.median(walls)), integ
+
+
+def _line(label, steps, wall, threads, extra=""):
+    print(f"  {label:<38} {threads} thr  {steps / 1e6:6.1f} M steps  wall {wall:6.2f} s  "
+          f"{steps / wall / 1e6:5.1f} M particle-steps/s  (cpu {_CPU[-1]:.2f} s: {steps / _CPU[-1] / 1e6:5.1f} M per "
+          f"cpu-second)  load {os.getloadavg()[0]:.1f}{extra}")
+    return steps / wall
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--members", type=int, default=10000)
     ap.add_argument("--hours", type=float, default=72.0)
     ap.add_argument("--small", action="store_true", help="1-degree grid (quick check)")
     ap.add_argument("--repeat", type=int, default=1,
-                    help="run the ensemble this many times and report the fastest and the median (timings on a "
-                         "shared machine vary by 20-40%% from run to run; compare medians of several)")
+                    help="run each case this many times and report the median (timings on a shared machine vary "
+                         "by 20-40%% from run to run)")
+    ap.add_argument("--threads", default="1,2", help="numba thread counts to run each case with")
+    ap.add_argument("--reference-particles", type=int, default=300,
+                    help="particles of the NumPy reference's subsample (timed over 20 steps)")
+    ap.add_argument("--skip-single", action="store_true", help="skip the single-prediction latency")
     args = ap.parse_args()
 
     import stratotrack as st
     from stratotrack.engine import Integrator
-    from stratotrack.flight import drift
+    from stratotrack.engine.reference import rk4_reference
+    from stratotrack.flight import Profile, Stage, drift, standard
     from stratotrack.timeutil import to_epoch_seconds
 
     t = time.perf_counter()
-    ds = gfs_like_field(1.0 if args.small else 0.25)
+    ds = gfs_like_field(1.0 if args.small else 0.25, hours=max(48, int(np.ceil(args.hours / 3) * 3)))
     nbytes = sum(ds[v].nbytes for v in ds.data_vars)
     print(f"field: {dict(ds.sizes)}  {nbytes / 2**30:.2f} GiB float32, built in {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
@@ -99,38 +132,89 @@ def main():
     alt = rng.uniform(16000.0, 22000.0, n)
     t0 = np.full(n, to_epoch_seconds("2023-02-01T00:00:00Z"))
     dur = args.hours * 3600.0
-    prof = drift(t0 + dur, start_altitude=alt)
-    codes, vals = prof.encode(n)
     step = 60.0
+    codes, vals = drift(t0 + dur, start_altitude=alt).encode(n)
+    # standard flights from the ground over the same region: 5 m/s to 30 km, drag descent at 5 m/s (sea level)
+    z_ground = np.zeros(n)
+    s_codes, s_vals = standard(5.0, 30000.0, 5.0, start_altitude=z_ground).encode(n)
+    # the controller case: steered balloons (a commanded altitude) over 48 h, a decision every 180 s
+    c_dur = 48 * 3600.0
+    c_codes, c_vals = Profile("steer", [Stage("steer", "steer", (60.0, 3.0, 3.0), "none", None, "end")]).encode(n)
 
-    # compile / warm with a tiny run
-    warm = Integrator(wind, t0[:8], lat[:8], lon[:8], alt[:8], codes[:8], vals[:8], t0[:8] + dur + 120, step=step,
-                      output_interval=3600.0)
-    warm.advance(t0[0] + 600.0)
+    def drift_run(out=3600.0):
+        return lambda: Integrator(wind, t0, lat, lon, alt, codes, vals, t0 + dur + 2 * step, step=step,
+                                  output_interval=out)
 
-    walls = []
-    for _ in range(max(1, args.repeat)):
-        integ = Integrator(wind, t0, lat, lon, alt, codes, vals, t0 + dur + 2 * step, step=step,
-                           output_interval=3600.0)
-        t = time.perf_counter()
-        integ.run()
-        walls.append(time.perf_counter() - t)
-    wall = float(np.median(walls))
-    steps = n * dur / step
-    if len(walls) > 1:
-        print(f"  {len(walls)} runs: fastest {min(walls):.2f} s, median {wall:.2f} s, slowest {max(walls):.2f} s "
-              f"(figures below use the median)")
-    threads = numba.get_num_threads()
-    print(f"ensemble: {n} members x {args.hours:g} h at {step:g} s = {steps / 1e6:.1f} M particle-steps")
-    print(f"  wall {wall:.2f} s (kernel {integ.engine_seconds:.2f} s in the last run) -> {steps / wall / 1e6:.1f} M particle-steps/s "
-          f"({4 * steps / wall / 1e6:.0f} M wind samples/s)")
-    print(f"  {threads} threads (numba threading layer '{numba.threading_layer()}', {os.cpu_count()} CPUs, load "
-          f"average {os.getloadavg()[0]:.1f} at the end): {wall * threads / steps * 1e9:.0f} thread-ns per particle-step")
+    def standard_run():
+        return Integrator(wind, t0, lat, lon, z_ground, s_codes, s_vals, t0 + 6 * 3600.0, step=step,
+                          output_interval=3600.0)
+
+    def trivial(view):
+        return view.command  # stay: the smallest decision there is (still checked and copied)
+
+    def steer_run(controller):
+        return lambda: Integrator(wind, t0, lat, lon, alt, c_codes, c_vals, t0 + c_dur, step=step,
+                                  output_interval=3600.0, command=alt, controller=controller,
+                                  control_interval=180.0 if controller else None)
+
+    # compile / warm with tiny runs of each kind
+    for make in (drift_run(), lambda: standard_run(), steer_run(trivial)):
+        w = make()
+        w.advance(t0[0] + 600.0)
+    threads = [int(x) for x in args.threads.split(",")]
+    print(f"ensembles of {n} members, step {step:g} s ({os.cpu_count()} CPUs, numba threading layer "
+          f"'{numba.threading_layer()}'; load = 1-minute load average at the end of each run)")
+    rates = {}
+    for nt in threads:
+        numba.set_num_threads(nt)
+        wall, integ = _timed(drift_run(), args.repeat)
+        rates["drift", nt] = _line(f"drift {args.hours:g} h, hourly output", n * dur / step, wall, nt)
+        wall, integ = _timed(standard_run, args.repeat)
+        flown = float(np.sum(integ.t - t0)) / step
+        rates["standard", nt] = _line("standard (5 m/s to 30 km, descent)", flown, wall, nt,
+                                      f"  (status {np.bincount(integ.status).tolist()})")
+    numba.set_num_threads(max(threads))
+    nt = max(threads)
+    hourly = _timed(drift_run(), args.repeat)[0]
+    wall, integ = _timed(drift_run(step), args.repeat)
     raw = integ.result()
-    print(f"  ended: {np.bincount(raw.status).tolist()} (status counts), clamped steps: {raw.clamped.sum(axis=0).tolist()}")
-    print(f"peak RSS after the ensemble: {peak_rss_gb():.2f} GiB")
+    _line(f"drift {args.hours:g} h, output every step", n * dur / step, wall, nt,
+          f"  ({wall / hourly:.2f}x the hourly run; {raw.time.shape[1]} points each)")
+    del raw, integ
+    print(f"peak RSS after the drift and standard runs: {peak_rss_gb():.2f} GiB")
 
+    # the NumPy reference on a subsample (whole steps of one law; no events, no outputs)
+    m = min(args.reference_particles, n)
+    ref = {}
+    for name, model, params, z in (("drift", 2, (0.0, 60.0, 5.0, 5.0), alt[:m]),
+                                   ("ascent", 0, (5.0,), np.full(m, 1000.0)),
+                                   ("descent", 1, (5.0,), np.full(m, 29000.0))):
+        t = time.perf_counter()
+        rk4_reference(wind, t0[0], lat[:m], lon[:m], z, step, 20, model=model, params=params)
+        ref[name] = m * 20 / (time.perf_counter() - t)
+    ref["standard"] = 2.0 / (1.0 / ref["ascent"] + 1.0 / ref["descent"])  # half the steps of each law, roughly
+    print(f"NumPy reference (stratotrack.engine.reference, {m} particles x 20 steps, same field): "
+          f"drift {ref['drift'] / 1e3:.0f} k, standard {ref['standard'] / 1e3:.0f} k particle-steps/s")
+    for case in ("drift", "standard"):
+        print(f"  compiled / NumPy, {case}: " + ", ".join(f"{rates[case, k] / ref[case]:.0f}x ({k} thr)"
+                                                         for k in threads))
+
+    # the controller: a trivial decision every 180 s for every particle, 48 h, against the same run without
+    base, _ = _timed(steer_run(None), args.repeat)
+    _line("steer 48 h, no controller", n * c_dur / step, base, nt)
+    cbase = _CPU[-1]
+    wall, integ = _timed(steer_run(trivial), args.repeat)
+    decisions = int(c_dur // 180.0) + 1
+    _line("steer 48 h, controller every 180 s", n * c_dur / step, wall, nt,
+          f"  (+{100 * (wall - base) / base:.0f}% wall, +{100 * (_CPU[-1] - cbase) / cbase:.0f}% cpu; "
+          f"{1e3 * (wall - base) / decisions:.2f} ms wall per decision, {1e3 * integ.control_seconds / decisions:.2f} "
+          f"ms of it in the controller call and its checks)")
+    print(f"peak RSS: {peak_rss_gb():.2f} GiB")
+
+    if args.skip_single:
+        return
     # single standard-profile prediction, warm
+    numba.set_num_threads(1)
     st.predict(40.0, -100.0, 0.0, "2023-02-01T01:00:00Z", wind=wind, burst_altitude=28000.0)
     times = []
     engine = []
@@ -139,9 +223,8 @@ def main():
         r = st.predict(40.0, -100.0, 0.0, "2023-02-01T01:00:00Z", wind=wind, burst_altitude=28000.0)
         times.append(time.perf_counter() - t)
         engine.append(r.attrs["engine_seconds"])
-    print(f"single standard prediction (warm): engine {np.median(engine) * 1e3:.3f} ms, "
+    print(f"single standard prediction (warm, 1 thread): engine {np.median(engine) * 1e3:.3f} ms, "
           f"whole predict() incl. Dataset {np.median(times) * 1e3:.1f} ms (median of 50)")
-    print(f"peak RSS: {peak_rss_gb():.2f} GiB")
 
 
 if __name__ == "__main__":

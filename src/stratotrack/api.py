@@ -13,6 +13,7 @@ from .engine import Integrator
 from .engine import kernels as K
 from .errors import InputError
 from .flight import Profile
+from .flight import models
 from .prediction import Prediction
 from .flight import profiles as P
 from .timeutil import format_time, from_epoch_seconds, now, parse_duration, to_epoch_seconds
@@ -226,10 +227,15 @@ def _natural_duration(prof, codes, vals, t0, alt, step):
         model, term, rate, tv = codes[:, k, 0], codes[:, k, 1], vals[:, k, 0], vals[:, k, 4]
         if np.all(term == K.T_TIME):
             total = np.abs(tv - t0) + 2 * step
-            z = vals[:, k, 0] if np.all(model == K.M_TARGET) else z
+            z = vals[:, k, 0] if np.all(model == models.code("target")) else z
             continue
-        # altitude terminators: the time to cover the height at the slowest speed of the law
-        speed = np.where(model == K.M_TARGET, vals[:, k, 2], np.abs(rate))
+        # altitude terminators: the time to cover the height at the slowest speed of the law (declared by the model)
+        speed = np.abs(rate)
+        for code in np.unique(model):
+            m = models.BY_CODE[int(code)]
+            rows = model == code
+            if m.speed is not None:
+                speed[rows] = m.speed([vals[rows, k, j] for j in range(models.MAX_PARAMS)])
         total = total + np.abs(tv - z) / speed + 3 * step
         z = tv
     return total + 600.0

@@ -209,11 +209,16 @@ def advance(*args):
         if k in dev:
             continue
         if isinstance(v, np.ndarray):
-            dev[k] = cuda.to_device(v)
+            # (the integrator's per-particle arrays are column views of one record per particle: copied to
+            # contiguous arrays for the transfer and back into the views after)
+            dev[k] = cuda.to_device(np.ascontiguousarray(v))
             back.append((v, dev[k]))
         else:
             dev[k] = v
     blocks = (n + THREADS - 1) // THREADS
     _kernel()[blocks, THREADS](*(dev[k] for k in named))
     for host, d in back:
-        d.copy_to_host(host)
+        if host.flags.c_contiguous:
+            d.copy_to_host(host)
+        else:
+            host[...] = d.copy_to_host()

@@ -17,11 +17,14 @@ module.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
-from numba import njit, prange
+from numba import literal_unroll, njit, prange
+from numba.core.errors import NumbaExperimentalFeatureWarning
 
-from .. import atmosphere as _atm
+from ..flight import models as _models
+from ..flight.models.drag import sqrt_density_ratio
 from ..geodesy import EARTH_RADIUS
 from ..wind._sample import (FLAG_ABOVE, FLAG_REGION, FLAG_TIME, I_LAT_UNIFORM, I_NLAT, I_NLEV, I_NLON,
                             I_NVAR, I_PERIODIC, P_IDLAT, P_IDLON, P_KINV, P_LAT0, P_LON0, P_LONSPAN, bracket, corners,
@@ -47,8 +50,7 @@ STATUS_NAMES = {
     LEFT_TIME: "left the wind data (outside its times)",
     LEFT_REGION: "left the wind data (outside its region)",
 }
-# vertical models and terminators (see stratotrack.flight.profiles)
-M_RATE, M_DRAG, M_TARGET = 0, 1, 2
+# terminators (see stratotrack.flight.profiles; vertical-motion models are declared in stratotrack.flight.models)
 T_NONE, T_ABOVE, T_BELOW, T_TIME = 0, 1, 2, 3
 # event kinds recorded beside the stage index
 EV_MAX_DURATION = -1
@@ -56,60 +58,97 @@ EV_LEFT = -2
 
 D2R = math.pi / 180.0
 R2D = 180.0 / math.pi
-_LH = _atm.LAYER_H
-_LL = _atm.LAYER_L
-_LT = _atm.LAYER_T
-_LP = _atm.LAYER_P
-_RG = _atm.R_GEOPOTENTIAL
-_GMR = _atm.GMR
-_RHO_FACTOR = _atm.M_AIR / _atm.R_STAR
-_RHO0 = float(_atm.RHO0)
 TIME_TOL = 1e-6
 
 
-@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def sqrt_density_ratio(z):
-    """sqrt(rho0 / rho(z)) in the US Standard Atmosphere 1976 (z geometric, m)."""
-    h = _RG * z / (_RG + z)
-    k = 0
-    while k < 6 and h >= _LH[k + 1]:
-        k += 1
-    tb = _LT[k]
-    lb = _LL[k]
-    dh = h - _LH[k]
-    t = tb + lb * dh
-    if lb == 0.0:
-        p = _LP[k] * math.exp(-_GMR * dh / tb)
-    else:
-        p = _LP[k] * (tb / t) ** (_GMR / lb)
-    return math.sqrt(_RHO0 / (p * _RHO_FACTOR / t))
-
-
-@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
-def _target_rate(p0, p1, p2, p3, z):
-    """dz/dt of the target model: towards altitude p0 with time constant p1, at most p2 up and p3 down
-    (branch-free)."""
-    return max(min((p0 - z) / p1, p2), -p3)
+# -- the vertical-motion models (stratotrack.flight.models), compiled in -------------------------------------------
+# Each entry: (code as a float, rate function, safe default parameters).  Branch-free models are evaluated for every
+# row in the vectorised pass and selected by code (each with its defaults on rows of other models, so nothing
+# divides by another model's parameter); the others row by row for the rows that use them (ROWWISE).
+_BRANCH_FREE = tuple((float(m.code), m.rate) + tuple(float(d) for d in m.defaults)
+                     for m in _models.MODELS.values() if m.branch_free)
+_ROWWISE_MODELS = tuple((float(m.code), m.rate) for m in _models.MODELS.values() if not m.branch_free)
+if not _ROWWISE_MODELS:  # (literal_unroll needs an entry: one that no row uses)
+    _ROWWISE_MODELS = ((-1.0, _models.MODELS["rate"].rate),)
+# numba says, when it compiles the dispatch over the models' rate functions, that it types them as first-class
+# functions (an experimental feature): they are called directly, by constant, and the message would only alarm users
+warnings.filterwarnings("ignore", message="First-class function type feature is experimental",
+                        category=NumbaExperimentalFeatureWarning)
+# (The dispatchers are not inlined at numba's level, which cannot unroll over a tuple inside a function that
+# other literal values flow through; LLVM inlines them.)
+#: changes with the models compiled in (see ensure_models)
+MODELS_FINGERPRINT = _models.fingerprint()
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def vertical_rate(model, p0, p1, p2, p3, z):
-    """dz/dt (m/s, forward time) of a vertical-motion model at altitude z."""
-    if model == M_RATE:
-        return p0
-    if model == M_DRAG:
-        return -p0 * sqrt_density_ratio(z)
-    return _target_rate(p0, p1, p2, p3, z)
+def is_rowwise(m):
+    """Whether model code m is evaluated row by row (not branch-free)."""
+    r = False
+    for e in literal_unroll(_ROWWISE_MODELS):
+        r = r or m == e[0]
+    return r
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def _fold(la, lo):
-    """Bring a latitude that went past a pole back into [-90, 90]."""
-    if la > 90.0:
-        return 180.0 - la, lo + 180.0
-    if la < -90.0:
-        return -180.0 - la, lo + 180.0
-    return la, lo
+def rowwise_rate(m, z, q0, q1, cmd, p0, p1, p2, p3):
+    """(dz/dt, dq0/dt, dq1/dt) of a model that is not branch-free (zeros for the others)."""
+    dz = 0.0
+    d0 = 0.0
+    d1 = 0.0
+    for e in literal_unroll(_ROWWISE_MODELS):
+        if m == e[0]:
+            dz, d0, d1 = e[1](z, q0, q1, cmd, p0, p1, p2, p3)
+    return dz, d0, d1
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
+def vector_rate(m, z, q0, q1, cmd, p0, p1, p2, p3, rz, rq0, rq1):
+    """(dz/dt, dq0/dt, dq1/dt) of model code m: branch-free models evaluated and selected, the others' rates
+    (rz, rq0, rq1, from rowwise_rate) passed through.  Vectorised across rows."""
+    dz = rz
+    d0 = rq0
+    d1 = rq1
+    for e in literal_unroll(_BRANCH_FREE):
+        on = m == e[0]
+        a, b, c = e[1](z, q0, q1, cmd, p0 if on else e[2], p1 if on else e[3], p2 if on else e[4],
+                       p3 if on else e[5])
+        dz = a if on else dz
+        d0 = b if on else d0
+        d1 = c if on else d1
+    return dz, d0, d1
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
+def model_rate(m, z, q0, q1, cmd, p0, p1, p2, p3):
+    """(dz/dt, dq0/dt, dq1/dt) (forward time) of model code m at altitude z, state q0, q1 and command cmd."""
+    rz, rq0, rq1 = rowwise_rate(m, z, q0, q1, cmd, p0, p1, p2, p3)
+    return vector_rate(m, z, q0, q1, cmd, p0, p1, p2, p3, rz, rq0, rq1)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def compiled_fingerprint():
+    """MODELS_FINGERPRINT as it was when the kernels were compiled (a stale on-disk cache returns an old one)."""
+    return MODELS_FINGERPRINT
+
+
+def ensure_models():
+    """Make sure the compiled kernels dispatch to the models registered now.
+
+    numba's on-disk cache checks only this file's time stamp, not the model modules the kernels compile in: if the
+    fingerprint compiled into the cached kernels differs from the models' (a model added, removed or edited), the
+    cache entries of this module are dropped and the kernels compile again."""
+    global _models_checked
+    if _models_checked:
+        return
+    if compiled_fingerprint() != MODELS_FINGERPRINT:
+        for obj in list(globals().values()):
+            cache = getattr(obj, "_cache", None)
+            if getattr(obj, "__module__", None) == __name__ and hasattr(cache, "flush"):
+                cache.flush()
+    _models_checked = True
+
+
+_models_checked = False
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
@@ -176,9 +215,9 @@ F_X0, F_Y0, F_ZC0, F_VX, F_VY, F_VZ, F_SVX, F_SVY, F_SVZ = range(27, 36)  # pola
 F_TA, F_TB, F_TINV, F_TOFF, F_TDT = range(36, 41)
 F_BASE, F_DX = range(41, 43)  # the stage point's first corner (offset in the flattened field) and next column
 F_W = 43  # F_W + c: the trilinear weight of corner c (c = 0..7)
-# the vertical-motion model of the particle's current stage (as a float) and its parameters; the drag model's rate
-# at the stage point (computed row by row)
-F_M, F_P0, F_P1, F_P2, F_P3, F_DRAG = range(51, 57)
+# the vertical-motion model of the particle's current stage (as a float) and its parameters; the rates of a model
+# that is not branch-free at the stage point (computed row by row: F_RZ, then F_RQ0, F_RQ1 further down)
+F_M, F_P0, F_P1, F_P2, F_P3, F_RZ = range(51, 57)
 # the particle's end time, next output time and its stage's terminator value (with J_TERM)
 F_TEND, F_NEXT, F_TV = range(57, 60)
 # the stencil cache: the corners whose values the row holds (first corner's offset, steps to the next column and
@@ -188,18 +227,23 @@ F_TEND, F_NEXT, F_TV = range(57, 60)
 # rather than at every sample.
 F_KB, F_KDX, F_KDT = range(60, 63)
 F_C = 63
-FLOAT_COLUMNS = F_C + 48
+# the particle's state beyond position (slots q0, q1, see stratotrack.flight.models) and its command, integrated
+# with the altitude: at the step's start, stage point, last stage's rates, weighted sums, result
+F_Q0, F_Q1, F_QS0, F_QS1, F_DQ0, F_DQ1, F_SQ0, F_SQ1, F_Q10, F_Q11, F_CMD = range(F_C + 48, F_C + 59)
+F_RQ0, F_RQ1 = F_C + 59, F_C + 60
+FLOAT_COLUMNS = F_C + 61
 # integer columns: active, sample flags of the step, polar row, flags of locating the stage point, work to do row by
 # row (J_ATT bits), the particle the row holds and its level and time hints (copied from and back to the
 # particle's, so that threads do not write to the same cache lines), its stage's terminator
 J_ACT, J_FLAGS, J_POLAR, J_LOC, J_ATT, J_P, J_KH, J_TH, J_TERM = range(0, 9)
 J_VFL = 9  # flags of the vertical interpolation at the stage point
-INT_COLUMNS = 10
+J_ROW = 10  # the stage's model is evaluated row by row (not branch-free)
+INT_COLUMNS = 11
 # J_ATT bits: located again row by row (far outside one turn of longitude, non-uniform latitudes, or polar); the
 # stage time is outside the row's time interval; the stencil cache does not hold the stage point's corners; the
-# stage latitude is far from the start's (cos by a call); the drag model's rate; the cached levels do not bracket
-# the stage point
-RELOCATE, RETIME, NEW_CELL, FAR, DRAG, NEW_LEVEL = 1, 2, 4, 8, 16, 32
+# stage latitude is far from the start's (cos by a call); the rates of a model that is not branch-free; the cached
+# levels do not bracket the stage point
+RELOCATE, RETIME, NEW_CELL, FAR, ROWWISE, NEW_LEVEL = 1, 2, 4, 8, 16, 32
 #: F_CLAT when no latitude's cosine is held yet
 NO_LATITUDE = 1000.0
 #: F_TA (and minus F_TB) when no time interval is held (finite: the kernels are compiled assuming no infinities)
@@ -242,7 +286,9 @@ def _hold_interval(sf, B, r, knots, kidx, fp, ip, jt, fl):
 def _load_stage(sf, si, r, i, s, codes, vals):
     """Particle i's stage s (model, parameters, terminator) into block row r."""
     B = BLOCK
-    sf[F_M * B + r] = float(codes[i, s, 0])
+    m = float(codes[i, s, 0])
+    sf[F_M * B + r] = m
+    si[J_ROW * B + r] = 1 if is_rowwise(m) else 0
     si[J_TERM * B + r] = codes[i, s, 1]
     sf[F_P0 * B + r] = vals[i, s, 0]
     sf[F_P1 * B + r] = vals[i, s, 1]
@@ -295,12 +341,13 @@ def _stage_rates(sf, si, B, r, nlev):
     q = R2D / (rad * cl)  # one division for both rates
     sf[F_DLA * B + r] = v * q * cl
     sf[F_DLO * B + r] = u * q
-    # the vertical-motion model (as vertical_rate; drag from F_DRAG)
-    m = sf[F_M * B + r]
-    p0 = sf[F_P0 * B + r]
-    p1 = sf[F_P1 * B + r] if m == M_TARGET else 1.0  # (no division by another model's parameter)
-    tr = _target_rate(p0, p1, sf[F_P2 * B + r], sf[F_P3 * B + r], zs)
-    sf[F_DZ * B + r] = p0 if m == M_RATE else (tr if m == M_TARGET else sf[F_DRAG * B + r])
+    # the vertical-motion model (as model_rate; rates of a model that is not branch-free from pass 2)
+    dz, d0, d1 = vector_rate(sf[F_M * B + r], zs, sf[F_QS0 * B + r], sf[F_QS1 * B + r], sf[F_CMD * B + r],
+                             sf[F_P0 * B + r], sf[F_P1 * B + r], sf[F_P2 * B + r], sf[F_P3 * B + r],
+                             sf[F_RZ * B + r], sf[F_RQ0 * B + r], sf[F_RQ1 * B + r])
+    sf[F_DZ * B + r] = dz
+    sf[F_DQ0 * B + r] = d0
+    sf[F_DQ1 * B + r] = d1
     return NEW_LEVEL if miss else 0
 
 
@@ -309,7 +356,7 @@ def _place_row(r, c, sf, si, data, lat, knots, kidx, fp, ip):
     """Pass 2 of :func:`rk4_block` for block row r (stage fraction c of the step): the J_ATT work of its stage
     point.  Locates it again (RELOCATE) or in a new time interval (RETIME) and keeps the corners' weights; refills
     the stencil cache if it does not hold those corners (at the row's level hint); cos of a far stage latitude;
-    the drag model's rate.  (A function of its own, called for the few rows marked: compiled once, not inlined into
+    the rates of a model that is not branch-free.  (A function of its own, called for the few rows marked: compiled once, not inlined into
     every copy of the block kernel.)"""
     B = BLOCK
     nlat = ip[I_NLAT]
@@ -350,8 +397,13 @@ def _place_row(r, c, sf, si, data, lat, knots, kidx, fp, ip):
             _fill_stencil(sf, B, r, data, ip[I_NVAR], nlon * nlev * ip[I_NVAR], kb, kdx, kdt, kh)
     if att & FAR:
         sf[F_CL * B + r] = math.cos(sf[F_LAS * B + r] * D2R)
-    if att & DRAG:
-        sf[F_DRAG * B + r] = -sf[F_P0 * B + r] * sqrt_density_ratio(sf[F_ZS * B + r])
+    if att & ROWWISE:
+        rz, rq0, rq1 = rowwise_rate(sf[F_M * B + r], sf[F_ZS * B + r], sf[F_QS0 * B + r], sf[F_QS1 * B + r],
+                                    sf[F_CMD * B + r], sf[F_P0 * B + r], sf[F_P1 * B + r], sf[F_P2 * B + r],
+                                    sf[F_P3 * B + r])
+        sf[F_RZ * B + r] = rz
+        sf[F_RQ0 * B + r] = rq0
+        sf[F_RQ1 * B + r] = rq1
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
@@ -424,6 +476,8 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
         nslow += 1 if (polar or sf[F_CLAT * B + r] != la) and si[J_ACT * B + r] != 0 else 0
         for col in range(F_DLA, F_SZ + 1):
             sf[col * B + r] = 0.0
+        for col in range(F_DQ0, F_SQ1 + 1):
+            sf[col * B + r] = 0.0
     npolar = 0
     if nslow > 0:
         for r in range(r0, r1):
@@ -462,7 +516,9 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
             las = la0 + ch * sf[F_DLA * B + r]
             los = sf[F_LO0 * B + r] + ch * sf[F_DLO * B + r]
             sf[F_ZS * B + r] = sf[F_Z0 * B + r] + ch * sf[F_DZ * B + r]
-            past = abs(las) > 90.0  # past a pole (as _fold)
+            sf[F_QS0 * B + r] = sf[F_Q0 * B + r] + ch * sf[F_DQ0 * B + r]
+            sf[F_QS1 * B + r] = sf[F_Q1 * B + r] + ch * sf[F_DQ1 * B + r]
+            past = abs(las) > 90.0  # past a pole: back into [-90, 90] (as reference._fold)
             las = (math.copysign(180.0, las) - las) if past else las
             los = los + 180.0 if past else los
             sf[F_LAS * B + r] = las
@@ -507,7 +563,7 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
             sf[F_DX * B + r] = wrap_dx if gi >= fnlon - 1.0 else fcol
             held = base == sf[F_KB * B + r] and sf[F_TDT * B + r] == sf[F_KDT * B + r]
             att = att if held else att | NEW_CELL
-            att = att | DRAG if sf[F_M * B + r] == M_DRAG else att
+            att = att | ROWWISE if si[J_ROW * B + r] != 0 else att
             att = att if si[J_ACT * B + r] != 0 else 0
             si[J_ATT * B + r] = att
             natt += 1 if att != 0 else 0
@@ -540,7 +596,8 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
                 sf[F_LOS * B + r] = los
                 si[J_ATT * B + r] |= RELOCATE
                 natt += 1
-        # pass 2 (row by row, marked rows): locate, refill the stencil cache, far cos, drag rate
+        # pass 2 (row by row, marked rows): locate, refill the stencil cache, far cos, rates of models that are not
+        # branch-free
         if natt > 0:
             for r in range(r0, r1):
                 if si[J_ATT * B + r] != 0:
@@ -563,6 +620,8 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
             sf[F_SLA * B + r] += wgt * sf[F_DLA * B + r]
             sf[F_SLO * B + r] += wgt * sf[F_DLO * B + r]
             sf[F_SZ * B + r] += wgt * sf[F_DZ * B + r]
+            sf[F_SQ0 * B + r] += wgt * sf[F_DQ0 * B + r]
+            sf[F_SQ1 * B + r] += wgt * sf[F_DQ1 * B + r]
         if npolar > 0:
             for r in range(r0, r1):
                 if si[J_ACT * B + r] == 0 or si[J_POLAR * B + r] == 0:
@@ -582,7 +641,7 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
         la0 = sf[F_LA0 * B + r]
         la1 = la0 + h * sf[F_SLA * B + r]
         lo1 = sf[F_LO0 * B + r] + h * sf[F_SLO * B + r]
-        past = abs(la1) > 90.0  # as _fold
+        past = abs(la1) > 90.0  # as reference._fold
         la1 = (math.copysign(180.0, la1) - la1) if past else la1
         lo1 = lo1 + 180.0 if past else lo1
         d = (la1 - la0) * D2R
@@ -594,6 +653,8 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
         sf[F_LA1 * B + r] = la1
         sf[F_LO1 * B + r] = lo1
         sf[F_Z1 * B + r] = sf[F_Z0 * B + r] + h * sf[F_SZ * B + r]
+        sf[F_Q10 * B + r] = sf[F_Q0 * B + r] + h * sf[F_SQ0 * B + r]
+        sf[F_Q11 * B + r] = sf[F_Q1 * B + r] + h * sf[F_SQ1 * B + r]
     if npolar > 0:
         for r in range(r0, r1):
             if si[J_ACT * B + r] == 0 or si[J_POLAR * B + r] == 0:
@@ -605,19 +666,22 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
-def rk4(data, lat, knots, kidx, fp, ip, codes, vals, i, s, sf, si, r, t, la, lo, z, h):
-    """One RK4 step of particle i in stage s alone, in block row r (see :func:`rk4_block`): returns
-    (la, lo, z, flags)."""
+def rk4(data, lat, knots, kidx, fp, ip, codes, vals, i, s, sf, si, r, t, la, lo, z, q0, q1, h):
+    """One RK4 step of particle i in stage s alone, in block row r (see :func:`rk4_block`; its command already in
+    F_CMD): returns (la, lo, z, q0, q1, flags)."""
     B = BLOCK
     sf[F_T0 * B + r] = t
     sf[F_LA0 * B + r] = la
     sf[F_LO0 * B + r] = lo
     sf[F_Z0 * B + r] = z
+    sf[F_Q0 * B + r] = q0
+    sf[F_Q1 * B + r] = q1
     sf[F_H * B + r] = h
     si[J_ACT * B + r] = 1
     _load_stage(sf, si, r, i, s, codes, vals)
     rk4_block(r, r + 1, sf, si, data, lat, knots, kidx, fp, ip)
-    return sf[F_LA1 * B + r], sf[F_LO1 * B + r], sf[F_Z1 * B + r], si[J_FLAGS * B + r]
+    return (sf[F_LA1 * B + r], sf[F_LO1 * B + r], sf[F_Z1 * B + r], sf[F_Q10 * B + r], sf[F_Q11 * B + r],
+            si[J_FLAGS * B + r])
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
@@ -672,7 +736,7 @@ def _status_from_flags(fl):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, next_out,
+def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, next_out,
                  codes, vals, t_end, h, t_until, out_dt, stop_outside,
                  o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf, si, row):
     """Advance particle i (row ``row`` of the block scratch sf, si).  One RK4 call site, driven by a small state machine:
@@ -685,6 +749,9 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
     lai = la[i]
     loi = lo[i]
     zi = z[i]
+    q0i = xs[i, 0]
+    q1i = xs[i, 1]
+    cmd = xs[i, 2]
     s = stage[i]
     nxt = next_out[i]
     sgn = 1.0 if h > 0 else -1.0
@@ -693,7 +760,7 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
     rem = 0.0
     step_end = ti
     phase = 0
-    tla = tlo = tz = 0.0
+    tla = tlo = tz = tq0 = tq1 = 0.0
     tfl = 0
     theta = 2.0
     ev = 0
@@ -704,7 +771,7 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
                 break
             step_end = ti + h
             rem = h
-        model = codes[i, s, 0]
+        model = float(codes[i, s, 0])
         term = codes[i, s, 1]
         p0 = vals[i, s, 0]
         p1 = vals[i, s, 1]
@@ -717,24 +784,24 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
             dt = nxt - ti
         else:
             dt = theta * rem
-        la1, lo1, z1, fl = rk4(data, lat, knots, kidx, fp, ip, codes, vals, i, s, sf, si, row,
-                               ti, lai, loi, zi, dt)
+        la1, lo1, z1, qa1, qb1, fl = rk4(data, lat, knots, kidx, fp, ip, codes, vals, i, s, sf, si, row,
+                                         ti, lai, loi, zi, q0i, q1i, dt)
         if phase == 0:
-            tla, tlo, tz, tfl = la1, lo1, z1, fl
+            tla, tlo, tz, tq0, tq1, tfl = la1, lo1, z1, qa1, qb1, fl
             theta = 2.0
             ev = 0
             if term == T_ABOVE:
                 if zi >= tv:
                     theta = 0.0
                 elif z1 >= tv:
-                    theta = _hermite_root(zi, z1, rem * vertical_rate(model, p0, p1, p2, p3, zi),
-                                          rem * vertical_rate(model, p0, p1, p2, p3, z1), tv)
+                    theta = _hermite_root(zi, z1, rem * model_rate(model, zi, q0i, q1i, cmd, p0, p1, p2, p3)[0],
+                                          rem * model_rate(model, z1, qa1, qb1, cmd, p0, p1, p2, p3)[0], tv)
             elif term == T_BELOW:
                 if zi <= tv:
                     theta = 0.0
                 elif z1 <= tv:
-                    theta = _hermite_root(zi, z1, rem * vertical_rate(model, p0, p1, p2, p3, zi),
-                                          rem * vertical_rate(model, p0, p1, p2, p3, z1), tv)
+                    theta = _hermite_root(zi, z1, rem * model_rate(model, zi, q0i, q1i, cmd, p0, p1, p2, p3)[0],
+                                          rem * model_rate(model, z1, qa1, qb1, cmd, p0, p1, p2, p3)[0], tv)
             elif term == T_TIME:
                 if sgn * (ti + rem - tv) >= -TIME_TOL:
                     theta = max(0.0, min(1.0, (tv - ti) / rem))
@@ -764,13 +831,13 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
         # accept
         if ev == 0 or (phase != 2 and theta >= 1.0):
             fle = tfl
-            ela, elo, ez = tla, tlo, tz
+            ela, elo, ez, eq0, eq1 = tla, tlo, tz, tq0, tq1
         elif phase == 2:
             fle = fl
-            ela, elo, ez = la1, lo1, z1
+            ela, elo, ez, eq0, eq1 = la1, lo1, z1, qa1, qb1
         else:
             fle = 0
-            ela, elo, ez = lai, loi, zi
+            ela, elo, ez, eq0, eq1 = lai, loi, zi, q0i, q1i
         phase = 0
         if fle != 0:
             if stop_outside:
@@ -784,7 +851,7 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
                 _append(i, o_t, o_la, o_lo, o_z, o_st, o_n, target, ela, elo, ez, s)
                 nxt += sgn * out_dt
             ti = target
-            lai, loi, zi = ela, elo, ez
+            lai, loi, zi, q0i, q1i = ela, elo, ez, eq0, eq1
             rem = 0.0
             continue
         if ev == 1 and (term == T_ABOVE or term == T_BELOW):
@@ -793,7 +860,7 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
         if abs(nxt - target) <= TIME_TOL:
             nxt += sgn * out_dt
         ti = target
-        lai, loi, zi = ela, elo, ez
+        lai, loi, zi, q0i, q1i = ela, elo, ez, eq0, eq1
         rem = step_end - ti
         if ev == 2:
             _append(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, EV_MAX_DURATION)
@@ -810,20 +877,25 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status,
     la[i] = lai
     lo[i] = loi
     z[i] = zi
+    xs[i, 0] = q0i
+    xs[i, 1] = q1i
     stage[i] = s
     status[i] = st
     next_out[i] = nxt
 
 
 @njit(cache=True, error_model="numpy", _nrt=False, inline="always")
-def _load_row(sf, si, r, i, t, la, lo, z, stage, status, next_out, t_end, codes, vals, h):
-    """Particle i's state, end and next output times and current stage into block row r, active if it is
-    running."""
+def _load_row(sf, si, r, i, t, la, lo, z, xs, stage, status, next_out, t_end, codes, vals, h):
+    """Particle i's state (position, state slots, command), end and next output times and current stage into block
+    row r, active if it is running."""
     B = BLOCK
     sf[F_T0 * B + r] = t[i]
     sf[F_LA0 * B + r] = la[i]
     sf[F_LO0 * B + r] = lo[i]
     sf[F_Z0 * B + r] = z[i]
+    sf[F_Q0 * B + r] = xs[i, 0]
+    sf[F_Q1 * B + r] = xs[i, 1]
+    sf[F_CMD * B + r] = xs[i, 2]
     sf[F_H * B + r] = h
     sf[F_TEND * B + r] = t_end[i]
     sf[F_NEXT * B + r] = next_out[i]
@@ -832,9 +904,10 @@ def _load_row(sf, si, r, i, t, la, lo, z, stage, status, next_out, t_end, codes,
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
+def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, khint, thint, next_out,
                    codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                   o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, trig, sf, si):
+                   o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, trig, sf, si,
+                   same_rows):
     """Whole steps for the particles ``rows`` (one block, its scratch sf, si) in lockstep; a step with an event,
     an output point inside it or a sample outside the data (when stopping there) is redone by the scalar state
     machine :func:`_advance_one`.  The state of a row stays in the scratch between steps and goes back to the
@@ -847,11 +920,12 @@ def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, st
         si[J_P * B + r] = i
         si[J_KH * B + r] = khint[i]
         si[J_TH * B + r] = thint[i]
-        _load_row(sf, si, r, i, t, la, lo, z, stage, status, next_out, t_end, codes, vals, h)
+        _load_row(sf, si, r, i, t, la, lo, z, xs, stage, status, next_out, t_end, codes, vals, h)
         sf[F_COS0 * B + r] = trig[i, 0]
         sf[F_SIN0 * B + r] = trig[i, 1]
         sf[F_CLAT * B + r] = trig[i, 2]
-        sf[F_KB * B + r] = -1.0  # the stencil cache goes with the level hint of the row's particle
+        if not same_rows:
+            sf[F_KB * B + r] = -1.0  # the stencil cache goes with the level hint of the row's particle
     while True:
         n_act = 0
         for r in range(nr):
@@ -887,6 +961,8 @@ def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, st
             sf[F_LA0 * B + r] = sf[F_LA1 * B + r] if move else sf[F_LA0 * B + r]
             sf[F_LO0 * B + r] = sf[F_LO1 * B + r] if move else sf[F_LO0 * B + r]
             sf[F_Z0 * B + r] = z1 if move else z0
+            sf[F_Q0 * B + r] = sf[F_Q10 * B + r] if move else sf[F_Q0 * B + r]
+            sf[F_Q1 * B + r] = sf[F_Q11 * B + r] if move else sf[F_Q1 * B + r]
             work = 0 if not act else (1 if not simple else (2 if fl != 0 or abs(nxt - tn) <= TIME_TOL else 0))
             si[J_ATT * B + r] = work
             nwork += 1 if work != 0 else 0
@@ -902,11 +978,13 @@ def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, st
                 la[i] = sf[F_LA0 * B + r]
                 lo[i] = sf[F_LO0 * B + r]
                 z[i] = sf[F_Z0 * B + r]
+                xs[i, 0] = sf[F_Q0 * B + r]
+                xs[i, 1] = sf[F_Q1 * B + r]
                 next_out[i] = sf[F_NEXT * B + r]
-                _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, next_out,
+                _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, next_out,
                              codes, vals, t_end, h, t[i] + h, out_dt, stop_outside,
                              o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf, si, r)
-                _load_row(sf, si, r, i, t, la, lo, z, stage, status, next_out, t_end, codes, vals, h)
+                _load_row(sf, si, r, i, t, la, lo, z, xs, stage, status, next_out, t_end, codes, vals, h)
                 continue
             fl = si[J_FLAGS * B + r]
             if fl != 0:
@@ -922,6 +1000,8 @@ def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, st
         la[i] = sf[F_LA0 * B + r]
         lo[i] = sf[F_LO0 * B + r]
         z[i] = sf[F_Z0 * B + r]
+        xs[i, 0] = sf[F_Q0 * B + r]
+        xs[i, 1] = sf[F_Q1 * B + r]
         next_out[i] = sf[F_NEXT * B + r]
         khint[i] = si[J_KH * B + r]
         thint[i] = si[J_TH * B + r]
@@ -931,12 +1011,15 @@ def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, st
 
 
 @njit(cache=True, parallel=True, error_model="numpy", _nrt=False)
-def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
+def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, khint, thint, next_out,
             codes, vals, t_end, h, t_until, out_dt, stop_outside,
-            o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, order, trig, sf, si):
-    """Advance every running particle by whole steps of ``h`` up to ``t_until`` (in place).
+            o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, order, trig, sf, si,
+            same_rows):
+    """Advance every running particle by whole steps of ``h`` up to ``t_until`` (in place).  The engine's one
+    entry point: every backend that runs these kernels calls it.
 
-    Per-particle state: t, la, lo, z, stage, status, level/time hints, next output time.  Stage models and
+    Per-particle state: t, la, lo, z, the state slots and command ``xs`` [n, 3] (q0, q1, command; see
+    :mod:`stratotrack.flight.models`), stage, status, level/time hints, next output time.  Stage models and
     parameters come from ``codes``/``vals`` (see :meth:`stratotrack.flight.Profile.encode`) and may be changed
     between calls.  Output points and events are appended to the ``o_*`` and ``e_*`` buffers; ``clamp`` counts,
     per particle, the steps that sampled outside the data (above, below, time, region) when not stopping there.
@@ -944,16 +1027,19 @@ def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, 
     results do not depend on it, but blocks of nearby particles share the wind data they read, see
     :func:`locality_order`).  ``trig`` [n, 3] carries each particle's cos/sin of latitude and the latitude they
     belong to from step to step (see :func:`particle_trig`).  ``sf``, ``si`` are the lockstep scratch from
-    :func:`scratch` (kept between calls: a row carries the time interval it last sampled in).
+    :func:`scratch` (kept between calls: a row carries the time interval it last sampled in; with ``same_rows``,
+    ``order`` is the one of the previous call and rows keep their stencil caches too).  Blocks go to the threads
+    in chunks of numba's parallel chunk size of the calling thread (see stratotrack.engine.runner).
     """
     n = t.shape[0]
     nb = (n + BLOCK - 1) // BLOCK
     for b in prange(nb):
         b0 = b * BLOCK
         b1 = min(n, b0 + BLOCK)
-        _advance_block(order[b0:b1], data, lat, knots, kidx, fp, ip, t, la, lo, z, stage, status, khint, thint, next_out,
-                       codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                       o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, trig, sf[b], si[b])
+        _advance_block(order[b0:b1], data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, khint, thint,
+                       next_out, codes, vals, t_end, h, t_until, out_dt, stop_outside,
+                       o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, trig, sf[b], si[b],
+                       same_rows)
 
 
 def particle_trig(n):
@@ -984,6 +1070,6 @@ def locality_order(lat, lon, running):
     return np.argsort(key, kind="stable").astype(np.int64)
 
 
-def sqrt_density_ratio_array(z):
+def sqrt_density_ratio_array(z):  # (sqrt_density_ratio lives with the drag model, flight/models/drag.py)
     """Vectorised :func:`sqrt_density_ratio` (for tests against :mod:`stratotrack.atmosphere`)."""
     return np.array([sqrt_density_ratio(float(v)) for v in np.ravel(z)]).reshape(np.shape(z))

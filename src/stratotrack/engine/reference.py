@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import atmosphere
+from ..flight import models as _models
 from ..geodesy import EARTH_RADIUS
 from ..wind.reference import sample_reference
-from .kernels import M_DRAG, M_RATE, POLAR_LATITUDE
+from .kernels import POLAR_LATITUDE
 
 D2R = np.pi / 180.0
 
 
-def vertical_rate_reference(model, p, z):
-    """dz/dt of a vertical-motion model (vectorised)."""
-    if model == M_RATE:
-        return np.full_like(z, p[0])
-    if model == M_DRAG:
-        return -atmosphere.descent_speed(p[0], z)
-    return np.clip((p[0] - z) / p[1], -p[3], p[2])
+def vertical_rate_reference(model, p, z, q0=0.0, q1=0.0, cmd=0.0):
+    """(dz/dt, dq0/dt, dq1/dt) of a vertical-motion model (name or code; vectorised), by its NumPy twin."""
+    m = _models.MODELS[model] if isinstance(model, str) else _models.BY_CODE[int(model)]
+    p = list(p) + [m.defaults[j] for j in range(len(p), _models.MAX_PARAMS)]
+    return m.reference_rate(z, q0, q1, cmd, p)
 
 
 def _fold(la, lo):
@@ -55,30 +53,53 @@ def _latlon(p):
     return np.degrees(np.arcsin(np.clip(p[:, 2], -1, 1))), np.degrees(np.arctan2(p[:, 1], p[:, 0]))
 
 
-def rk4_reference(field, t0, lat, lon, alt, h, nsteps, model=2, params=(0.0, 60.0, 5.0, 5.0)):
-    """Positions after each of ``nsteps`` RK4 steps of length ``h``: arrays (nsteps + 1, n) of lat, lon, alt.
+class _View:
+    """What a controller sees (as stratotrack.engine.runner.ControlState, for the reference)."""
 
-    ``model``/``params`` as in :meth:`stratotrack.flight.Profile.encode` (default: hold the start altitude).
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+def rk4_reference(field, t0, lat, lon, alt, h, nsteps, model=2, params=(0.0, 60.0, 5.0, 5.0), *, state=None,
+                  command=None, controller=None, every=None, full=False):
+    """Positions after each of ``nsteps`` RK4 steps of length ``h``: arrays (nsteps + 1, n) of lat, lon, alt
+    (and with ``full`` the state slots q0, q1 and the command in force during each step).
+
+    ``model`` (code or name) and ``params`` as in :meth:`stratotrack.flight.Profile.encode` (default: hold the
+    start altitude); ``state`` [n, k] starts the model's state slots, ``command`` [n] its command;
+    ``controller(view) -> commands`` is called before the first step and then every ``every`` steps (as
+    :class:`stratotrack.engine.Integrator` calls it every ``control_interval`` seconds).
     """
     la = np.array(lat, dtype=float).ravel()
     lo = np.array(lon, dtype=float).ravel()
     z = np.array(alt, dtype=float).ravel() * np.ones_like(la)
     t = np.array(t0, dtype=float).ravel() * np.ones_like(la)
+    q = np.zeros((la.size, 2))
+    if state is not None:
+        st = np.asarray(state, dtype=float).reshape(la.size, -1)
+        q[:, :st.shape[1]] = st
+    cmd = np.zeros_like(la) if command is None else np.broadcast_to(np.asarray(command, float), la.shape).copy()
     params = list(params)
-    if model == 2 and params[0] == 0.0:
+    if model in (2, "target") and np.all(np.asarray(params[0]) == 0.0):
         params[0] = z.copy()
-    out = [(la.copy(), lo.copy(), z.copy())]
+    out = [(la.copy(), lo.copy(), z.copy(), q[:, 0].copy(), q[:, 1].copy(), cmd.copy())]
     weights = (1 / 6, 2 / 6, 2 / 6, 1 / 6)
     cs = (0.0, 0.5, 0.5, 1.0)
-    for _ in range(nsteps):
+    for step in range(nsteps):
+        if controller is not None and step % every == 0:
+            cmd = np.asarray(controller(_View(t=float(t.min()), time=t, lat=la, lon=lo, alt=z, state=q,
+                                              command=cmd, running=np.ones(la.size, bool))), float).copy()
         polar = np.abs(la) >= POLAR_LATITUDE
         p0 = _unit(la, lo)
-        dla = dlo = dz = np.zeros_like(la)
+        dla = dlo = dz = dq0 = dq1 = np.zeros_like(la)
         vel = np.zeros((la.size, 3))
         sla, slo, sz, svel = np.zeros_like(la), np.zeros_like(la), np.zeros_like(la), np.zeros((la.size, 3))
+        sq0, sq1 = np.zeros_like(la), np.zeros_like(la)
         for k in range(4):
             c = cs[k]
             zs = z + c * h * dz
+            q0s = q[:, 0] + c * h * dq0
+            q1s = q[:, 1] + c * h * dq1
             if k == 0:
                 las, los = la, lo
             else:
@@ -87,8 +108,10 @@ def rk4_reference(field, t0, lat, lon, alt, h, nsteps, model=2, params=(0.0, 60.
                 las, los = np.where(polar, pc_la, ll_la), np.where(polar, pc_lo, ll_lo)
             u, v, _w, _f = sample_reference(field, t + c * h, las, los, zs)
             r = EARTH_RADIUS + zs
-            dz = vertical_rate_reference(model, params, zs)
+            dz, dq0, dq1 = vertical_rate_reference(model, params, zs, q0s, q1s, cmd)
             sz += weights[k] * dz
+            sq0 += weights[k] * dq0
+            sq1 += weights[k] * dq1
             vel = _tangent(las, los, u, v, r)
             svel += weights[k] * vel
             dla = v / r / D2R
@@ -99,6 +122,8 @@ def rk4_reference(field, t0, lat, lon, alt, h, nsteps, model=2, params=(0.0, 60.
         pc_la, pc_lo = _latlon(_renormalised(p0 + h * svel))
         la, lo = np.where(polar, pc_la, ll_la), np.where(polar, pc_lo, ll_lo)
         z = z + h * sz
+        q = np.stack([q[:, 0] + h * sq0, q[:, 1] + h * sq1], axis=1)
         t = t + h
-        out.append((la.copy(), (lo + 180) % 360 - 180, z.copy()))
-    return tuple(np.array(x) for x in zip(*out))
+        out.append((la.copy(), (lo + 180) % 360 - 180, z.copy(), q[:, 0].copy(), q[:, 1].copy(), cmd.copy()))
+    arrays = tuple(np.array(x) for x in zip(*out))
+    return arrays if full else arrays[:3]

@@ -1,29 +1,50 @@
-"""The Python around the kernels: arrange arrays, advance in chunks, collect outputs and events."""
+"""The Python around the kernels: arrange arrays, advance in chunks, call the controller, collect outputs and events."""
 
 from __future__ import annotations
 
 import math
+import time as _time
 from dataclasses import dataclass
+
+import threading
 
 import numba
 import numpy as np
 
 from ..errors import InputError
+from ..flight import models as _models
 from . import backends
 from . import kernels as K
 
-#: output buffers of one chunk are kept under this many bytes
+#: output buffers kept for a run of :meth:`Integrator.advance` calls (not :meth:`Integrator.run`, which sizes them
+#: for the whole run at once) start under this many bytes and grow when a call needs more
 CHUNK_BUFFER_BYTES = 256 * 2**20
 _BYTES_PER_OUTPUT = 8 * 4 + 1
-#: simulated time after which run() orders the particles by position again (they drift apart)
+#: simulated time after which the particles are ordered by position again (they drift apart)
 REORDER_SECONDS = 6 * 3600.0
 #: blocks of kernels.BLOCK particles a thread takes at a time
 PARALLEL_CHUNK_BLOCKS = 4
+# float columns of a particle's record: t, lat, lon, alt, q0, q1, command, next output time, end time, cos/sin of
+# latitude and the latitude they belong to (see Integrator.__init__)
+_P_COLUMNS = 12
+_chunk_set = threading.local()
+
+
+def _parallel_chunks() -> None:
+    """Blocks handed to numba's threads PARALLEL_CHUNK_BLOCKS at a time rather than one equal share each up front,
+    so that a thread that loses its core to another process for a while does not hold up the whole call.  numba's
+    chunk size is a setting of the calling thread: it is set once in each thread that runs the engine (not changed
+    and restored around every call; numba code that thread runs afterwards schedules the same way)."""
+    if getattr(_chunk_set, "done", False):
+        return
+    numba.set_parallel_chunksize(PARALLEL_CHUNK_BLOCKS)
+    _chunk_set.done = True
 
 
 @dataclass
 class RawTrajectories:
-    """Kernel results before naming: NaN-padded outputs ``[n, obs]`` and events ``[n, n_events]``."""
+    """Kernel results before naming: NaN-padded outputs ``[n, obs]`` (views of the integrator's buffers: copy them
+    to keep them past the next :meth:`Integrator.advance`) and events ``[n, n_events]``."""
 
     time: np.ndarray
     lat: np.ndarray
@@ -36,23 +57,48 @@ class RawTrajectories:
     ev_lon: np.ndarray
     ev_alt: np.ndarray
     ev_kind: np.ndarray
-    n_events: np.ndarray
     status: np.ndarray
-    final_stage: np.ndarray
     clamped: np.ndarray
+
+
+class ControlState:
+    """What a controller sees at a decision: views of the particles' state (do not write to them).
+
+    ``t`` the decision time (s since 1970-01-01T00:00Z); per particle ``time``, ``lat``, ``lon`` (any convention),
+    ``alt``, ``state`` [n, 2] (the model's state slots), ``command`` (the command in force), ``stage``, ``running``;
+    ``integrator`` the integrator itself (its ``field``, ``codes``, ``vals`` for a look-ahead of its own).
+    """
+
+    def __init__(self, integ: "Integrator", t: float):
+        self.t = t
+        self.integrator = integ
+        self.time, self.lat, self.lon, self.alt = integ.t, integ.lat, integ.lon, integ.alt
+        self.state, self.command, self.stage = integ.state, integ.command, integ.stage
+        self.running = integ.running
+
+
+def _describe(controller) -> str:
+    return getattr(controller, "__qualname__", None) or type(controller).__name__
 
 
 class Integrator:
     """Particles advanced by the compiled RK4 kernel, chunk by chunk.
 
     Between calls to :meth:`advance` a caller may change ``codes``/``vals`` (for example the target altitude of a
-    ``target`` stage: ``vals[:, stage, 0]``), which is how altitude controllers steer without a second integrator.
+    ``target`` stage: ``vals[:, stage, 0]``) or ``command`` (what the particle's model obeys, see
+    :mod:`stratotrack.flight.models`); a ``controller`` does the latter every ``control_interval`` seconds of model
+    time during :meth:`run`.
 
     Times are seconds since 1970-01-01T00:00Z; ``step`` is positive and ``backward`` flips the direction.
+    ``state`` [n, k] (k <= 2) starts the models' state slots (default zeros); ``command`` [n] the command.
+    ``controller(ControlState) -> commands [n]`` is called at the start and then every ``control_interval``
+    seconds; a bad answer (wrong shape, not finite, a command the particle's model does not know) raises
+    :class:`~stratotrack.errors.InputError`.
     """
 
     def __init__(self, field, t0, lat, lon, alt, codes, vals, t_end, *, step=60.0, output_interval=None,
-                 backward=False, outside="clamp", backend="auto"):
+                 backward=False, outside="clamp", state=None, command=None, controller=None,
+                 control_interval=None, backend="auto"):
         if not (np.isfinite(step) and step > 0):
             raise InputError(f"step {step!r} s is invalid; expected a positive number of seconds")
         output_interval = step if output_interval is None else output_interval
@@ -60,36 +106,79 @@ class Integrator:
             raise InputError(f"output interval {output_interval!r} s is invalid; expected a positive number of seconds")
         if outside not in ("clamp", "stop"):
             raise InputError(f"outside={outside!r} is invalid; expected 'clamp' or 'stop'")
+        if controller is not None:
+            if not callable(controller):
+                raise InputError(f"controller {controller!r} is not callable; expected a function of the state")
+            if control_interval is None or not (np.isfinite(control_interval) and control_interval > 0):
+                raise InputError(f"control interval {control_interval!r} s is invalid; expected a positive number "
+                                 f"of seconds with a controller")
+        K.ensure_models()
         self.field = field
         self.n = n = np.size(t0)
         self.h = -float(step) if backward else float(step)
         self.sgn = -1.0 if backward else 1.0
         self.out_dt = float(output_interval)
         self.stop_outside = outside == "stop"
-        self.t = np.array(t0, dtype=np.float64).reshape(n)
-        self.lat = np.array(lat, dtype=np.float64).reshape(n)
-        self.lon = np.array(lon, dtype=np.float64).reshape(n)
-        self.alt = np.array(alt, dtype=np.float64).reshape(n)
+        # Per-particle state, one record per particle (float and integer columns): the kernel loads and stores a
+        # block's particles, which the locality order scatters over the arrays, from one or two cache lines each
+        # rather than one per quantity.  The attributes are (strided) views of the columns.
+        self._p = np.zeros((n, _P_COLUMNS))
+        self._pi = np.zeros((n, 4), dtype=np.int64)
+        self.t, self.lat, self.lon, self.alt = (self._p[:, k] for k in range(4))
+        self.t[:] = np.asarray(t0, dtype=np.float64).reshape(n)
+        self.lat[:] = np.asarray(lat, dtype=np.float64).reshape(n)
+        self.lon[:] = np.asarray(lon, dtype=np.float64).reshape(n)
+        self.alt[:] = np.asarray(alt, dtype=np.float64).reshape(n)
         self.codes = np.ascontiguousarray(codes, dtype=np.int64)
         self.vals = np.ascontiguousarray(vals, dtype=np.float64)
-        self.t_end = np.array(t_end, dtype=np.float64).reshape(n)
-        self.stage = np.zeros(n, dtype=np.int64)
-        self.status = np.zeros(n, dtype=np.int64)
-        self.khint = np.zeros(n, dtype=np.int64)
-        self.thint = np.zeros(n, dtype=np.int64)
-        self.next_out = self.t + self.sgn * self.out_dt
+        unknown = sorted(set(np.unique(self.codes[..., 0]).tolist()) - set(_models.BY_CODE))
+        if unknown:
+            raise InputError(f"vertical-model code {unknown[0]} is unknown; expected one of {sorted(_models.BY_CODE)}")
+        self.t_end = self._p[:, 8]
+        self.t_end[:] = np.asarray(t_end, dtype=np.float64).reshape(n)
+        #: per particle: the model's state slots q0, q1 and the command (views: ``state``, ``command``)
+        self.xs = self._p[:, 4:7]
+        if state is not None:
+            st = np.asarray(state, dtype=float)
+            st = st.reshape(n, -1) if st.ndim else np.full((n, 1), float(st))
+            if st.shape[1] > _models.MAX_STATE or not np.all(np.isfinite(st)):
+                raise InputError(f"state of shape {np.shape(state)} is invalid; expected finite values [n, k], "
+                                 f"k <= {_models.MAX_STATE}")
+            self.xs[:, :st.shape[1]] = st
+        if command is not None:
+            self.xs[:, 2] = np.broadcast_to(np.asarray(command, dtype=float), (n,))
+        self._command_sets = [(int(c), _models.BY_CODE[int(c)].commands) for c in np.unique(self.codes[..., 0])
+                              if _models.BY_CODE[int(c)].commands is not None]
+        self.state = self.xs[:, :2]
+        self.command = self.xs[:, 2]
+        self.controller = controller
+        self.control_interval = None if controller is None else float(control_interval)
+        self.stage, self.status, self.khint, self.thint = (self._pi[:, k] for k in range(4))
+        self.next_out = self._p[:, 7]
+        self.next_out[:] = self.t + self.sgn * self.out_dt
         self.clamped = np.zeros((n, 4), dtype=np.int64)
         self._scratch = K.scratch(n)
-        self._trig = K.particle_trig(n)
+        self._trig = self._p[:, 9:12]
+        self._trig[:] = K.particle_trig(n)
+        self._order = None
+        self._order_time = None
         n_ev = self.codes.shape[1] + 2
         self.ev = {
             "t": np.full((n, n_ev), np.nan), "lat": np.full((n, n_ev), np.nan), "lon": np.full((n, n_ev), np.nan),
             "alt": np.full((n, n_ev), np.nan), "kind": np.full((n, n_ev), -99, dtype=np.int64),
             "n": np.zeros(n, dtype=np.int64),
         }
-        self._chunks = [(self.t.copy()[:, None], self.lat.copy()[:, None], self.lon.copy()[:, None],
-                         self.alt.copy()[:, None], np.zeros((n, 1), dtype=np.int8), np.ones(n, dtype=np.int64))]
+        # outputs: one set of [n, capacity] buffers written by the kernel in place (count[i] columns of row i are
+        # valid), the start point first
+        self._out = None
+        self._count = np.zeros(n, dtype=np.int64)
+        self._mark = np.zeros(n, dtype=np.int64)  # outputs before it were handed out by take_chunks(keep=True)
+        self._reserve(1 + self._columns_for(0.0), exact=True)
+        o_t, o_la, o_lo, o_z, o_st = self._out
+        o_t[:, 0], o_la[:, 0], o_lo[:, 0], o_z[:, 0], o_st[:, 0] = self.t, self.lat, self.lon, self.alt, 0
+        self._count[:] = 1
         self.engine_seconds = 0.0
+        self.control_seconds = 0.0
         #: the backend that advances the particles (see :mod:`stratotrack.engine.backends`; ``auto``: ``serial`` for
         #: a few particles, ``cpu`` otherwise)
         self.backend = backends.choose(backend, n, self._expected_steps)
@@ -103,127 +192,170 @@ class Integrator:
     def running(self) -> np.ndarray:
         return self.status == K.RUNNING
 
+    # -- output buffers -------------------------------------------------------------------------------------------
+    def _columns_for(self, span: float) -> int:
+        """Output columns one particle may add over ``span`` seconds: output points plus the points at events."""
+        return int(math.ceil(span / self.out_dt)) + 2 * self.codes.shape[1] + 6
+
+    def _reserve(self, width: int, exact=False) -> None:
+        """Make the output buffers at least ``width`` columns wide (growing keeps what they hold)."""
+        cap = 0 if self._out is None else self._out[0].shape[1]
+        if width <= cap:
+            return
+        if not exact:
+            width = max(width, 2 * cap)
+        new = [np.empty((self.n, width)) for _ in range(4)] + [np.empty((self.n, width), dtype=np.int8)]
+        if self._out is not None:
+            used = int(self._count.max(initial=0))
+            for a, b in zip(new, self._out):
+                a[:, :used] = b[:, :used]
+        self._out = new
+
+    def _pad(self, width: int) -> None:
+        """NaN (stage -1) in the columns [count, width) of each row."""
+        short = np.nonzero(self._count < width)[0]
+        o_t, o_la, o_lo, o_z, o_st = self._out
+        for i in short:
+            c = self._count[i]
+            o_t[i, c:width] = o_la[i, c:width] = o_lo[i, c:width] = o_z[i, c:width] = np.nan
+            o_st[i, c:width] = -1
+
+    # -- integration ------------------------------------------------------------------------------------------------
     def advance(self, t_until: float) -> None:
         """Advance running particles by whole steps up to the absolute time ``t_until`` (s)."""
-        import time as _time
-
         run = self.running
         if not run.any():
             return
-        span = np.max(np.abs(t_until - self.t[run])) if run.any() else 0.0
-        m = int(math.ceil(span / self.out_dt)) + self.codes.shape[1] + 4
-        n = self.n
-        o_t = np.full((n, m), np.nan)
-        o_la = np.full((n, m), np.nan)
-        o_lo = np.full((n, m), np.nan)
-        o_z = np.full((n, m), np.nan)
-        o_st = np.zeros((n, m), dtype=np.int8)
-        o_n = np.zeros(n, dtype=np.int64)
+        span = float(np.max(np.abs(t_until - self.t[run])))
+        self._reserve(int(self._count.max()) + self._columns_for(span))
+        # particles ordered by position (blocks of nearby ones share the wind they read) at the first call and
+        # after REORDER_SECONDS of model time; in between the rows keep their particles and stencil caches
+        t_now = float(np.min(self.t[run])) if self.sgn > 0 else float(np.max(self.t[run]))
+        same = self._order is not None and abs(t_now - self._order_time) < REORDER_SECONDS
+        if not same:
+            # (one block needs no order)
+            self._order = (np.arange(self.n, dtype=np.int64) if self.n <= K.BLOCK
+                           else K.locality_order(self.lat, self.lon, run))
+            self._order_time = t_now
         ev = self.ev
+        o_t, o_la, o_lo, o_z, o_st = self._out
+        if self.backend == "cpu":
+            _parallel_chunks()
         start = _time.perf_counter()
-        # blocks of particles handed to the threads a few at a time rather than one equal share each up front, so
-        # that a thread that loses its core to another process for a while does not hold up the whole call
-        parallel = self.backend == "cpu"
-        previous = numba.set_parallel_chunksize(PARALLEL_CHUNK_BLOCKS) if parallel else None
-        try:
-            backends.advance_function(self.backend)(*self.field.kernel_args(), self.t, self.lat, self.lon, self.alt, self.stage, self.status,
-                      self.khint, self.thint, self.next_out, self.codes, self.vals, self.t_end, self.h,
-                      float(t_until), self.out_dt, self.stop_outside, o_t, o_la, o_lo, o_z, o_st, o_n,
-                      ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped,
-                      self._order(run), self._trig, *self._scratch)
-        finally:
-            if parallel:
-                numba.set_parallel_chunksize(previous)
+        backends.advance_function(self.backend)(*self.field.kernel_args(), self.t, self.lat, self.lon, self.alt, self.xs, self.stage, self.status,
+                  self.khint, self.thint, self.next_out, self.codes, self.vals, self.t_end, self.h,
+                  float(t_until), self.out_dt, self.stop_outside, o_t, o_la, o_lo, o_z, o_st, self._count,
+                  ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped,
+                  self._order, self._trig, *self._scratch, same)
         self.engine_seconds += _time.perf_counter() - start
-        if o_n.max(initial=0) >= m:
-            raise RuntimeError("internal error: output buffer of a chunk overflowed")
-        self._chunks.append((o_t, o_la, o_lo, o_z, o_st, o_n))
+        if self._count.max(initial=0) >= o_t.shape[1]:
+            raise RuntimeError("internal error: the output buffers overflowed")
 
-    def _order(self, running):
-        """The particles' order for the blocks (see :func:`kernels.locality_order`); one block needs none."""
-        if self.n <= K.BLOCK:
-            return np.arange(self.n, dtype=np.int64)
-        return K.locality_order(self.lat, self.lon, running)
+    def _decide(self, t: float) -> None:
+        """Ask the controller for the next interval's commands and check them."""
+        start = _time.perf_counter()
+        view = ControlState(self, t)
+        cmd = self.controller(view)
+        name = _describe(self.controller)
+        try:
+            arr = np.asarray(cmd, dtype=float)
+        except (TypeError, ValueError):
+            raise InputError(f"controller {name} returned {cmd!r}; expected an array of {self.n} numbers") from None
+        if arr.shape != (self.n,):
+            raise InputError(f"controller {name} returned commands of shape {arr.shape}; expected ({self.n},), one "
+                             f"per particle")
+        run = view.running
+        if not np.isfinite(arr).all():
+            bad = run & ~np.isfinite(arr)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise InputError(f"controller {name} returned {arr[i]!r} for particle {i} at t = {t:.0f} s; expected "
+                                 f"a finite command")
+        if self._command_sets:  # models of this run that know a fixed set of commands
+            model = self.codes[np.arange(self.n), self.stage, 0]
+            for code, known in self._command_sets:
+                rows = run & (model == code)
+                ok = np.zeros(self.n, dtype=bool)
+                for k in known:
+                    ok |= arr == k
+                unknown = rows & ~ok
+                if unknown.any():
+                    i = int(np.argmax(unknown))
+                    raise InputError(f"controller {name} returned command {arr[i]:g} for particle {i} at t = {t:.0f} "
+                                     f"s; the {_models.BY_CODE[code].name} model knows {list(known)}")
+        np.copyto(self.command, arr, where=run)
+        self.control_seconds += _time.perf_counter() - start
 
     def run(self, chunk_seconds=None) -> None:
-        """Advance until every particle has ended (each has an end time, so this terminates)."""
+        """Advance until every particle has ended (each has an end time, so this terminates), calling the
+        controller every ``control_interval`` seconds of model time (on one clock from the earliest start)."""
+        run = self.running
+        if run.any():  # outputs for the whole run at once
+            self._reserve(int(self._count.max()) + self._columns_for(float(np.max(np.abs(self.t_end - self.t)[run]))))
         if chunk_seconds is None:
-            per_chunk = max(1, CHUNK_BUFFER_BYTES // max(1, self.n * _BYTES_PER_OUTPUT))
-            # each chunk starts by putting nearby particles into the same blocks again (see kernels.locality_order)
-            chunk_seconds = min(per_chunk * self.out_dt, REORDER_SECONDS)
+            chunk_seconds = REORDER_SECONDS
+        if self.controller is not None:
+            chunk_seconds = self.control_interval
         chunk_seconds = max(chunk_seconds, abs(self.h))
-        steps_per_chunk = max(1, int(chunk_seconds // abs(self.h)))
+        steps_per_chunk = max(1, int(round(chunk_seconds / abs(self.h))))
+        clock = None
         while self.running.any():
             run = self.running
             # whole steps for the slowest running particle; particles started later catch up on their own grid
             base = self.t[run].min() if self.sgn > 0 else self.t[run].max()
             last = self.t_end[run].max() if self.sgn > 0 else self.t_end[run].min()
-            until = base + self.sgn * steps_per_chunk * abs(self.h)
+            if self.controller is not None:
+                clock = base if clock is None else clock
+                self._decide(clock)
+                clock = clock + self.sgn * self.control_interval
+                until = clock
+            else:
+                until = base + self.sgn * steps_per_chunk * abs(self.h)
             if self.sgn * (until - last) > 0:
                 until = last + self.h  # one more step covers the end event
             self.advance(until)
 
-    def take_chunks(self) -> list:
-        """Hand over the outputs recorded since the last call and forget them (streaming consumers).
+    # -- outputs ----------------------------------------------------------------------------------------------------
+    def take_chunks(self, keep=False) -> list:
+        """Hand over the outputs recorded since the last call (streaming consumers).
 
-        Returns a list of ``(time, lat, lon, alt, stage, count)`` tuples, one per chunk (the first call also gets
-        the start points): arrays ``[n, m]`` of which the first ``count[i]`` columns of row ``i`` are valid.  Once
-        taken, outputs are no longer part of :meth:`result`; events and the particle state are kept.
+        Returns a list of ``(time, lat, lon, alt, stage, count)`` tuples (one, or none when nothing is new; the
+        first call also gets the start points): arrays ``[n, m]`` of which the first ``count[i]`` columns of row
+        ``i`` are valid.  Without ``keep`` the outputs are then forgotten (no longer part of :meth:`result`, and
+        their buffers are reused); with it they stay.  Events and the particle state are kept either way.
         """
-        chunks, self._chunks = self._chunks, []
-        return chunks
+        start = self._mark
+        cnt = self._count - start
+        width = int(cnt.max(initial=0))
+        if width == 0:
+            return []
+        if np.all(start == start[0]):
+            s0 = int(start[0])
+            chunk = [a[:, s0:s0 + width].copy() for a in self._out]
+        else:
+            idx = np.minimum(start[:, None] + np.arange(width)[None, :], self._out[0].shape[1] - 1)
+            chunk = [np.take_along_axis(a, idx, axis=1) for a in self._out]
+        if keep:
+            self._mark = self._count.copy()
+        else:
+            self._count[:] = self._mark
+        return [tuple(chunk) + (cnt.copy(),)]
 
-    def _result_one_chunk(self) -> RawTrajectories:
-        """:meth:`result` when the run was one :meth:`advance` (a single prediction): the start points and that
-        chunk side by side, without the general row-by-row gather (a chunk's buffers are NaN past each count)."""
-        (t0, la0, lo0, z0, _s0, c0), (t1, la1, lo1, z1, s1, c1) = self._chunks
-        counts = c0 + c1
+    def result(self) -> RawTrajectories:
+        """Outputs kept so far as ``[n, obs]`` views of the integrator's buffers, NaN-padded; longitudes in
+        [-180, 180)."""
+        counts = self._count.copy()
         width = int(counts.max(initial=1))
-        k = width - 1
-        out = []
-        for a, b in ((t0, t1), (la0, la1), (lo0, lo1), (z0, z1)):
-            x = np.empty((self.n, width))
-            x[:, :1] = a
-            x[:, 1:] = b[:, :k]
-            out.append(x)
-        stage = np.empty((self.n, width), dtype=np.int8)
-        stage[:, 0] = 0
-        stage[:, 1:] = s1[:, :k]
-        if (counts != width).any():
-            stage[np.arange(width)[None, :] >= counts[:, None]] = -1
-        lon = (out[2] + 180.0) % 360.0 - 180.0  # NaN padding stays NaN
+        self._pad(width)
+        o_t, o_la, o_lo, o_z, o_st = (a[:, :width] for a in self._out)
+        np.add(o_lo, 180.0, out=o_lo)  # in place: the kernel continues from its own state, not from these
+        np.mod(o_lo, 360.0, out=o_lo)
+        np.subtract(o_lo, 180.0, out=o_lo)
         total = int(counts.sum())
-        for arr in (out[0], out[1], lon, out[3]):
+        for arr in (o_t, o_la, o_lo, o_z):
             if np.count_nonzero(np.isfinite(arr)) != total:
                 raise RuntimeError("internal error: the integrator produced non-finite positions")
         ev = self.ev
-        ev_lon = (ev["lon"] + 180.0) % 360.0 - 180.0
-        return RawTrajectories(out[0], out[1], lon, out[3], stage, counts, ev["t"], ev["lat"], ev_lon, ev["alt"],
-                               ev["kind"], ev["n"], self.status.copy(), self.stage.copy(), self.clamped.copy())
-
-    def result(self) -> RawTrajectories:
-        """Outputs of all chunks so far, NaN-padded into ``[n, obs]`` arrays."""
-        n = self.n
-        if len(self._chunks) == 2 and self._chunks[0][0].shape[1] == 1:
-            return self._result_one_chunk()
-        counts = np.sum([c[5] for c in self._chunks], axis=0)
-        width = int(counts.max(initial=1))
-        out = [np.full((n, width), np.nan) for _ in range(4)] + [np.full((n, width), -1, dtype=np.int8)]
-        offset = np.zeros(n, dtype=np.int64)
-        for chunk in self._chunks:
-            cnt = chunk[5]
-            rows, cols = np.nonzero(np.arange(chunk[0].shape[1])[None, :] < cnt[:, None])
-            dest = offset[rows] + cols
-            for k in range(5):
-                out[k][rows, dest] = chunk[k][rows, cols]
-            offset += cnt
-        lon = out[2]
-        lon = np.where(np.isfinite(lon), (lon + 180.0) % 360.0 - 180.0, np.nan)
-        ev = self.ev
         ev_lon = np.where(np.isfinite(ev["lon"]), (ev["lon"] + 180.0) % 360.0 - 180.0, np.nan)
-        for arr in (out[0], out[1], lon, out[3]):
-            valid = np.arange(width)[None, :] < counts[:, None]
-            if not np.all(np.isfinite(arr[valid])):
-                raise RuntimeError("internal error: the integrator produced non-finite positions")
-        return RawTrajectories(out[0], out[1], lon, out[3], out[4], counts, ev["t"], ev["lat"], ev_lon, ev["alt"],
-                               ev["kind"], ev["n"], self.status.copy(), self.stage.copy(), self.clamped.copy())
+        return RawTrajectories(o_t, o_la, o_lo, o_z, o_st, counts, ev["t"], ev["lat"], ev_lon, ev["alt"],
+                               ev["kind"], self.status.copy(), self.clamped.copy())

@@ -440,11 +440,7 @@ def _run_batch(spec, fields):
 
 def _consume(integ, prev, passes, snapshots, snap_times, snap, sgn, drop):
     """Feed the outputs recorded since the last call to the passage and position-at-time accumulators."""
-    if drop:
-        chunks = integ.take_chunks()
-    else:
-        chunks = integ._chunks[getattr(integ, "_consumed", 0):]
-        integ._consumed = len(integ._chunks)
+    chunks = integ.take_chunks(keep=not drop)
     for o_t, o_la, o_lo, _z, _st, o_n in chunks:
         n = o_t.shape[0]
         m = max(int(o_n.max(initial=0)), 1)  # only the columns some row filled

@@ -1,6 +1,7 @@
 """Flight profiles as data: a chain of stages, each a vertical-motion model plus a terminator.
 
-Vertical-motion models (rate of climb in m/s, positive up, in forward time):
+Vertical-motion models (rate of climb in m/s, positive up, in forward time) are declared one per module in
+:mod:`stratotrack.flight.models` (their parameters, state variables, rate and commands); among them:
 
 ``rate``    constant rate ``a`` (ascent at a fixed rate; a negative rate descends).
 ``drag``    drag-limited descent ``-a * sqrt(rho0 / rho(z))`` with ``a`` the sea-level descent rate and rho the
@@ -8,6 +9,7 @@ Vertical-motion models (rate of climb in m/s, positive up, in forward time):
 ``target``  follow a target altitude: ``clip((target - z) / tau, -max_descent, max_ascent)``.  A float or a drift
             is a target equal to the current altitude; an altitude-controlled balloon changes ``target`` between
             integration chunks (see :class:`stratotrack.engine.Integrator`).
+``steer``, ``valve``  follow a controller's command (a target altitude; up / stay / down with a battery).
 
 Terminators: ``above`` (altitude reaches a value from below), ``below`` (reaches it from above: the ground is
 ``below`` the landing altitude, sea level until terrain arrives), ``time`` (a stop time, in the direction of
@@ -28,8 +30,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
+from . import models as _models
 
-MODELS = {"rate": 0, "drag": 1, "target": 2}
+#: vertical-motion model name -> kernel code (declared by each model in stratotrack.flight.models)
+MODELS = _models.CODES
 TERMINATORS = {"none": 0, "above": 1, "below": 2, "time": 3}
 #: time constant (s) with which a ``target`` stage closes on its altitude
 TARGET_TAU = 60.0
@@ -58,8 +62,10 @@ class Stage:
             raise InputError(f"vertical model {self.model!r} is unknown; expected one of {sorted(MODELS)}")
         if self.terminator not in TERMINATORS:
             raise InputError(f"terminator {self.terminator!r} is unknown; expected one of {sorted(TERMINATORS)}")
-        if len(self.params) > 4:
-            raise InputError(f"stage {self.name!r} has {len(self.params)} parameters; at most 4 are supported")
+        declared = _models.MODELS[self.model].params
+        if len(self.params) > len(declared):
+            raise InputError(f"stage {self.name!r} has {len(self.params)} parameters; the {self.model} model takes "
+                             f"{len(declared)} ({', '.join(declared)})")
 
 
 @dataclass

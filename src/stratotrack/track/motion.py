@@ -15,6 +15,7 @@ import numpy as np
 
 from ..engine import Integrator
 from ..engine import kernels as K
+from ..flight import models
 from ..geodesy import move
 from ..timeutil import from_epoch_seconds
 from .geometry import local_offsets, offset_points  # noqa: F401  (offset_points used by callers)
@@ -38,7 +39,7 @@ def engine_move(field, t0, lat, lon, alt, w, t1, *, step=120.0):
     h = float(min(step, max(np.max(span), 1.0)))
     codes = np.zeros((n, 1, 2), dtype=np.int64)
     vals = np.zeros((n, 1, 5))
-    codes[:, 0, 0] = K.M_RATE
+    codes[:, 0, 0] = models.code("rate")
     codes[:, 0, 1] = K.T_TIME
     vals[:, 0, 0] = np.broadcast_to(np.asarray(w, float), (n,))
     vals[:, 0, 4] = t1
