@@ -55,8 +55,8 @@ def violations():
     return out
 
 
-#: known, with the work that removes them: issue 14 moves the wind-error process into the engine
-KNOWN = {"stratotrack.analysis.termination uses stratotrack.ensemble.perturb._WindErrorState"}
+#: known exceptions (none: the wind-error process the debris falls used privately now lives in engine.wind_error)
+KNOWN: set[str] = set()
 #: by design: the engine's kernels compile the wind sampler's numba functions into their own loops (and the GPU and
 #: serial backends build twins of them), so wind._sample is the engine's interface to the wind layer
 KERNEL_INTERFACE = "stratotrack.wind._sample"
