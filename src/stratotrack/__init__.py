@@ -21,6 +21,7 @@ __all__ = [
     "track",
     "origin",
     "assess",
+    "steer",
     "open_wind",
     "fetch",
     "WindField",
@@ -42,6 +43,7 @@ _LAZY = {
     "track": ("stratotrack.track", None),  # the package: st.track.track(...), st.track.ParticleFilter...
     "origin": ("stratotrack.track", "origin"),
     "assess": ("stratotrack.analysis", "assess"),
+    "steer": ("stratotrack.steer", None),  # the package, callable: st.steer(...) is stratotrack.steer.api.steer
     "open_wind": ("stratotrack.wind", "open_wind"),
     "fetch": ("stratotrack.wind.download", "fetch"),
     "WindField": ("stratotrack.wind", "WindField"),

@@ -9,3 +9,20 @@ reproduces the episodes of Google's Balloon Learning Environment (BLE) without J
 from .control import DOWN, STAY, UP, Controller, Forecast, Observation
 
 __all__ = ["UP", "STAY", "DOWN", "Forecast", "Observation", "Controller"]
+
+
+# ``st.steer(...)`` flies a steered balloon (stratotrack.steer.api.steer) while ``stratotrack.steer`` stays this
+# package: the package is callable (importing a submodule sets the package as the parent's attribute, so a
+# function of the same name could not stay there).
+import sys as _sys
+import types as _types
+
+
+class _CallablePackage(_types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        from .api import steer
+
+        return steer(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallablePackage
