@@ -36,39 +36,36 @@ BALLOONS = ("superpressure", "zero-pressure", "latex")
 
 
 # -- sun and power ----------------------------------------------------------------------------------------------
-def sun_elevation(t, lat, lon):
-    """The sun's elevation (degrees) at epoch seconds ``t`` over (lat, lon): the low-precision solar coordinates of
-    the Astronomical Almanac (about 0.01 degree over 1950-2050), refraction ignored."""
-    d = np.asarray(t, dtype=float) / 86400.0 - 10957.5  # days since J2000.0
-    g = np.radians(357.529 + 0.98560028 * d)
-    q = 280.459 + 0.98564736 * d
-    lam = np.radians(q + 1.915 * np.sin(g) + 0.020 * np.sin(2 * g))
-    eps = np.radians(23.439 - 3.6e-7 * d)
-    ra = np.arctan2(np.cos(eps) * np.sin(lam), np.cos(lam))
-    dec = np.arcsin(np.sin(eps) * np.sin(lam))
-    gmst = np.radians((280.46061837 + 360.98564736629 * d) % 360.0)
-    ha = gmst + np.radians(np.asarray(lon, dtype=float)) - ra
-    la = np.radians(np.asarray(lat, dtype=float))
-    return np.degrees(np.arcsin(np.clip(np.sin(la) * np.sin(dec) + np.cos(la) * np.cos(dec) * np.cos(ha), -1, 1)))
+def sun_elevation(t, lat, lon) -> float:
+    """The sun's elevation (degrees) at epoch seconds ``t`` over (lat, lon) (:func:`.power.sun_position`)."""
+    from .power import sun_position
+
+    return float(sun_position(float(lat), float(lon), float(t))[0])
 
 
 @dataclass
 class PowerSystem:
-    """Solar panels, battery and loads.  Panels give ``panel_peak`` W times the sine of the sun's elevation above
-    the float horizon (``horizon`` degrees: BLE's -4.242 at float altitude), at most ``panel_peak``; the battery
-    holds ``battery_wh`` Wh and starts at ``start_soc``; ``hotel`` W are drawn always (avionics, radio); the power
-    safety layer keeps ``reserve`` (a fraction of the capacity) for the night: below it, no compressor at night
-    and no payload."""
+    """Solar panels, battery and loads: BLE's flight system by default (:mod:`stratotrack.steer.power`: six 210 W
+    panels, ``battery_wh`` 3,058.56 Wh starting at ``start_soc`` 95%, hotel loads of 120.4 W by day and 183.7 W by
+    night), the panels' output times ``panel_scale``.  ``reserve`` (a fraction of the capacity) is what the payload
+    leaves in the battery; the compressor follows BLE's power safety layer (no pumping at night when the battery
+    would not last until sunrise)."""
 
-    panel_peak: float = 500.0
-    battery_wh: float = 3000.0
-    hotel: float = 30.0
-    start_soc: float = 0.95
+    panel_scale: float = 1.0
+    battery_wh: float | None = None
+    day_load: float | None = None
+    night_load: float | None = None
+    start_soc: float | None = None
     reserve: float = 0.2
-    horizon: float = -4.242
 
     def __post_init__(self):
-        for name in ("panel_peak", "battery_wh", "hotel"):
+        from . import power as pw
+
+        self.battery_wh = pw.BATTERY_CAPACITY_WH if self.battery_wh is None else float(self.battery_wh)
+        self.day_load = pw.DAY_LOAD_W if self.day_load is None else float(self.day_load)
+        self.night_load = pw.NIGHT_LOAD_W if self.night_load is None else float(self.night_load)
+        self.start_soc = pw.BATTERY_START_SOC if self.start_soc is None else float(self.start_soc)
+        for name in ("panel_scale", "battery_wh", "day_load", "night_load"):
             v = float(getattr(self, name))
             if not (math.isfinite(v) and v >= 0):
                 raise InputError(f"power system {name.replace('_', ' ')} {v!r} is invalid; expected a number >= 0")
@@ -83,12 +80,22 @@ class PowerSystem:
     def capacity(self) -> float:
         return self.battery_wh * 3600.0
 
-    def solar(self, elevation_deg):
-        e = np.radians(np.asarray(elevation_deg, dtype=float) - self.horizon)
-        return self.panel_peak * np.clip(np.sin(e), 0.0, 1.0)
+    def solar(self, elevation_deg, pressure) -> float:
+        from .power import solar_power
+
+        return self.panel_scale * float(solar_power(float(elevation_deg), float(pressure)))
+
+    def peak(self, pressure) -> float:
+        """The panels' best output (W) at a pressure, over every sun elevation."""
+        return max(self.solar(e, pressure) for e in np.arange(-4.0, 90.1, 0.5))
 
     def is_day(self, elevation_deg) -> bool:
-        return bool(elevation_deg > self.horizon)
+        from .power import is_day
+
+        return bool(is_day(float(elevation_deg)))
+
+    def hotel(self, elevation_deg) -> float:
+        return self.day_load if self.is_day(elevation_deg) else self.night_load
 
 
 # -- balloons -----------------------------------------------------------------------------------------------------
@@ -252,9 +259,11 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
     check_in_domain(truth_field, lat0, lon0, "the start")
     forecast_field.check_times(t0)
     truth_field.check_times(t0)
-    if payload.active and payload.power > power.panel_peak:
-        raise InputError(f"payload power {payload.power:g} W is above the solar panels' output "
-                         f"({power.panel_peak:g} W at best); expected at most {power.panel_peak:g} W")
+    if payload.active:
+        best = power.peak(float(atmosphere.pressure(z0)))
+        if payload.power > best:
+            raise InputError(f"payload power {payload.power:g} W is above the solar panels' output ({best:,.0f} W at "
+                             f"best at {z0:,.0f} m); expected at most {best:,.0f} W")
     if spec.kind == "zero-pressure" and spec.volume is None:
         from ..flight.models import zeropressure as zp
 
@@ -269,6 +278,7 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
                              f"balloon's reach: {why}, {lo_s}; expected a band within it around the start")
 
     steer_ok = spec.kind != "latex"
+    safety = Safety(spec, power, lat0, lon0, t0, band, overrides := {"power": 0, "envelope": 0, "altitude": 0})
     t_end = t0 + duration
     elev0 = float(sun_elevation(t0, lat0, lon0))
     gas_t = _gas_temperature(spec, z0, 0.0, elev0)
@@ -299,7 +309,6 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
     log = {k: [] for k in names}
     hist = {k: [] for k in ("t", "x", "y", "pressure", "u", "v")}
     events = {}
-    overrides = {"power": 0, "envelope": 0, "altitude": 0}
     st = {"prev": None, "soc": power.start_soc, "energy_in": 0.0, "hotel": 0.0, "pump": 0.0, "payload": 0.0,
           "spilled": 0.0, "payload_on": False, "last_q1": state0[1], "action": STAY, "reset": False}
 
@@ -320,8 +329,9 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
         fr, fc = frame_for(k)
         x, y = (float(a) for a in fr.to_xy(lat, lon))
         elev = float(sun_elevation(t, lat, lon))
-        solar = float(power.solar(elev))
         p = float(atmosphere.pressure(max(z, -500.0)))
+        solar = power.solar(elev, p)
+        hotel = power.hotel(elev)
         # measured wind over the last interval (in the current frame), and the energy balance over it
         u = v = 0.0
         if prev is not None:
@@ -334,7 +344,7 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
             pump = (q1 - st["last_q1"]) if spec.kind == "superpressure" else 0.0
             e_in = 0.5 * (prev["solar"] + solar) * dt
             e_pay = payload.power * dt if st["payload_on"] else 0.0
-            e_hotel = power.hotel * dt
+            e_hotel = 0.5 * (prev["hotel"] + hotel) * dt
             e = st["soc"] * power.capacity + e_in - e_hotel - pump - e_pay
             st["spilled"] += max(e - power.capacity, 0.0)
             st["soc"] = min(max(e, 0.0), power.capacity) / power.capacity
@@ -367,7 +377,7 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
             dist = math.hypot(x, y)
         # payload duty cycle for the next interval
         want = payload.wants(t - t0, lat, lon)
-        net_other = solar - power.hotel
+        net_other = solar - hotel
         on = bool(want and payload.allowed(st["soc"], power.capacity, control_interval, net_other))
         st["payload_on"] = on
         # the controller, through the safety layers
@@ -381,7 +391,7 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
                 controller.reset(obs)
                 st["reset"] = True
             asked = int(controller.act(obs))
-            act = _safety(asked, obs, spec, power, overrides, q1)
+            act = safety(asked, obs, t, st["soc"] * power.battery_wh)
         st["action"] = act
         # parameters the rates cannot see: the gas temperature at the sun's elevation
         if spec.kind == "superpressure":
@@ -391,7 +401,7 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
         for key, val in zip(names, (t, lat, (lon + 180) % 360 - 180, z, p, dist, x, y, u, v, st["soc"], solar,
                                     elev, asked, act, on, spr, q0, q1, k)):
             log[key].append(val)
-        st["prev"] = {"t": t, "x": x, "y": y, "p": p, "k": k, "solar": solar}
+        st["prev"] = {"t": t, "x": x, "y": y, "p": p, "k": k, "solar": solar, "hotel": hotel}
         return np.array([float(act)])
 
     integ = Integrator(truth_field, np.array([t0]), np.array([lat0]), np.array([lon0]), np.array([z0]), codes, vals,
@@ -415,36 +425,42 @@ def _sp_state(z, air_kg, spec, gas_t):
     return spm.superpressure(z, air_kg, spec.mols_gas, gas_t)
 
 
-#: the envelope layer keeps the superpressure this far (Pa) from bursting and from going slack
-ENVELOPE_MARGIN = 150.0
+class Safety:
+    """The safety layers between a controller and the balloon, counted per layer in ``overrides``: for the
+    superpressure balloon BLE's power and envelope layers (:mod:`stratotrack.steer.safety`) and its altitude floor
+    at the band's bottom; for every balloon the band's top (no going up above it) and bottom (up below it, no
+    going down just above it)."""
 
+    def __init__(self, spec, power, lat0, lon0, t0, band, overrides):
+        from . import safety as sf
 
-def _safety(action, obs: Observation, spec, power: PowerSystem, overrides, q1) -> int:
-    """The safety layers, in BLE's order of precedence: envelope, power, altitude band."""
-    from ..flight import superpressure as sp
+        self.kind = spec.kind
+        self.overrides = overrides
+        self.power = self.envelope = None
+        if spec.kind == "superpressure":
+            self.power = sf.PowerSafety(max(min(lat0, 60.0), -60.0), lon0, t0, power.battery_wh,
+                                        night_load_w=power.night_load)
+            self.envelope = sf.EnvelopeSafety()
+        self.floor = sf.AltitudeSafety(min_altitude_m=float(band[0]))
+        self.top = float(band[1])
 
-    a = action
-    if a not in (UP, STAY, DOWN):
-        raise InputError(f"controller returned {action!r}; expected UP (1), STAY (0) or DOWN (-1)")
-    # altitude band: outside it, head back in
-    if obs.pressure > obs.pressure_max and a != UP:
-        a = UP
-        overrides["altitude"] += 1
-    elif obs.pressure < obs.pressure_min and a != DOWN:
-        a = DOWN
-        overrides["altitude"] += 1
-    if spec.kind == "superpressure":
-        if a == DOWN and obs.superpressure > sp.MAX_SUPERPRESSURE - ENVELOPE_MARGIN:
-            a = STAY
-            overrides["envelope"] += 1
-        elif a == UP and obs.superpressure < ENVELOPE_MARGIN:
-            a = STAY
-            overrides["envelope"] += 1
-        # power: the compressor not at night below the reserve, never on an empty battery
-        if a == DOWN and ((not obs.is_day and obs.battery_soc <= power.reserve) or obs.battery_soc <= 0.0):
-            a = STAY
-            overrides["power"] += 1
-    return a
+    def __call__(self, action, obs: Observation, unix_seconds, battery_wh) -> int:
+        if action not in (UP, STAY, DOWN):
+            raise InputError(f"controller returned {action!r}; expected UP (1), STAY (0) or DOWN (-1)")
+        a = action
+        if self.power is not None:
+            b = self.power(a, unix_seconds, battery_wh) if battery_wh > 0 else (STAY if a == DOWN else a)
+            self.overrides["power"] += b != a
+            a = b
+        if self.envelope is not None:
+            b = self.envelope(a, obs.superpressure)
+            self.overrides["envelope"] += b != a
+            a = b
+        b = self.floor(a, obs.altitude)
+        if b == a and obs.altitude > self.top and a == UP:
+            b = STAY
+        self.overrides["altitude"] += b != a
+        return b
 
 
 def _result(ds, L, events, overrides, st, route, payload, power, spec, dt, forecast_field, truth_field, err,
