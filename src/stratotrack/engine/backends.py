@@ -122,7 +122,9 @@ def serial_advance():
 
     py = kernels.advance.py_func
     func = types.FunctionType(py.__code__, py.__globals__, py.__name__, py.__defaults__, py.__closure__)
-    func.__qualname__ = "advance_serial"  # its own numba cache file beside the parallel one
+    # its own numba cache file beside the parallel one, one per set of models: numba keys the cache on kernels.py's
+    # time stamp only, and ensure_models() flushes the kernels' own caches, not this twin's, when a model changes
+    func.__qualname__ = f"advance_serial_{kernels.MODELS_FINGERPRINT:x}"
     func.__doc__ = "Serial twin of :func:`advance` (no parallel region)."
     return numba.njit(cache=True, parallel=False, error_model="numpy", _nrt=False)(func)
 

@@ -80,8 +80,8 @@ def steer(lat, lon, alt=None, time=None, *, target=None, radius=50_000.0, waypoi
     process if ``forecast_error`` is true or a :class:`~stratotrack.engine.wind_error.WindError`).
     ``balloon``: ``superpressure``, ``zero-pressure`` or ``latex`` (``balloon_options``: :class:`~.flight.BalloonSpec`
     fields); ``controller``: ``seeker``, ``planner``, ``greedy`` or a controller object; ``band`` the allowed
-    altitudes (m, low and high; default 15-18.5 km for the superpressure balloon, the start altitude +-2 km for
-    the others); ``payload_power`` W switched on over ``payload_sites`` (:class:`~.payload.Site` or
+    altitudes (m, low and high; default 15-18.5 km for the superpressure balloon, the zero-pressure balloon's
+    reach from full to no ballast); ``payload_power`` W switched on over ``payload_sites`` (:class:`~.payload.Site` or
     ``"NAME,LAT,LON[,RADIUS_KM]"``) or in ``payload_schedule`` ((start, end) s from the start), or always if
     neither is given, while the battery allows; ``power`` a :class:`~.flight.PowerSystem`.
 
@@ -120,9 +120,8 @@ def steer(lat, lon, alt=None, time=None, *, target=None, radius=50_000.0, waypoi
     if alt is None:
         alt = {"superpressure": 17000.0, "zero-pressure": 30000.0, "latex": 0.0}[kind]
     alt = float(alt)
-    if band is None:
-        band = (15000.0, 18500.0) if kind == "superpressure" else (max(alt - 2000.0, 0.0), alt + 2000.0)
-    band = tuple(float(b) for b in band)
+    if band is not None:
+        band = tuple(float(b) for b in band)
     t0 = float(to_epoch_seconds(now() if time is None else time))
     fc = _wind(wind)
     tr = _wind(truth)

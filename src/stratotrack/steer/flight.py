@@ -229,7 +229,7 @@ def _stages(spec: BalloonSpec, z0: float, t_end: float, gas_t: float):
 
 def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=None, forecast_error=None,
         balloon: BalloonSpec | None = None, controller=None, power: PowerSystem | None = None,
-        payload: Payload | None = None, band=(15000.0, 21000.0), control_interval: float = 180.0,
+        payload: Payload | None = None, band=None, control_interval: float = 180.0,
         step: float = 20.0, output_interval: float = 600.0, seed: int = 0, forecast_half_width=None,
         forecast_spacing: float = 100_000.0) -> SteerResult:
     """Fly one steered balloon; see :func:`stratotrack.steer` (the public entry) for the arguments."""
@@ -269,9 +269,13 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
 
         # sized to float at the start altitude with half its ballast gone
         spec.volume = (spec.system_mass + 0.5 * spec.ballast) / (float(atmosphere.density(z0)) * (1 - zp.M_GAS / zp.M_AIR))
+    (rlo, rhi), why = _reach(spec, z0)
+    if band is None:  # BLE's band for the superpressure balloon; the others' reach
+        band = ((15000.0, 18500.0) if spec.kind == "superpressure" else
+                (rlo, rhi) if spec.kind == "zero-pressure" and np.isfinite(rlo) else (0.0, spec.burst_altitude))
+    band = (float(band[0]), float(band[1]))
     pmin, pmax = _band_pressures(band)
     if spec.kind != "latex":
-        (rlo, rhi), why = _reach(spec, z0)
         if not (rlo <= band[0] and band[1] <= rhi) or not (band[0] <= z0 <= band[1]):
             lo_s = "none" if not np.isfinite(rlo) else f"{rlo:,.0f} to {rhi:,.0f} m"
             raise InputError(f"altitude band {band[0]:,.0f} to {band[1]:,.0f} m (start {z0:,.0f} m) is outside the "
@@ -363,7 +367,7 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
                 event("burst", t, integ)
             elif spr <= 0.0:
                 event("zero_pressure", t, integ)
-        elif spec.kind == "zero-pressure" and q1 <= 1e-9 and spec.ballast > 0:
+        elif spec.kind == "zero-pressure" and q1 < BALLAST_EMPTY and spec.ballast > 0:
             event("ballast_exhausted", t, integ)
         ended = any(e in events for e in ("burst", "zero_pressure"))
         if ended:
@@ -423,6 +427,10 @@ def _sp_state(z, air_kg, spec, gas_t):
     from ..flight.models import superpressure as spm
 
     return spm.superpressure(z, air_kg, spec.mols_gas, gas_t)
+
+
+#: ballast (kg) below which the zero-pressure balloon's ballast counts as exhausted (the drop tapers to zero)
+BALLAST_EMPTY = 0.01
 
 
 class Safety:

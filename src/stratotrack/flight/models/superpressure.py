@@ -28,6 +28,7 @@ from .base import Model
 
 EVENTS = ("burst", "zero_pressure", "out_of_power")
 MAX_SPEED = 5.0
+EMPTY_TAU = 30.0
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
@@ -43,8 +44,9 @@ def rate(z, q0, q1, cmd, p0, p1, p2, p3):
         power, flow = sp.compressor_mass_flow((p + spr) / p)
         dair = flow
         de = power
-    elif cmd > 0.5 and q0 > 0.0:
-        dair = sp.valve_mass_flow(spr, p, p1)
+    elif cmd > 0.5:
+        # (tapering over the last EMPTY_TAU seconds' worth so that the integrator never overdraws the ballonet)
+        dair = -min(-sp.valve_mass_flow(spr, p, p1), max(q0, 0.0) / EMPTY_TAU)
     return w, dair, de
 
 

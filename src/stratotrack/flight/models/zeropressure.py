@@ -38,6 +38,8 @@ M_GAS = 0.0040026
 VALVE_FLOW = 0.004
 #: time constant (s) with which excess gas leaves a full envelope through its ducts
 DUCT_TAU = 120.0
+#: a store (gas, ballast) runs out exponentially over its last this many seconds of flow
+EMPTY_TAU = 30.0
 #: drag coefficient of the envelope
 CD = 0.5
 #: vertical speed cap (m/s)
@@ -57,9 +59,10 @@ def rate(z, q0, q1, cmd, p0, p1, p2, p3):
     w = buoyant_speed(lift, rho, full, CD * math.pi * r * r, MAX_SPEED)
     # excess gas out of a full envelope; the valve on command
     dgas = -max(vol - p1, 0.0) / vol * gas / DUCT_TAU if vol > 0.0 else 0.0
-    if cmd < -0.5 and gas > 0.0:
-        dgas -= VALVE_FLOW
-    dball = -p3 if (cmd > 0.5 and q1 > 0.0) else 0.0
+    # (flows taper over the last EMPTY_TAU seconds' worth so that the integrator never overdraws a store)
+    if cmd < -0.5:
+        dgas -= min(VALVE_FLOW, gas / EMPTY_TAU)
+    dball = -min(p3, max(q1, 0.0) / EMPTY_TAU) if cmd > 0.5 else 0.0
     return w, dgas, dball
 
 
