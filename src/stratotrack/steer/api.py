@@ -8,14 +8,13 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["steer", "make_controller", "CONTROLLERS"]
-
-#: controllers by name (``seeker`` and ``planner`` come from their modules when present)
-CONTROLLERS = ("seeker", "planner", "greedy")
+__all__ = ["steer", "make_controller"]
 
 
-def make_controller(name, **options):
-    """A controller from its name or the controller itself (anything with ``reset`` and ``act``)."""
+
+def make_controller(name, seed: int = 0, **options):
+    """A controller from its name (``greedy`` here; ``seeker``, ``stay``, ``random``, ``planner``... from
+    :mod:`stratotrack.steer.registry`) or the controller itself (anything with ``reset`` and ``act``)."""
     if hasattr(name, "act") and hasattr(name, "reset"):
         return name
     key = str(name).lower()
@@ -23,30 +22,13 @@ def make_controller(name, **options):
         from .goto import GreedyController
 
         return GreedyController(**options)
+    from . import registry
+
     try:
-        from . import registry  # steer-arena's registry of controllers, where merged
-    except ImportError:
-        registry = None
-    if registry is not None and hasattr(registry, "make"):
-        try:
-            return registry.make(key, **options)
-        except (KeyError, InputError):
-            pass
-    if key == "seeker":
-        try:
-            from .seeker import StationSeeker
-        except ImportError:
-            raise InputError("controller 'seeker' is not available in this installation; expected one of "
-                             "greedy, planner") from None
-        return StationSeeker(**options)
-    if key == "planner":
-        try:
-            from .planner import Planner
-        except ImportError:
-            raise InputError("controller 'planner' is not available in this installation; expected one of "
-                             "greedy, seeker") from None
-        return Planner(**options)
-    raise InputError(f"controller {name!r} is unknown; expected one of {', '.join(CONTROLLERS)}")
+        return registry.make(key, seed=seed)
+    except InputError:
+        raise InputError(f"controller {name!r} is unknown; expected one of "
+                         f"{', '.join(sorted(set(registry.names()) | {'greedy'}))}") from None
 
 
 def _duration(value) -> float:
@@ -129,7 +111,7 @@ def steer(lat, lon, alt=None, time=None, *, target=None, radius=50_000.0, waypoi
     sites = [s if isinstance(s, Site) else parse_site(s) for s in (payload_sites or ())]
     pay = Payload(float(payload_power), sites, [tuple(map(float, iv)) for iv in (payload_schedule or ())],
                   power.reserve if payload_reserve is None else float(payload_reserve))
-    ctl = None if kind == "latex" else make_controller(controller, **(controller_options or {}))
+    ctl = None if kind == "latex" else make_controller(controller, seed=int(seed), **(controller_options or {}))
     return fly(fc, (float(lat), float(lon), alt), t0, wps, duration=_duration(duration), truth=tr,
                forecast_error=forecast_error, balloon=spec, controller=ctl, power=power, payload=pay, band=band,
                control_interval=float(control_interval), step=float(step), output_interval=float(output_interval),

@@ -497,6 +497,7 @@ def _result(ds, L, events, overrides, st, route, payload, power, spec, dt, forec
         "controller": getattr(controller, "name", None) if controller is not None else None,
         "start": format_time(np.datetime64(int(round(t0)), "s")),
         "duration_h": total / 3600.0,
+        "radius_km": route.waypoints[0].radius / 1000.0 if len(route.waypoints) == 1 else None,
         "time_within_radius_h": t_within / 3600.0,
         "fraction_within_radius": t_within / total if total > 0 else 0.0,
         "final_distance_km": float(L["distance"][-1]) / 1000.0 if n else None,
