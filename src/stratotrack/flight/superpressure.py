@@ -33,6 +33,7 @@ __all__ = [
     "superpressure_and_volume", "system_mass", "net_lift", "vertical_speed", "pressure_rate",
     "solar_attenuation", "d_gas_temperature_dt", "equilibrium_gas_temperature", "stable_state",
     "compressor_power", "compressor_efficiency", "compressor_mass_flow", "valve_mass_flow",
+    "accessible_pressure_range",
 ]
 
 # Physical constants (BLE utils/constants.py).
@@ -333,3 +334,66 @@ def valve_mass_flow(superpressure: float, pressure: float, gas_temperature: floa
     area = math.pi * diameter * diameter / 4.0
     rho = (superpressure + pressure) * M_AIR / (R_GAS * gas_temperature)
     return -VALVE_CD * area * math.sqrt(2.0 * max(superpressure, 0.0) * rho)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The pressure range a balloon can float at with a safe superpressure (BLE: env/balloon/pressure_range_builder.py)
+@njit(cache=True)
+def _crossing(p1, sp1, p2, sp2, lo, hi):
+    if (sp1 < lo and sp2 >= lo) or (sp1 >= lo and sp2 < lo):
+        target = lo
+    elif (sp1 > hi and sp2 <= hi) or (sp1 <= hi and sp2 > hi):
+        target = hi
+    else:
+        return np.nan
+    return abs((target - sp1) / (sp2 - sp1)) * (p2 - p1) + p1
+
+
+@njit(cache=True)
+def _safe_search(bound, column, atm, el, flux, ir, mols_gas, lo, hi, downward):
+    sp = stable_state(bound, atm, el, flux, ir, mols_gas)[4]
+    if lo <= sp <= hi:
+        return bound
+    last_p = bound
+    last_sp = sp
+    n = column.shape[0]
+    for k in range(n):
+        p = column[n - 1 - k] if downward else column[k]
+        if (downward and p > bound) or ((not downward) and p < bound):
+            continue
+        sp = stable_state(p, atm, el, flux, ir, mols_gas)[4]
+        if sp > hi or sp < lo:
+            last_p = p
+            last_sp = sp
+            continue
+        if downward:
+            return _crossing(p, sp, last_p, last_sp, lo, hi)
+        return _crossing(last_p, last_sp, p, sp, lo, hi)
+    return np.nan
+
+
+@njit(cache=True)
+def accessible_pressure_range(atm: np.ndarray, solar_elevation_deg: float, solar_flux: float, upwelling_ir: float,
+                              min_altitude_m: float = 15240.0, buffer_pa: float = 250.0,
+                              mols_gas: float = MOLS_LIFT_GAS) -> tuple:
+    """(lowest, highest) pressure (Pa) the balloon can float at with its superpressure ``buffer_pa`` away from zero
+    and from burst, as BLE's pressure-range builder finds it (stable states on a 20-level column from 1,000 Pa to
+    the altitude floor, the ceiling from the empty-ballonet density); NaN where no safe level exists."""
+    lo = buffer_pa
+    hi = MAX_SUPERPRESSURE - buffer_pa
+    p_floor, _ = atm_at_height(min_altitude_m, atm)
+    column = np.linspace(1000.0, p_floor, 20)
+    ratio = np.empty(20)
+    for k in range(20):
+        _, t = atm_at_pressure(column[k], atm)
+        ratio[k] = column[k] / t
+    empty_mass = PAYLOAD_MASS + ENVELOPE_MASS + mols_gas * M_HE
+    target = empty_mass * R_GAS / (M_AIR * ENVELOPE_VOLUME_BASE)
+    # linear interpolation of pressure against P/T, extrapolated from the end segments
+    k = 0
+    while k < 18 and target > ratio[k + 1]:
+        k += 1
+    ceiling = column[k] + (target - ratio[k]) / (ratio[k + 1] - ratio[k]) * (column[k + 1] - column[k])
+    p_min = _safe_search(ceiling, column, atm, solar_elevation_deg, solar_flux, upwelling_ir, mols_gas, lo, hi, False)
+    p_max = _safe_search(p_floor, column, atm, solar_elevation_deg, solar_flux, upwelling_ir, mols_gas, lo, hi, True)
+    return p_min, p_max

@@ -123,6 +123,9 @@ class Observation:
         forecast: the :class:`Forecast` the controller may use.
         radius: the station-keeping radius, m (50 km in the arena).
         pressure_min, pressure_max: the allowed pressure band, Pa.
+        reachable: optional (lowest, highest) pressure, Pa, the balloon can float at now with a safe
+            superpressure (BLE's pressure-range builder; the arena fills it), or None.
+        step: the decision's index (0 for the first).
     """
 
     t: float
@@ -140,6 +143,8 @@ class Observation:
     radius: float = 50_000.0
     pressure_min: float = 5_000.0
     pressure_max: float = 14_000.0
+    reachable: tuple | None = None
+    step: int = 0
 
 
 @runtime_checkable
