@@ -1,0 +1,256 @@
+"""The planner's roll-out: many candidate altitude plans flown at once over a forecast grid in the local x/y plane.
+
+A plan is a sequence of target pressures, each held over a segment of the look-ahead (``seg_end[k]`` seconds from
+the decision). Each plan is flown from the balloon's state with the same pressure tracker the controller executes
+(:func:`tracker_action`): below the target by more than ``deadband`` it pumps (DOWN, the pressure rises at the
+learned ``rate_down``), above it it vents (UP, the pressure falls at ``rate_up``), otherwise it stays. The wind is
+the forecast interpolated multilinearly (each coordinate clipped to the grid, as ``Forecast.uv``) plus the
+measured-minus-forecast correction at that pressure, fading with lead time (``exp(-lead / tau_corr)``); pumping between
+``night_from`` and ``night_until`` (s from the decision) stops after ``night_pump_budget_wh`` (the battery must
+last the night) and nothing moves vertically before ``frozen_until`` (a power safety layer that paused control). The wind is held over each roll-out step, as the arena holds it over each 3-minute decision.
+
+Each plan's score: the discounted sum over steps of the station-keeping reward (1 within the radius plus a small
+bonus for being nearer the centre; outside, BLE's shaped reward ``c 2^(-(d - R) / tau)``), in reward-hours; minus
+``pump_cost_per_kwh`` per kWh pumped (the pump's power ``pump_w`` at that pressure); plus ``w_terminal`` hours of
+the reward at the end of the look-ahead.  Steps may lengthen with lead time (``leads``).
+
+``rollout`` is compiled (numba, parallel over plans); ``rollout_reference`` is the plain NumPy reference it is
+tested against.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["rollout", "rollout_reference", "tracker_action", "PARAMS"]
+
+#: order of the floats in the ``params`` array of :func:`rollout`
+PARAMS = ("radius", "inside_bonus", "outside_c", "outside_tau", "gamma_per_hour", "pump_cost_per_kwh",
+          "w_terminal", "tau_corr", "deadband", "p_lo", "p_hi", "night_from", "night_until", "night_pump_budget_wh", "frozen_until")
+
+
+def tracker_action(p: float, target: float, deadband: float) -> int:
+    """UP (1) above the target by more than ``deadband``, DOWN (-1) below it, STAY (0) within it."""
+    if p < target - deadband:
+        return -1
+    if p > target + deadband:
+        return 1
+    return 0
+
+
+@njit(cache=True, inline="always")
+def _locate(axis, q):
+    """Lower index and weight of q on an ascending axis, q clipped to the axis ends."""
+    n = axis.shape[0]
+    if n == 1:
+        return 0, 0.0
+    if q <= axis[0]:
+        return 0, 0.0
+    if q >= axis[n - 1]:
+        return n - 2, 1.0
+    lo = 0
+    hi = n - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if axis[mid] <= q:
+            lo = mid
+        else:
+            hi = mid
+    return lo, (q - axis[lo]) / (axis[lo + 1] - axis[lo])
+
+
+@njit(cache=True, inline="always")
+def _table(tab, p0, dp, p):
+    """Linear interpolation of a table on the regular pressure axis p0 + k dp, clipped to its ends."""
+    n = tab.shape[0]
+    f = (p - p0) / dp
+    if f <= 0.0:
+        return tab[0]
+    if f >= n - 1:
+        return tab[n - 1]
+    k = int(f)
+    w = f - k
+    return (1.0 - w) * tab[k] + w * tab[k + 1]
+
+
+@njit(cache=True, inline="always")
+def _reward(d, radius, bonus, c, tau):
+    if d <= radius:
+        return 1.0 + bonus * (1.0 - d / radius)
+    return c * 2.0 ** (-(d - radius) / tau)
+
+
+@njit(cache=True)
+def _slices(tg, U, V, t0, leads):
+    """The forecast at each step's start time (linear in time, clipped to the grid): [n_steps, nx, ny, np]."""
+    n_steps = leads.shape[0] - 1
+    nx, ny, npr = U.shape[0], U.shape[1], U.shape[2]
+    SU = np.empty((n_steps, nx, ny, npr))
+    SV = np.empty((n_steps, nx, ny, npr))
+    for s in range(n_steps):
+        it, wt = _locate(tg, t0 + leads[s])
+        jt = min(it + 1, tg.shape[0] - 1)
+        for a in range(nx):
+            for b in range(ny):
+                for c in range(npr):
+                    SU[s, a, b, c] = (1.0 - wt) * U[a, b, c, it] + wt * U[a, b, c, jt]
+                    SV[s, a, b, c] = (1.0 - wt) * V[a, b, c, it] + wt * V[a, b, c, jt]
+    return SU, SV
+
+
+@njit(cache=True, inline="always")
+def _uv3(xg, yg, pg, SU, SV, s, x, y, p):
+    ix, wx = _locate(xg, x)
+    iy, wy = _locate(yg, y)
+    ip, wp = _locate(pg, p)
+    jx = min(ix + 1, xg.shape[0] - 1)
+    jy = min(iy + 1, yg.shape[0] - 1)
+    jp = min(ip + 1, pg.shape[0] - 1)
+    u = 0.0
+    v = 0.0
+    for a in range(2):
+        ax = ix if a == 0 else jx
+        bx = 1.0 - wx if a == 0 else wx
+        for b in range(2):
+            ay = iy if b == 0 else jy
+            by = 1.0 - wy if b == 0 else wy
+            w0 = bx * by * (1.0 - wp)
+            w1 = bx * by * wp
+            u += w0 * SU[s, ax, ay, ip] + w1 * SU[s, ax, ay, jp]
+            v += w0 * SV[s, ax, ay, ip] + w1 * SV[s, ax, ay, jp]
+    return u, v
+
+
+@njit(cache=True, parallel=True)
+def rollout(xg, yg, pg, tg, U, V, x0, y0, p0, t0, targets, seg_end, leads, tab_p0, tab_dp,
+            rate_up, rate_down, pump_w, corr_u, corr_v, params, scores, inside, pumped):
+    """Fly every plan (rows of ``targets`` [n_plans, n_seg]) over the steps ``leads[k] -> leads[k + 1]`` (s after
+    the decision at ``t0``); write each plan's score, seconds within the radius and pump energy (Wh) into
+    ``scores``, ``inside``, ``pumped`` [n_plans].
+
+    ``rate_up``, ``rate_down`` (Pa/s), ``pump_w`` (W), ``corr_u``, ``corr_v`` (m/s) are tables on the pressure
+    axis ``tab_p0 + k tab_dp``; ``params`` holds the floats named in :data:`PARAMS`.  The reward counts in hours
+    (reward x step length), the pump cost per kWh, the terminal reward ``w_terminal`` hours' worth."""
+    radius = params[0]
+    bonus = params[1]
+    c_out = params[2]
+    tau_out = params[3]
+    gamma_h = params[4]
+    pump_cost = params[5] / 1000.0  # per Wh
+    w_term = params[6]
+    tau_corr = params[7]
+    deadband = params[8]
+    p_lo = params[9]
+    p_hi = params[10]
+    night_from = params[11]
+    night_until = params[12]
+    night_budget = params[13]
+    frozen_until = params[14]
+    n_plans = targets.shape[0]
+    n_seg = targets.shape[1]
+    n_steps = leads.shape[0] - 1
+    SU, SV = _slices(tg, U, V, t0, leads)
+    fades = np.empty(n_steps)
+    discs = np.empty(n_steps + 1)
+    for s in range(n_steps):
+        fades[s] = math.exp(-leads[s] / tau_corr)
+        discs[s] = gamma_h ** (leads[s + 1] / 3600.0)
+    discs[n_steps] = discs[n_steps - 1]
+    for i in prange(n_plans):
+        x = x0
+        y = y0
+        p = p0
+        score = 0.0
+        ins = 0.0
+        pump = 0.0
+        night_pump = 0.0
+        seg = 0
+        for s in range(n_steps):
+            lead = leads[s]
+            dt = leads[s + 1] - lead
+            while seg < n_seg - 1 and lead >= seg_end[seg]:
+                seg += 1
+            target = min(max(targets[i, seg], p_lo), p_hi)
+            # wind over this step at the start point, held (as the arena holds it over a decision)
+            u, v = _uv3(xg, yg, pg, SU, SV, s, x, y, p)
+            u += fades[s] * _table(corr_u, tab_p0, tab_dp, p)
+            v += fades[s] * _table(corr_v, tab_p0, tab_dp, p)
+            x += u * dt
+            y += v * dt
+            # the tracker
+            if lead < frozen_until:
+                pass
+            elif p < target - deadband:
+                night = lead >= night_from and lead < night_until
+                e = _table(pump_w, tab_p0, tab_dp, p) * dt / 3600.0
+                if not night or night_pump + e <= night_budget:
+                    p = min(p + _table(rate_down, tab_p0, tab_dp, p) * dt, target)
+                    pump += e
+                    if night:
+                        night_pump += e
+                    score -= discs[s] * pump_cost * e
+            elif p > target + deadband:
+                p = max(p - _table(rate_up, tab_p0, tab_dp, p) * dt, target)
+            d = math.sqrt(x * x + y * y)
+            if d <= radius:
+                ins += dt
+            score += discs[s] * _reward(d, radius, bonus, c_out, tau_out) * dt / 3600.0
+        d = math.sqrt(x * x + y * y)
+        scores[i] = score + discs[n_steps] * w_term * _reward(d, radius, bonus, c_out, tau_out)
+        inside[i] = ins
+        pumped[i] = pump
+
+
+def rollout_reference(forecast, x0, y0, p0, t0, targets, seg_end, leads, tab_p0, tab_dp, rate_up, rate_down,
+                      pump_w, corr_u, corr_v, params):
+    """Plain NumPy reference of :func:`rollout` (vectorised over plans; the wind from ``forecast.uv``).
+    Returns ``(scores, inside, pumped)``."""
+    pr = dict(zip(PARAMS, params))
+    targets = np.asarray(targets, dtype=float)
+    leads = np.asarray(leads, dtype=float)
+    n = targets.shape[0]
+    tab = tab_p0 + tab_dp * np.arange(len(rate_up))
+    x = np.full(n, float(x0))
+    y = np.full(n, float(y0))
+    p = np.full(n, float(p0))
+    score = np.zeros(n)
+    ins = np.zeros(n)
+    pump = np.zeros(n)
+    night_pump = np.zeros(n)
+
+    def reward(d):
+        out = pr["outside_c"] * 2.0 ** (-(d - pr["radius"]) / pr["outside_tau"])
+        return np.where(d <= pr["radius"], 1.0 + pr["inside_bonus"] * (1.0 - d / pr["radius"]), out)
+
+    disc = 1.0
+    for s in range(leads.size - 1):
+        lead = leads[s]
+        dt = leads[s + 1] - lead
+        disc = pr["gamma_per_hour"] ** (leads[s + 1] / 3600.0)
+        seg = min(int(np.searchsorted(seg_end, lead, side="right")), targets.shape[1] - 1)
+        target = np.clip(targets[:, seg], pr["p_lo"], pr["p_hi"])
+        u, v = forecast.uv(x, y, p, np.full(n, t0 + lead))
+        fade = math.exp(-lead / pr["tau_corr"])
+        u = u + fade * np.interp(p, tab, corr_u)
+        v = v + fade * np.interp(p, tab, corr_v)
+        x = x + u * dt
+        y = y + v * dt
+        moving = lead >= pr["frozen_until"]
+        down = moving & (p < target - pr["deadband"])
+        up = moving & (p > target + pr["deadband"])
+        e = np.interp(p, tab, pump_w) * dt / 3600.0
+        if pr["night_from"] <= lead < pr["night_until"]:
+            down &= night_pump + e <= pr["night_pump_budget_wh"]
+            night_pump += np.where(down, e, 0.0)
+        p = np.where(down, np.minimum(p + np.interp(p, tab, rate_down) * dt, target), p)
+        p = np.where(up, np.maximum(p - np.interp(p, tab, rate_up) * dt, target), p)
+        pump += np.where(down, e, 0.0)
+        score -= np.where(down, disc * pr["pump_cost_per_kwh"] / 1000.0 * e, 0.0)
+        d = np.hypot(x, y)
+        ins += np.where(d <= pr["radius"], dt, 0.0)
+        score += disc * reward(d) * dt / 3600.0
+    score += disc * pr["w_terminal"] * reward(np.hypot(x, y))
+    return score, ins, pump

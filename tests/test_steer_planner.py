@@ -1,0 +1,150 @@
+"""The planner controller on analytic winds where the answer is known, and its compiled roll-out against the NumPy
+reference.
+
+The flights here use a stand-in balloon (constant pump and vent rates, fixed superpressure, the wind held over
+each 3-minute decision, no safety layers): enough to check the planner's decisions, not the arena's physics.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from stratotrack.steer.control import DOWN, STAY, UP, Forecast, Observation
+from stratotrack.steer.planner import PlannerController, SunClock, VerticalModel
+from stratotrack.steer.planner_rollout import PARAMS, rollout, rollout_reference
+
+X = np.linspace(-500e3, 500e3, 21)
+P = np.linspace(5000.0, 14000.0, 10)
+T = np.linspace(0.0, 48 * 3600.0, 9)
+RADIUS = 50e3
+
+
+def layered(u_of_p, v_of_p=None):
+    """A forecast whose wind depends on pressure only: u_of_p(p) and v_of_p(p) m/s at the grid levels."""
+    u = np.broadcast_to(np.array([u_of_p(p) for p in P])[None, None, :, None], (21, 21, 10, 9)).copy()
+    v = np.zeros_like(u) if v_of_p is None else np.broadcast_to(
+        np.array([v_of_p(p) for p in P])[None, None, :, None], (21, 21, 10, 9)).copy()
+    return Forecast(X, X, P, T, u, v)
+
+
+def fly(controller, forecast, x0, y0, p0, hours=24.0, rate_up=0.5, rate_down=0.4, band=(5000.0, 14000.0),
+        truth=None):
+    """Fly a stand-in balloon: returns arrays of time, x, y, pressure and the actions taken."""
+    dt = 180.0
+    x, y, p = x0, y0, p0
+    hist = {k: [] for k in ("t", "x", "y", "pressure", "u", "v")}
+    out = {k: [] for k in ("t", "x", "y", "pressure", "action")}
+    wind = (0.0, 0.0)
+    for k in range(int(hours * 3600 / dt)):
+        t = k * dt
+        elev = 60.0 * math.sin(2 * math.pi * (t / 86400.0))  # day in the first half of each day
+        obs = Observation(t=t, x=x, y=y, pressure=p, altitude=16000.0 - 6300.0 * math.log(p / 10000.0),
+                          superpressure=300.0, battery_soc=0.95, sun_elevation_deg=elev, is_day=elev > -4.24,
+                          wind=wind, history={k2: np.array(v2) for k2, v2 in hist.items()}, forecast=forecast,
+                          radius=RADIUS, pressure_min=band[0], pressure_max=band[1])
+        if k == 0:
+            controller.reset(obs)
+        a = controller.act(obs)
+        assert a in (UP, STAY, DOWN)
+        for key, val in (("t", t), ("x", x), ("y", y), ("pressure", p), ("action", a)):
+            out[key].append(val)
+        u, v = (truth or forecast.uv)(x, y, p, t)
+        u, v = float(u), float(v)
+        for key, val in (("t", t), ("x", x), ("y", y), ("pressure", p), ("u", u), ("v", v)):
+            hist[key].append(val)
+        wind = (u, v)
+        x += u * dt
+        y += v * dt
+        p += {UP: -rate_up, STAY: 0.0, DOWN: rate_down}[a] * dt
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def twr(f):
+    return float(np.mean(np.hypot(f["x"], f["y"]) <= RADIUS))
+
+
+class Stay:
+    name = "stay"
+
+    def reset(self, obs):
+        pass
+
+    def act(self, obs):
+        return STAY
+
+
+def test_rollout_matches_numpy_reference():
+    rng = np.random.default_rng(3)
+    fc = Forecast(X, X, P, T, rng.normal(0, 8, (21, 21, 10, 9)), rng.normal(0, 8, (21, 21, 10, 9)))
+    targets = rng.uniform(5000, 14000, (50, 3))
+    seg_end = np.array([2.0, 6.0, 12.0]) * 3600.0
+    leads = np.concatenate([np.arange(0, 6 * 3600.0, 600.0), np.arange(6 * 3600.0, 12 * 3600.0, 1200.0), [12 * 3600.0]])
+    tab = 4000.0 + 100.0 * np.arange(121)
+    up, down, pw = VerticalModel.prior(tab, 1600.0)
+    cu, cv = 0.5 * np.sin(tab / 900.0), -0.3 * np.cos(tab / 700.0)
+    params = np.array([RADIUS, 0.1, 0.4, 100e3, 0.97, 2.0, 6.0, 6 * 3600.0, 60.0, 5200.0, 13500.0,
+                       3 * 3600.0, 9 * 3600.0, 150.0, 1800.0])
+    assert params.size == len(PARAMS)
+    n = targets.shape[0]
+    got = [np.empty(n) for _ in range(3)]
+    rollout(fc.x, fc.y, fc.pressure, fc.time, fc.u, fc.v, 30e3, -80e3, 11000.0, 5000.0, targets, seg_end, leads,
+            4000.0, 100.0, up, down, pw, cu, cv, params, *got)
+    want = rollout_reference(fc, 30e3, -80e3, 11000.0, 5000.0, targets, seg_end, leads, 4000.0, 100.0, up, down,
+                             pw, cu, cv, params)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-9)
+    assert np.ptp(got[0]) > 0 and got[2].max() > 0  # the plans differ and some pump
+
+
+def test_two_opposite_layers_hold_station():
+    fc = layered(lambda p: 6.0 if p < 9500 else -6.0)
+    f = fly(PlannerController(), fc, 20e3, 0.0, 11000.0, hours=24.0)
+    drift = fly(Stay(), fc, 20e3, 0.0, 11000.0, hours=24.0)
+    assert twr(drift) < 0.15
+    assert twr(f) > 0.9
+
+
+def test_uniform_wind_nothing_helps():
+    fc = layered(lambda p: 4.0, lambda p: 1.0)
+    f = fly(PlannerController(), fc, -60e3, -10e3, 10000.0, hours=18.0)
+    drift = fly(Stay(), fc, -60e3, -10e3, 10000.0, hours=18.0)
+    assert twr(f) == pytest.approx(twr(drift), abs=1e-12)
+    assert 0.1 < twr(drift) < 0.6
+    np.testing.assert_allclose(f["x"], drift["x"])
+
+
+def test_finds_the_layer_that_blows_to_the_target():
+    # everything blows east (away from the station, which lies west of the start) except one layer near 7000 Pa
+    fc = layered(lambda p: -5.0 if abs(p - 7000.0) < 1 else 3.0)
+    f = fly(PlannerController(), fc, 150e3, 0.0, 11000.0, hours=24.0)
+    inside = np.hypot(f["x"], f["y"]) <= RADIUS
+    assert inside.any()
+    first = int(np.argmax(inside))
+    assert f["t"][first] < 12 * 3600.0
+    assert np.min(f["pressure"][:first + 1]) < 8000.0  # it went up to the layer to get there
+    assert twr(f) > 0.3
+    assert twr(fly(Stay(), fc, 150e3, 0.0, 11000.0, hours=24.0)) == 0.0
+
+
+def test_never_commands_past_the_band():
+    # the only layer blowing home lies above the band: the planner must not go there
+    band = (7500.0, 12500.0)
+    fc = layered(lambda p: -5.0 if p <= 6000.0 else 3.0)
+    f = fly(PlannerController(), fc, 150e3, 0.0, 10000.0, hours=12.0, band=band)
+    step = 0.5 * 180.0
+    assert f["pressure"].min() >= band[0] - step
+    assert f["pressure"].max() <= band[1] + step
+    assert not np.any((f["action"] == UP) & (f["pressure"] < band[0] + 150.0))
+    assert not np.any((f["action"] == DOWN) & (f["pressure"] > band[1] - 150.0))
+
+
+def test_sun_clock_finds_the_night():
+    clock = SunClock()
+    for k in range(60):  # 3 h of samples, sunset at 12 h, sunrise at 24 h
+        t = 8 * 3600.0 + 180.0 * k
+        clock.record(t, math.degrees(math.asin(0.95 * math.sin(2 * math.pi * t / 86400.0))))
+    start, end = clock.night_window(11 * 3600.0)
+    # the threshold is -4.24 degrees: the night starts ~17 min after 12 h and ends ~17 min before 24 h
+    assert abs(start - (1 * 3600.0 + 1060.0)) < 300.0
+    assert abs(end - (13 * 3600.0 - 1060.0)) < 300.0
