@@ -321,3 +321,25 @@ def test_assess_accepts_a_steered_result_directly():
     rep = st.assess(r, [Site.point("here", 0.0, 0.0, 100.0)], termination=False)
     assert rep["kind"] == "flight"
     assert rep["sites"][0]["passes"][0]["minutes"] == pytest.approx(360.0, abs=10.0)
+
+
+def test_observations_are_in_the_targets_frame_and_flight_time():
+    seen = []
+
+    class Recorder(Always):
+        def act(self, obs):
+            seen.append(obs)
+            return STAY
+
+    fly(analytic.uniform_wind(5.0, 0.0, resolution=2.0), Recorder(STAY), duration="2h", target=(0.0, 0.5))
+    assert seen[0].t == 0.0 and seen[0].step == 0
+    assert seen[0].x == pytest.approx(-0.5 * DEG, rel=1e-3) and abs(seen[0].y) < 1.0
+    last = seen[-1]
+    h = last.history
+    assert h["t"].size == len(seen) - 1
+    assert 0.0 <= h["t"].min() and h["t"].max() < last.t  # flight time, measured before now
+    # the wind it measured: 5 m/s at about 17 km is 5 R / (R + 17 km) over the ground
+    np.testing.assert_allclose(h["u"], 5.0 * 6371.0 / 6388.0, rtol=1e-3)
+    np.testing.assert_allclose(h["v"], 0.0, atol=1e-6)
+    lo, hi = last.reachable
+    assert last.pressure_min <= lo < hi <= last.pressure_max

@@ -24,6 +24,13 @@ def make_controller(name, seed: int = 0, **options):
         return GreedyController(**options)
     from . import registry
 
+    if key == "planner" and "planner" not in registry.names():
+        try:  # (until the planner registers itself)
+            from .planner import PlannerController
+        except ImportError:
+            PlannerController = None
+        if PlannerController is not None:
+            return PlannerController(**options)
     try:
         return registry.make(key, seed=seed)
     except InputError:

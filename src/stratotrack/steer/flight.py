@@ -282,6 +282,9 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
                              f"balloon's reach: {why}, {lo_s}; expected a band within it around the start")
 
     steer_ok = spec.kind != "latex"
+    # the pressures it can float at inside the band (seeker and planner restrict their choices to them)
+    reachable = (max(pmin, float(atmosphere.pressure(rhi))), min(pmax, float(atmosphere.pressure(rlo)))) \
+        if np.isfinite(rlo) else None
     safety = Safety(spec, power, lat0, lon0, t0, band, overrides := {"power": 0, "envelope": 0, "altitude": 0})
     t_end = t0 + duration
     elev0 = float(sun_elevation(t0, lat0, lon0))
@@ -342,7 +345,7 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
             dt = t - prev["t"]
             if prev["k"] == k and dt > 0:
                 u, v = (x - prev["x"]) / dt, (y - prev["y"]) / dt
-                for key, val in zip(("t", "x", "y", "pressure", "u", "v"), (prev["t"], prev["x"], prev["y"],
+                for key, val in zip(("t", "x", "y", "pressure", "u", "v"), (prev["t"] - t0, prev["x"], prev["y"],
                                                                            prev["p"], u, v)):
                     hist[key].append(val)
             pump = (q1 - st["last_q1"]) if spec.kind == "superpressure" else 0.0
@@ -390,7 +393,8 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
             h = {key: np.asarray(val, dtype=float) for key, val in hist.items()}
             obs = Observation(t=t - t0, x=x, y=y, pressure=p, altitude=z, superpressure=spr, battery_soc=st["soc"],
                               sun_elevation_deg=elev, is_day=power.is_day(elev), wind=(u, v), history=h,
-                              forecast=fc, radius=route.current.radius, pressure_min=pmin, pressure_max=pmax)
+                              forecast=fc, radius=route.current.radius, pressure_min=pmin, pressure_max=pmax,
+                              reachable=reachable, step=len(log["t"]))
             if not st["reset"]:
                 controller.reset(obs)
                 st["reset"] = True
