@@ -386,6 +386,9 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
         want = payload.wants(t - t0, lat, lon)
         net_other = solar - hotel
         on = bool(want and payload.allowed(st["soc"], power.capacity, control_interval, net_other))
+        if on and not power.is_day(elev):
+            # at night the payload runs only if the battery then lasts until sunrise above the reserve
+            on = payload.allowed(st["soc"], power.capacity, _until_sunrise(lat, lon, t), -power.night_load)
         st["payload_on"] = on
         # the controller, through the safety layers
         asked = act = STAY
@@ -425,6 +428,14 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
     L = {k: np.asarray(v) for k, v in log.items()}
     return _result(ds, L, events, overrides, st, route, payload, power, spec, control_interval, forecast_field,
                    truth_field, err, controller if steer_ok else None, t0)
+
+
+def _until_sunrise(lat, lon, t) -> float:
+    """Seconds from t to the next sunrise (the sun above -4.242 degrees) at (lat, lon), as BLE finds it."""
+    from .power import next_sunrise_sunset
+
+    sunrise, _ = next_sunrise_sunset(max(min(lat, 60.0), -60.0), lon, t)
+    return max(sunrise - t, 0.0)
 
 
 def _sp_state(z, air_kg, spec, gas_t):

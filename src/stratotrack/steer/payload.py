@@ -58,7 +58,8 @@ def parse_site(text: str, radius_km: float = 100.0) -> Site:
 class Payload:
     """``power`` W while on; on over ``sites`` (any of them) or inside ``schedule`` (pairs of seconds since the
     flight's start), or always if neither is given; never while the battery's state of charge is at or below
-    ``reserve`` (the safety reserve) or would fall below it over the next interval."""
+    ``reserve`` (the safety reserve) or would fall below it over the next interval, and at night only if the
+    battery would then last until sunrise above the reserve (the flight checks both)."""
 
     power: float
     sites: list = field(default_factory=list)
