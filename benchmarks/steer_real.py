@@ -25,10 +25,10 @@ GFS = HERE.parent.parent / "shared" / "data" / "gfs" / "gfs.t12z.pgrbf120.2p5deg
 START = "2011-01-15T12:00:00Z"
 
 
-def run(name, wind, controller, *, start, target=None, waypoints=None, days, seed, payload_site):
+def run(name, wind, controller, *, start, target=None, waypoints=None, days, seed, payload_site, error=True):
     t = time.perf_counter()
     r = st.steer(*start, START, target=target, waypoints=waypoints, radius=50_000.0, wind=wind,
-                 forecast_error=True, seed=seed, balloon="superpressure", controller=controller,
+                 forecast_error=error, seed=seed, balloon="superpressure", controller=controller,
                  duration=days * 86400.0, payload_power=100.0, payload_sites=[payload_site], band=(15000.0, 18900.0))
     wall = time.perf_counter() - t
     s = r.summary
@@ -53,6 +53,7 @@ def main():
     ap.add_argument("--target", default="-22.5,-50", help="LAT,LON of the station (default: southern Brazil, where "
                     "in the GFS field the winds at 15 and 18.9 km blow opposite ways)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--perfect", action="store_true", help="no forecast error: the truth is the forecast")
     a = ap.parse_args()
     wind = st.open_wind(a.wind)
     lat, lon = (float(v) for v in a.target.split(","))
@@ -61,10 +62,10 @@ def main():
     out = []
     for c in a.controller or ["seeker", "greedy"]:
         out.append(run("station 5 d", wind, c, start=(lat, lon, 17000.0), target=(lat, lon), days=a.days,
-                       seed=a.seed, payload_site=site))
+                       seed=a.seed, payload_site=site, error=not a.perfect))
         # go to: start 4 degrees (445 km) west of the station, reach it within 50 km, loiter there
         out.append(run("go to 445 km", wind, c, start=(lat, lon - 4.0, 17000.0),
-                       waypoints=[(lat, lon, 50_000.0)], days=a.goto_days, seed=a.seed, payload_site=site))
+                       waypoints=[(lat, lon, 50_000.0)], days=a.goto_days, seed=a.seed, payload_site=site, error=not a.perfect))
     print(json.dumps({"wind": wind.label(), "target": [lat, lon], "runs": out}, default=float))
 
 
