@@ -180,7 +180,7 @@ def test_zero_pressure_steered_flight_reports_ballast_exhausted():
     assert "ballast_exhausted" in r.events
     t_ex = r.events["ballast_exhausted"][0] - to_epoch_seconds(T0)
     assert 1500.0 - 1 <= t_ex <= 1500.0 + 180.0 + 1  # 30 kg at 20 g/s, seen at the next decision
-    assert 0.0 <= r.summary["ballast_left_kg"] < 1e-3
+    assert 0.0 <= r.summary["ballast_left_kg"] < 0.01  # (the drop tapers: exhausted below 10 g)
 
 
 def test_latex_flight_rises_bursts_and_lands_without_steering():

@@ -267,16 +267,20 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
     if spec.kind == "zero-pressure" and spec.volume is None:
         from ..flight.models import zeropressure as zp
 
-        # sized to float at the start altitude with half its ballast gone
-        spec.volume = (spec.system_mass + 0.5 * spec.ballast) / (float(atmosphere.density(z0)) * (1 - zp.M_GAS / zp.M_AIR))
+        # sized to float at the start altitude with all its ballast (as after its ascent: full, the excess vented)
+        spec.volume = (spec.system_mass + spec.ballast) / (float(atmosphere.density(z0)) * (1 - zp.M_GAS / zp.M_AIR))
     (rlo, rhi), why = _reach(spec, z0)
     if band is None:  # BLE's band for the superpressure balloon; the others' reach
         band = ((15000.0, 18500.0) if spec.kind == "superpressure" else
-                (rlo, rhi) if spec.kind == "zero-pressure" and np.isfinite(rlo) else (0.0, spec.burst_altitude))
+                (min(rlo, z0) - 1000.0, rhi) if spec.kind == "zero-pressure" and np.isfinite(rlo)
+                else (0.0, spec.burst_altitude))
     band = (float(band[0]), float(band[1]))
     pmin, pmax = _band_pressures(band)
     if spec.kind != "latex":
-        if not (rlo <= band[0] and band[1] <= rhi) or not (band[0] <= z0 <= band[1]):
+        # (a zero-pressure balloon floats no lower than with all its ballast, but its band's floor may lie below:
+        # it is where the safety layer drops ballast when the night's cooling makes it sink)
+        low_ok = rlo <= band[0] or spec.kind == "zero-pressure"
+        if not (low_ok and band[1] <= rhi) or not (band[0] <= z0 <= band[1]):
             lo_s = "none" if not np.isfinite(rlo) else f"{rlo:,.0f} to {rhi:,.0f} m"
             raise InputError(f"altitude band {band[0]:,.0f} to {band[1]:,.0f} m (start {z0:,.0f} m) is outside the "
                              f"balloon's reach: {why}, {lo_s}; expected a band within it around the start")
