@@ -23,6 +23,9 @@ import numpy as np
 from numba import njit
 
 from .. import superpressure as sp
+# (the physics functions as module globals, so that the engine's twins for other targets find and convert them)
+from ..superpressure import (DRAG_COEFFICIENT, M_AIR, compressor_mass_flow, superpressure_and_volume, system_mass,
+                             valve_mass_flow)
 from ._air import air, buoyant_speed
 from .base import Model
 
@@ -34,19 +37,19 @@ EMPTY_TAU = 30.0
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
 def rate(z, q0, q1, cmd, p0, p1, p2, p3):
     rho, ta, p = air(z)
-    mols_air = max(q0, 0.0) / sp.M_AIR
-    vol, spr = sp.superpressure_and_volume(p0, mols_air, p1, p)
-    mass = sp.system_mass(p0, mols_air, p2, p3)
-    w = buoyant_speed(rho * vol - mass, rho, vol, sp.DRAG_COEFFICIENT * vol ** (2.0 / 3.0), MAX_SPEED)
+    mols_air = max(q0, 0.0) / M_AIR
+    vol, spr = superpressure_and_volume(p0, mols_air, p1, p)
+    mass = system_mass(p0, mols_air, p2, p3)
+    w = buoyant_speed(rho * vol - mass, rho, vol, DRAG_COEFFICIENT * vol ** (2.0 / 3.0), MAX_SPEED)
     dair = 0.0
     de = 0.0
     if cmd < -0.5:
-        power, flow = sp.compressor_mass_flow((p + spr) / p)
+        power, flow = compressor_mass_flow((p + spr) / p)
         dair = flow
         de = power
     elif cmd > 0.5:
         # (tapering over the last EMPTY_TAU seconds' worth so that the integrator never overdraws the ballonet)
-        dair = -min(-sp.valve_mass_flow(spr, p, p1), max(q0, 0.0) / EMPTY_TAU)
+        dair = -min(-valve_mass_flow(spr, p, p1), max(q0, 0.0) / EMPTY_TAU)
     return w, dair, de
 
 
