@@ -372,3 +372,26 @@ def test_balloon_models_give_the_same_flight_on_the_compiled_and_the_python_back
         runs.append((integ.alt[0], *integ.state[0], integ.lat[0], integ.lon[0]))
     np.testing.assert_allclose(runs[0], runs[1], rtol=1e-12, atol=1e-12)
     assert abs(runs[0][0] - 17000.0) > 100.0  # it moved
+
+
+def test_a_separate_truth_moves_the_balloon_and_a_schedule_runs_the_payload():
+    fc = st.open_wind(analytic.uniform_wind(5.0, 0.0, resolution=2.0))
+    truth = st.open_wind(analytic.uniform_wind(-2.0, 3.0, resolution=2.0))
+    seen = []
+
+    class Recorder(Always):
+        def act(self, obs):
+            seen.append(obs)
+            return STAY
+
+    r = st.steer(0.0, 0.0, 17000.0, T0, target=(0.0, 0.0), wind=fc, truth=truth, controller=Recorder(STAY),
+                 duration="4h", payload_power=80.0, payload_schedule=[(3600.0, 7200.0)])
+    k = 6371.0 / 6388.0
+    assert r.log["x"][-1] == pytest.approx(-2.0 * k * 4 * 3600, rel=2e-3)
+    assert r.log["y"][-1] == pytest.approx(3.0 * k * 4 * 3600, rel=2e-3)
+    # the controller's forecast is the other field's
+    u, v = seen[-1].forecast.uv(0.0, 0.0, 8000.0, 0.0)
+    assert (float(u), float(v)) == pytest.approx((5.0, 0.0), abs=1e-4)
+    assert r.payload_intervals == [(3600.0, 7200.0)]
+    assert r.summary["payload_hours"] == pytest.approx(1.0)
+    assert "perfect forecast" not in r.summary["truth_wind"]
