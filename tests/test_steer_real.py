@@ -289,29 +289,32 @@ def test_steered_flight_exports_are_readable_and_the_cli_writes_them(tmp_path):
     assert len(lines) > n  # a header and a row per point
 
 
-def test_cli_steer_json_plot_and_assess_accept_a_steered_flight(tmp_path):
-    import subprocess
-    import sys
+def test_cli_steer_json_plot_and_assess_accept_a_steered_flight(tmp_path, capsys):
+    from stratotrack.cli.app import run
 
     path = tmp_path / "layers.nc"
     layered(5.0, -5.0).to_netcdf(path)
     out = tmp_path / "flight.nc"
     plot = tmp_path / "flight.png"
-    p = subprocess.run([sys.executable, "-m", "stratotrack", "steer", "--wind", str(path), "--start", "0,0,17000",
-                        "--time", T0, "--target", "0,0", "--radius", "50km", "--controller", "greedy", "--duration",
-                        "12h", "--payload-power", "150", "--payload-site", "here,0,0,100", "-o", str(out),
-                        "--plot", str(plot), "--json"], capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stderr
-    summary = json.loads(p.stdout)
+    capsys.readouterr()
+    code = run(["steer", "--wind", str(path), "--start", "0,0,17000", "--time", T0, "--target", "0,0", "--radius",
+                "50km", "--controller", "greedy", "--duration", "12h", "--payload-power", "150", "--payload-site",
+                "here,0,0,100", "-o", str(out), "--plot", str(plot), "--json"])
+    cap = capsys.readouterr()
+    assert code == 0, cap.err
+    summary = json.loads(cap.out)
     assert summary["fraction_within_radius"] > 0.9
     assert summary["payload_hours"] > 0
     assert out.exists() and plot.stat().st_size > 5000
-    a = subprocess.run([sys.executable, "-m", "stratotrack", "assess", "--track", str(out), "--site",
-                        "here,0,0,100", "--no-termination", "--json"], capture_output=True, text=True, timeout=300)
-    assert a.returncode == 0, a.stderr
-    report = json.loads(a.stdout)
+    code = run(["assess", "--track", str(out), "--site", "here,0,0,100", "--no-termination", "--json"])
+    cap = capsys.readouterr()
+    assert code == 0, cap.err
+    report = json.loads(cap.out)
     assert report["sites"][0]["site"]["name"] == "here"
     assert report["sites"][0]["passes"][0]["minutes"] == pytest.approx(720.0, abs=10.0)
+    # without a target or waypoints the group prints its help (and 'arena' stays a subcommand)
+    assert run(["steer"]) == 0
+    assert "arena" in capsys.readouterr().out
 
 
 def test_assess_accepts_a_steered_result_directly():
