@@ -76,6 +76,7 @@ def main():
     s = summarize(results)
     load1 = os.getloadavg()
     wall = np.median([r.wall_s for r in results])
+    cpu = np.median([r.cpu_s for r in results])
     print(f"\n{args.controller}: mean TWR50 {100 * s['twr50_mean']:.1f}% +- {100 * s['twr50_se']:.1f} (SE) over "
           f"{s['episodes']} episodes (seeds {args.seeds}); pump {s['pump_wh_per_day_mean']:.0f} Wh/day; "
           f"end states {s['end_states']}")
@@ -88,7 +89,8 @@ def main():
               f"{max(r['path_km_6h'] for r in compared):.3f} km at 6 h, "
               f"{max(r['path_km_24h'] for r in compared):.3f} km at 24 h, "
               f"{max(r['path_km_48h'] for r in compared):.3f} km at 48 h")
-    print(f"wall time per 48 h episode: median {wall:.1f} s (one core); load average {load0[0]:.1f} -> "
+    print(f"wall time per 48 h episode: median {wall:.1f} s, CPU time {cpu:.1f} s (one core); load average "
+          f"{load0[0]:.1f} -> "
           f"{load1[0]:.1f} on {os.cpu_count()} cores")
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": s, "episodes": rows}, indent=1))

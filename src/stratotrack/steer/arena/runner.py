@@ -151,13 +151,14 @@ class EpisodeResult:
     pump_wh_per_day: float
     wall_s: float
     overrides: int
+    cpu_s: float = float("nan")
     path: dict = field(repr=False, default_factory=dict)
 
     def summary(self) -> dict:
         """The figures without the path (JSON-ready)."""
         return {"seed": self.seed, "controller": self.controller, "twr50": self.twr50, "steps": self.steps,
                 "end_state": self.end_state, "pump_wh": self.pump_wh, "pump_wh_per_day": self.pump_wh_per_day,
-                "safety_overrides": self.overrides, "wall_s": self.wall_s}
+                "safety_overrides": self.overrides, "wall_s": self.wall_s, "cpu_s": self.cpu_s}
 
 
 def fly_episode(scenario: Scenario, controller, weights: DecoderWeights | None = None, *, wind=None,
@@ -177,6 +178,7 @@ def fly_episode(scenario: Scenario, controller, weights: DecoderWeights | None =
         safety: apply the safety layers (turn them off only to show what they prevent).
     """
     t_wall = time.perf_counter()
+    t_cpu = time.process_time()
     d = scenario.data
     if wind is None:
         if weights is None:
@@ -242,4 +244,4 @@ def fly_episode(scenario: Scenario, controller, weights: DecoderWeights | None =
     return EpisodeResult(seed=scenario.seed, controller=getattr(controller, "name", type(controller).__name__),
                          twr50=within / max(steps, 1), steps=steps, end_state=STATUS_NAMES[int(status)],
                          pump_wh=pump, pump_wh_per_day=pump / days, wall_s=time.perf_counter() - t_wall,
-                         overrides=layers.overrides, path=path)
+                         overrides=layers.overrides, cpu_s=time.process_time() - t_cpu, path=path)
