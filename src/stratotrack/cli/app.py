@@ -376,6 +376,12 @@ from .serve import register as _register_serve  # noqa: E402
 _register_serve(app)
 
 
+# -- steer (cli/steer.py) --------------------------------------------------------------------------------------------
+from .steer import register as _register_steer  # noqa: E402
+
+_register_steer(app)
+
+
 # -- running ---------------------------------------------------------------------------------------------------------
 def _is_click(exc, name) -> bool:
     """Whether ``exc`` is click's (or Typer's bundled click's) exception class ``name``, without importing either."""

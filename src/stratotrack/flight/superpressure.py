@@ -311,7 +311,11 @@ def compressor_power(pressure_ratio: float) -> float:
 @njit(cache=True)
 def compressor_efficiency(pressure_ratio: float, power: float) -> float:
     """The compressor's efficiency (kg of air per Wh) at a pressure ratio and power: BLE's 13x4 table, bilinear,
-    extrapolated linearly outside it (as SciPy's RegularGridInterpolator with ``fill_value=None``)."""
+    extrapolated linearly outside it (as SciPy's RegularGridInterpolator with ``fill_value=None``).
+
+    The table is indexed exactly as BLE indexes it (its flat list of 52 values reshaped to 13 ratios x 4 powers),
+    which leaves zero efficiency over parts of the range (e.g. ratio 1.10): the arena must match BLE, not fix it.
+    """
     i = _interval(_EFF_PR, pressure_ratio)
     j = _interval(_EFF_POWER, power)
     wi = (pressure_ratio - _EFF_PR[i]) / (_EFF_PR[i + 1] - _EFF_PR[i])

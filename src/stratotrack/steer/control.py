@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+from numba import njit
 
 __all__ = ["UP", "STAY", "DOWN", "ACTIONS", "Forecast", "Observation", "Controller"]
 
@@ -35,6 +36,53 @@ def _weights(axis: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a0 = axis[i]
     w = (qc - a0) / (axis[i + 1] - a0)
     return i, w
+
+
+@njit(cache=True)
+def _locate(axis, q):
+    n = axis.shape[0]
+    if n == 1:
+        return 0, 0, 0.0
+    if q <= axis[0]:
+        return 0, 1, 0.0
+    if q >= axis[n - 1]:
+        return n - 2, n - 1, 1.0
+    lo = 0
+    hi = n - 1
+    while hi - lo > 1:  # bisection: axis[lo] <= q < axis[hi]
+        mid = (lo + hi) // 2
+        if axis[mid] <= q:
+            lo = mid
+        else:
+            hi = mid
+    return lo, lo + 1, (q - axis[lo]) / (axis[lo + 1] - axis[lo])
+
+
+@njit(cache=True)
+def _uv_compiled(ax, ay, ap, at, gu, gv, x, y, p, t, out_u, out_v):
+    for k in range(x.shape[0]):
+        i0, i1, wx = _locate(ax, x[k])
+        j0, j1, wy = _locate(ay, y[k])
+        p0, p1, wp = _locate(ap, p[k])
+        t0, t1, wt = _locate(at, t[k])
+        su = 0.0
+        sv = 0.0
+        for a in range(2):
+            ia = i1 if a else i0
+            ba = wx if a else 1.0 - wx
+            for b in range(2):
+                jb = j1 if b else j0
+                bb = ba * (wy if b else 1.0 - wy)
+                for c in range(2):
+                    pc = p1 if c else p0
+                    bc = bb * (wp if c else 1.0 - wp)
+                    for d in range(2):
+                        td = t1 if d else t0
+                        w = bc * (wt if d else 1.0 - wt)
+                        su += w * gu[ia, jb, pc, td]
+                        sv += w * gv[ia, jb, pc, td]
+        out_u[k] = su
+        out_v[k] = sv
 
 
 @dataclass
@@ -61,14 +109,35 @@ class Forecast:
         self.y = np.asarray(self.y, dtype=float)
         self.pressure = np.asarray(self.pressure, dtype=float)
         self.time = np.asarray(self.time, dtype=float)
-        self.u = np.asarray(self.u, dtype=float)
-        self.v = np.asarray(self.v, dtype=float)
+        self.u = np.ascontiguousarray(self.u, dtype=float)
+        self.v = np.ascontiguousarray(self.v, dtype=float)
         shape = (self.x.size, self.y.size, self.pressure.size, self.time.size)
         if self.u.shape != shape or self.v.shape != shape:
             raise ValueError(f"Forecast u/v have shapes {self.u.shape}/{self.v.shape}, expected {shape}")
 
     def uv(self, x, y, p, t) -> tuple[np.ndarray, np.ndarray]:
-        """Multilinear interpolation of (u, v) at points, each coordinate clipped to the grid.
+        """Multilinear interpolation of (u, v) at points, each coordinate clipped to the grid (compiled).
+
+        Args:
+            x, y: metres east/north (scalars or arrays, broadcast together).
+            p: pressure in Pa.
+            t: seconds since the flight's start.
+
+        Returns:
+            (u, v) in m/s with the broadcast shape of the inputs.
+        """
+        x, y, p, t = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (x, y, p, t)))
+        shape = x.shape
+        n = x.size
+        out_u = np.empty(n)
+        out_v = np.empty(n)
+        _uv_compiled(self.x, self.y, self.pressure, self.time, self.u, self.v, np.ascontiguousarray(x).ravel(),
+                     np.ascontiguousarray(y).ravel(), np.ascontiguousarray(p).ravel(),
+                     np.ascontiguousarray(t).ravel(), out_u, out_v)
+        return out_u.reshape(shape), out_v.reshape(shape)
+
+    def uv_reference(self, x, y, p, t) -> tuple[np.ndarray, np.ndarray]:
+        """Plain NumPy twin of :meth:`uv` (the oracle its compiled kernel is tested against).
 
         Args:
             x, y: metres east/north (scalars or arrays, broadcast together).

@@ -118,10 +118,6 @@ class WindBlend:
         return fu + mean[:, 0], fv + mean[:, 1], var / self.sigma2
 
 
-def _f32(x):
-    return float(np.float32(x))
-
-
 class StationSeeker:
     """A StationSeeker-like controller (see the module's description); BLE's published constants by default.
 
@@ -155,9 +151,16 @@ class StationSeeker:
 
     def scores(self, obs: Observation) -> np.ndarray:
         """The score of every level (0 for levels out of reach)."""
-        lv = self.levels
+        all_levels = self.levels
+        lo, hi = obs.reachable if obs.reachable is not None else (obs.pressure_min, obs.pressure_max)
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            lo, hi = obs.pressure_min, obs.pressure_max
+        valid = (all_levels >= lo) & (all_levels <= hi)
+        score = np.zeros(all_levels.size)
+        if not valid.any():
+            return score
+        lv = all_levels[valid]  # only reachable levels are scored (the others score 0)
         u, v, unc = self.blend.column(obs, lv)
-        q = _f32 if self.quantize else float
         dist_m = math.hypot(obs.x, obs.y)
         dist_km = dist_m / 1000.0
         if self.quantize:  # BLE squashes the distance to d / (d + 250) in float32 and back
@@ -177,14 +180,8 @@ class StationSeeker:
         a = math.exp(-dist_km / self.half_radius_km)
         wind_score = (1 - a) * np.exp(-bearing_w * bearing) + a * np.exp(-self.magnitude_weight * mag)
         here = self._level_index(obs.pressure)
-        hyst = self.k2 * np.exp(-self.k3 * np.abs(np.arange(lv.size) - here))
-        score = (1.0 - unc + self.eps) * wind_score + unc * self.default_score + hyst
-        lo, hi = obs.reachable if obs.reachable is not None else (obs.pressure_min, obs.pressure_max)
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            lo, hi = obs.pressure_min, obs.pressure_max
-        valid = (lv >= lo) & (lv <= hi)
-        score = np.where(valid, score, 0.0)
-        del q
+        hyst = self.k2 * np.exp(-self.k3 * np.abs(np.flatnonzero(valid) - here))
+        score[valid] = (1.0 - unc + self.eps) * wind_score + unc * self.default_score + hyst
         return score
 
     def _level_index(self, pressure: float) -> int:

@@ -20,14 +20,17 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import InputError
-from ...flight.superpressure import accessible_pressure_range, atm_at_pressure, atmosphere_tables
+from ...flight.superpressure import (
+    MOLS_LIFT_GAS, accessible_pressure_range, atm_at_pressure, atmosphere_tables, stable_state,
+)
 from ..control import DOWN, STAY, UP, Observation
-from ..power import BATTERY_CAPACITY_WH, is_day, latlng_from_offset, sun_position
+from ..power import BATTERY_CAPACITY_WH, BATTERY_START_SOC, is_day, latlng_from_offset, sun_position
 from ..safety import PowerSafety, SafetyLayers
 from .sim import OK, STATUS_NAMES, S, new_state, simulate_interval
 from .wind import ArenaForecast, DecoderWeights, decode_wind_grid, load_decoder_weights
 
 __all__ = ["Scenario", "EpisodeResult", "load_scenarios", "find_weights", "fly_episode", "ArenaWind",
+           "AnalyticWind", "scenario_at",
            "DECISION_S", "PHYSICS_S", "N_DECISIONS", "RADIUS_M"]
 
 DECISION_S = 180.0  #: seconds between decisions
@@ -90,6 +93,43 @@ def find_weights(scenario_path, weights=None) -> Path:
     return p
 
 
+def scenario_at(pressure: float, x_m: float = 0.0, y_m: float = 0.0, *, start_utc: str = "2013-11-18T06:00:00+00:00",
+                station_lat_deg: float = 0.0, station_lng_deg: float = 0.0, atm_alpha: float = 0.5,
+                upwelling_infrared: float = 250.0, battery_soc: float = BATTERY_START_SOC, seed: int = 0,
+                z=None, noise_u=None, noise_v=None) -> Scenario:
+    """A scenario whose balloon starts in BLE's buoyant equilibrium at a pressure (``stable_init``), for analytic
+    tests and experiments; ``z`` and the noise harmonics are optional (fly it with ``fly_episode(..., wind=...)``)."""
+    atm = atmosphere_tables(atm_alpha)
+    t0 = dt.datetime.fromisoformat(start_utc).timestamp()
+    lat, lng = latlng_from_offset(station_lat_deg, station_lng_deg, x_m, y_m)
+    el, _, flux = sun_position(lat, lng, t0)
+    ta, tg, nair, vol, sp = stable_state(pressure, atm, el, flux, upwelling_infrared)
+    data = {"seed": seed, "z": list(z) if z is not None else [0.0] * 64, "noise_u": noise_u or [],
+            "noise_v": noise_v or [], "atm_alpha": atm_alpha, "start_utc": start_utc,
+            "station_lat_deg": station_lat_deg, "station_lng_deg": station_lng_deg, "x_m": x_m, "y_m": y_m,
+            "pressure_pa": pressure, "upwelling_infrared": upwelling_infrared, "mols_air": nair,
+            "mols_lift_gas": MOLS_LIFT_GAS, "internal_temperature": tg, "ambient_temperature": ta,
+            "envelope_volume": vol, "superpressure": sp, "battery_charge_wh": battery_soc * BATTERY_CAPACITY_WH}
+    return Scenario(seed, data)
+
+
+class AnalyticWind:
+    """A wind given on a grid (a :class:`~stratotrack.steer.control.Forecast`) that is also the truth (no noise):
+    for tests with known answers (uniform wind, opposite layers)."""
+
+    def __init__(self, forecast):
+        self.forecast = forecast
+
+    def forecast_uv(self, x, y, pressure, t_seconds):
+        """The grid's wind (x, y, pressure and time clipped to the grid)."""
+        return self.forecast.uv(x, y, pressure, t_seconds)
+
+    def truth_uv(self, x, y, pressure, t_seconds):
+        """The same as the forecast."""
+        u, v = self.forecast.uv(x, y, pressure, t_seconds)
+        return float(u), float(v)
+
+
 class ArenaWind:
     """The forecast and truth of one scenario (decoded once; see :class:`~.wind.ArenaForecast`)."""
 
@@ -111,17 +151,19 @@ class EpisodeResult:
     pump_wh_per_day: float
     wall_s: float
     overrides: int
+    cpu_s: float = float("nan")
     path: dict = field(repr=False, default_factory=dict)
 
     def summary(self) -> dict:
         """The figures without the path (JSON-ready)."""
         return {"seed": self.seed, "controller": self.controller, "twr50": self.twr50, "steps": self.steps,
                 "end_state": self.end_state, "pump_wh": self.pump_wh, "pump_wh_per_day": self.pump_wh_per_day,
-                "safety_overrides": self.overrides, "wall_s": self.wall_s}
+                "safety_overrides": self.overrides, "wall_s": self.wall_s, "cpu_s": self.cpu_s}
 
 
 def fly_episode(scenario: Scenario, controller, weights: DecoderWeights | None = None, *, wind=None,
-                n_decisions: int = N_DECISIONS, radius: float = RADIUS_M, reachable: bool = True) -> EpisodeResult:
+                n_decisions: int = N_DECISIONS, radius: float = RADIUS_M, reachable: bool = True,
+                safety: bool = True) -> EpisodeResult:
     """Fly one episode with a controller.
 
     Args:
@@ -133,8 +175,10 @@ def fly_episode(scenario: Scenario, controller, weights: DecoderWeights | None =
         n_decisions: decisions to fly (960 = 48 h).
         radius: the station-keeping radius, m.
         reachable: compute BLE's accessible pressure range for each observation.
+        safety: apply the safety layers (turn them off only to show what they prevent).
     """
     t_wall = time.perf_counter()
+    t_cpu = time.process_time()
     d = scenario.data
     if wind is None:
         if weights is None:
@@ -148,7 +192,7 @@ def fly_episode(scenario: Scenario, controller, weights: DecoderWeights | None =
                       float(d["mols_lift_gas"]), float(d["mols_air"]), float(d["internal_temperature"]),
                       float(d["envelope_volume"]), float(d["superpressure"]), float(d["battery_charge_wh"]))
     lat, lng = latlng_from_offset(lat0, lng0, state[S.X], state[S.Y])
-    safety = SafetyLayers(PowerSafety(lat, lng, t0, BATTERY_CAPACITY_WH))
+    layers = SafetyLayers(PowerSafety(lat, lng, t0, BATTERY_CAPACITY_WH))
     n_sub = int(round(DECISION_S / PHYSICS_S))
 
     hist = {k: np.zeros(n_decisions + 1) for k in ("t", "x", "y", "pressure", "u", "v")}
@@ -186,7 +230,7 @@ def fly_episode(scenario: Scenario, controller, weights: DecoderWeights | None =
         if action not in (UP, STAY, DOWN):
             raise InputError(f"controller {controller.name!r} returned {action!r}; expected UP (1), STAY (0) or "
                              "DOWN (-1)")
-        applied = safety(action, t0 + t, state[S.BAT], state[S.SP], alt)
+        applied = layers(action, t0 + t, state[S.BAT], state[S.SP], alt) if safety else action
         path["action"][k] = action
         path["applied"][k] = applied
         status = simulate_interval(state, applied, u, v, n_sub, PHYSICS_S, atm, lat0, lng0, t0, ir)
@@ -200,4 +244,4 @@ def fly_episode(scenario: Scenario, controller, weights: DecoderWeights | None =
     return EpisodeResult(seed=scenario.seed, controller=getattr(controller, "name", type(controller).__name__),
                          twr50=within / max(steps, 1), steps=steps, end_state=STATUS_NAMES[int(status)],
                          pump_wh=pump, pump_wh_per_day=pump / days, wall_s=time.perf_counter() - t_wall,
-                         overrides=safety.overrides, path=path)
+                         overrides=layers.overrides, cpu_s=time.process_time() - t_cpu, path=path)
