@@ -84,7 +84,7 @@ def test_rollout_matches_numpy_reference():
     up, down, pw = VerticalModel.prior(tab, 1600.0)
     cu, cv = 0.5 * np.sin(tab / 900.0), -0.3 * np.cos(tab / 700.0)
     params = np.array([RADIUS, 0.1, 0.4, 100e3, 0.97, 2.0, 6.0, 6 * 3600.0, 60.0, 5200.0, 13500.0,
-                       3 * 3600.0, 9 * 3600.0, 150.0, 1800.0])
+                       3 * 3600.0, 9 * 3600.0, 150.0, 1800.0, 3000.0, 0.7])
     assert params.size == len(PARAMS)
     n = targets.shape[0]
     got = [np.empty(n) for _ in range(3)]

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..flight import superpressure as sp
 from .control import DOWN, STAY, UP, Observation
-from .planner_rollout import PARAMS, rollout
+from .planner_rollout import PARAMS, rollout, vertical_prior
 
 __all__ = ["PlannerConfig", "PlannerController", "WindCorrector", "VerticalModel", "SunClock"]
 
@@ -54,27 +54,32 @@ class PlannerConfig:
     #: end of each plan segment, hours after the decision; the last one is the look-ahead horizon
     segments_h: tuple = (2.0, 6.0, 18.0)
     #: target pressures per segment, spread evenly over the reachable band
-    n_levels: int = 12
+    n_levels: int = 10
     #: roll-out step (s) up to ``fine_h`` hours ahead, and after it
     dt: float = 600.0
     fine_h: float = 6.0
     dt_far: float = 1200.0
     #: plan again every this many decisions (the tracker acts on the last plan in between)
-    replan_every: int = 3
+    replan_every: int = 4
     #: reward: bonus for the centre within the radius; outside, BLE's c * 2^(-(d - R)/tau)
     inside_bonus: float = 0.1
     outside_c: float = 0.4
-    outside_tau_m: float = 100_000.0
+    outside_tau_m: float = 200_000.0
     gamma_per_hour: float = 0.97
+    #: position uncertainty of a roll-out: sigma0 (m) growing by sigma_rate (m/s) with lead time
+    sigma0_m: float = 3000.0
+    sigma_rate: float = 0.7
     #: score per kWh pumped (in hours of reward), and the end-of-horizon reward's weight (hours)
-    pump_cost_per_kwh: float = 1.0
+    pump_cost_per_kwh: float = 0.3
     w_terminal: float = 6.0
-    #: wind correction: pressure scale (Pa), age scale (s), distance scale (m), prior weight, lead-time fade (s)
+    #: wind correction: "gp" (BLE's Gaussian process), "kernel" or "none"; the lead-time fade (s); the kernel
+    #: estimate's pressure scale (Pa), age scale (s), distance scale (m) and prior weight
+    correction: str = "gp"
     corr_sigma_p: float = 600.0
     corr_tau_age: float = 4 * 3600.0
     corr_sigma_xy: float = 150_000.0
     corr_prior: float = 2.0
-    corr_tau_lead: float = 6 * 3600.0
+    corr_tau_lead: float = 34_560.0
     #: battery margin above BLE's 5 % reserve for the night's pump budget (fraction of capacity)
     night_margin: float = 0.04
     #: the pressures the planner keeps away from (Pa inside the allowed band and the learned limits)
@@ -82,25 +87,35 @@ class PlannerConfig:
 
 
 class WindCorrector:
-    """The forecast's error near the balloon, from the winds measured along its path.
+    """The forecast's error near the balloon, from the winds measured along its path, as a table over pressure at
+    the balloon's position and time (the roll-out fades it with lead time).
 
-    For each measurement i (time t_i, position, pressure p_i) the error e_i = measured - forecast; the correction
-    at pressure p is ``sum(w_i e_i) / (prior + sum(w_i))`` with ``w_i = exp(-(p - p_i)^2 / 2 sigma_p^2) *
-    exp(-(t - t_i) / tau_age) * exp(-d_i^2 / 2 sigma_xy^2)`` (d_i: distance from the balloon now). A kernel
-    estimate shrunk towards zero: where the balloon has flown recently it trusts what it measured, elsewhere it
-    keeps the forecast. BLE itself blends with a Gaussian process; this is the simple, documented stand-in.
+    ``method="gp"`` (default): the Gaussian-process blend the StationSeeker uses (BLE's WindGP:
+    :class:`stratotrack.steer.seeker.WindBlend`, exponential kernel over x, y, pressure and time, the last 6 h of
+    measurements). ``method="kernel"``: a kernel estimate shrunk towards zero, ``sum(w_i e_i) / (prior +
+    sum(w_i))`` with ``w_i = exp(-(p - p_i)^2 / 2 sigma_p^2 - (t - t_i) / tau_age - d_i^2 / 2 sigma_xy^2)``.
     """
 
     def __init__(self, cfg: PlannerConfig):
         self.cfg = cfg
         self._n = 0
         self._err = np.zeros((0, 2))
+        self._blend = None
+        if cfg.correction == "gp":
+            from .seeker import WindBlend
+
+            self._blend = WindBlend()
 
     def table(self, obs: Observation, p_axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h = obs.history
         t = np.asarray(h.get("t", ()), dtype=float)
-        if t.size == 0 or obs.forecast is None:
+        if t.size == 0 or obs.forecast is None or self.cfg.correction == "none":
             return np.zeros(p_axis.size), np.zeros(p_axis.size)
+        if self._blend is not None:
+            n = p_axis.size
+            fu, fv = obs.forecast.uv(np.full(n, obs.x), np.full(n, obs.y), p_axis, np.full(n, obs.t))
+            gu, gv, _ = self._blend.column(obs, p_axis)
+            return gu - fu, gv - fv
         x, y, p = (np.asarray(h[k], dtype=float) for k in ("x", "y", "pressure"))
         if t.size != self._n:  # forecast at the new measurements only
             fu, fv = obs.forecast.uv(x[self._n:], y[self._n:], p[self._n:], t[self._n:])
@@ -139,18 +154,7 @@ class VerticalModel:
     @staticmethod
     def prior(p: np.ndarray, superpressure: float, temperature: float = 215.0):
         """(rate_up, rate_down Pa/s, pump power W) at pressures p, BLE's physics at a superpressure."""
-        s = max(float(superpressure), 1.0)
-        rate_up = np.empty(p.size)
-        rate_down = np.empty(p.size)
-        power = np.empty(p.size)
-        for k, pk in enumerate(p):
-            vol = sp.ENVELOPE_VOLUME_BASE + sp.ENVELOPE_DV_DP * s
-            dp_dm = sp.R_GAS * temperature / (sp.M_AIR * vol)
-            pw, flow = sp.compressor_mass_flow(1.0 + s / pk)
-            power[k] = pw
-            rate_down[k] = dp_dm * max(flow, 0.0)
-            rate_up[k] = dp_dm * -sp.valve_mass_flow(s, pk, temperature + 10.0)
-        return rate_up, rate_down, power
+        return vertical_prior(np.ascontiguousarray(p, dtype=float), float(superpressure), float(temperature))
 
     def observe(self, p0: float, p1: float, dt: float, action: int, superpressure: float, t: float) -> None:
         """Learn from one decision: pressure p0 -> p1 over dt seconds with ``action`` commanded."""
@@ -319,9 +323,14 @@ class PlannerController:
         cfg = self.config
         lo = obs.pressure_min + cfg.band_margin
         hi = obs.pressure_max - cfg.band_margin
-        p_floor = self.vertical.pressure_at_altitude(MIN_ALTITUDE_M + 150.0)
-        if p_floor is not None:
-            hi = min(hi, p_floor)
+        reach = getattr(obs, "reachable", None)
+        if reach is not None and np.all(np.isfinite(reach)):  # BLE's accessible range, when the arena gives it
+            lo = max(lo, float(reach[0]) + cfg.band_margin)
+            hi = min(hi, float(reach[1]) - cfg.band_margin)
+        else:
+            p_floor = self.vertical.pressure_at_altitude(MIN_ALTITUDE_M + 150.0)
+            if p_floor is not None:
+                hi = min(hi, p_floor)
         blo, bhi = self.vertical.limits(obs.t)
         lo = max(lo, blo + 50.0) if np.isfinite(blo) else lo
         hi = min(hi, bhi) if np.isfinite(bhi) else hi
@@ -364,7 +373,7 @@ class PlannerController:
         deadband = 60.0
         params = np.array([obs.radius, cfg.inside_bonus, cfg.outside_c, cfg.outside_tau_m, cfg.gamma_per_hour,
                            cfg.pump_cost_per_kwh, cfg.w_terminal, cfg.corr_tau_lead, deadband, lo, hi,
-                           night_from, night_until, budget, frozen], dtype=float)
+                           night_from, night_until, budget, frozen, cfg.sigma0_m, cfg.sigma_rate], dtype=float)
         assert params.size == len(PARAMS)
         n = targets.shape[0]
         scores, inside, pumped = np.empty(n), np.empty(n), np.empty(n)
@@ -413,3 +422,12 @@ class PlannerController:
 def planner(**settings) -> PlannerController:
     """A :class:`PlannerController` with :class:`PlannerConfig` settings."""
     return PlannerController(**settings)
+
+
+def _register() -> None:
+    from .registry import register
+
+    register("planner", lambda seed=0, **settings: PlannerController(**settings))
+
+
+_register()

@@ -25,11 +25,14 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["rollout", "rollout_reference", "tracker_action", "PARAMS"]
+from ..flight import superpressure as sp
+
+__all__ = ["rollout", "rollout_reference", "tracker_action", "vertical_prior", "PARAMS"]
 
 #: order of the floats in the ``params`` array of :func:`rollout`
 PARAMS = ("radius", "inside_bonus", "outside_c", "outside_tau", "gamma_per_hour", "pump_cost_per_kwh",
-          "w_terminal", "tau_corr", "deadband", "p_lo", "p_hi", "night_from", "night_until", "night_pump_budget_wh", "frozen_until")
+          "w_terminal", "tau_corr", "deadband", "p_lo", "p_hi", "night_from", "night_until", "night_pump_budget_wh", "frozen_until",
+          "sigma0", "sigma_rate")
 
 
 def tracker_action(p: float, target: float, deadband: float) -> int:
@@ -39,6 +42,27 @@ def tracker_action(p: float, target: float, deadband: float) -> int:
     if p > target + deadband:
         return 1
     return 0
+
+
+@njit(cache=True)
+def vertical_prior(p, superpressure, temperature):
+    """(rate_up, rate_down Pa/s, pump power W) at pressures ``p`` from BLE's physics at a superpressure: the
+    balloon floats where the displaced air weighs as much as the system, so one kg of ballast moves it by
+    ``R T / (M_air V)`` Pa; the pump moves ``compressor_mass_flow(1 + S / p)`` kg/s, the valve
+    ``valve_mass_flow(S, p, T)``."""
+    s = max(superpressure, 1.0)
+    n = p.shape[0]
+    rate_up = np.empty(n)
+    rate_down = np.empty(n)
+    power = np.empty(n)
+    vol = sp.ENVELOPE_VOLUME_BASE + sp.ENVELOPE_DV_DP * s
+    dp_dm = sp.R_GAS * temperature / (sp.M_AIR * vol)
+    for k in range(n):
+        pw, flow = sp.compressor_mass_flow(1.0 + s / p[k])
+        power[k] = pw
+        rate_down[k] = dp_dm * max(flow, 0.0)
+        rate_up[k] = dp_dm * -sp.valve_mass_flow(s, p[k], temperature + 10.0)
+    return rate_up, rate_down, power
 
 
 @njit(cache=True, inline="always")
@@ -77,10 +101,13 @@ def _table(tab, p0, dp, p):
 
 
 @njit(cache=True, inline="always")
-def _reward(d, radius, bonus, c, tau):
-    if d <= radius:
-        return 1.0 + bonus * (1.0 - d / radius)
-    return c * 2.0 ** (-(d - radius) / tau)
+def _reward(d, radius, bonus, c, tau, sigma):
+    """Expected reward at distance d when the position is uncertain by ``sigma`` (m): the chance of being within
+    the radius (a 1-D Gaussian approximation) worth 1 plus a bonus nearer the centre, the rest worth BLE's shaped
+    reward outside."""
+    p_in = 0.5 * math.erfc((d - radius) / (1.4142135623730951 * sigma))
+    out = c * 2.0 ** (-max(d - radius, 0.0) / tau)
+    return p_in * (1.0 + bonus * max(1.0 - d / radius, 0.0)) + (1.0 - p_in) * out
 
 
 @njit(cache=True)
@@ -149,15 +176,19 @@ def rollout(xg, yg, pg, tg, U, V, x0, y0, p0, t0, targets, seg_end, leads, tab_p
     night_until = params[12]
     night_budget = params[13]
     frozen_until = params[14]
+    sigma0 = params[15]
+    sigma_rate = params[16]
     n_plans = targets.shape[0]
     n_seg = targets.shape[1]
     n_steps = leads.shape[0] - 1
     SU, SV = _slices(tg, U, V, t0, leads)
     fades = np.empty(n_steps)
     discs = np.empty(n_steps + 1)
+    sigmas = np.empty(n_steps)
     for s in range(n_steps):
         fades[s] = math.exp(-leads[s] / tau_corr)
         discs[s] = gamma_h ** (leads[s + 1] / 3600.0)
+        sigmas[s] = math.hypot(sigma0, sigma_rate * leads[s + 1])
     discs[n_steps] = discs[n_steps - 1]
     for i in prange(n_plans):
         x = x0
@@ -197,9 +228,9 @@ def rollout(xg, yg, pg, tg, U, V, x0, y0, p0, t0, targets, seg_end, leads, tab_p
             d = math.sqrt(x * x + y * y)
             if d <= radius:
                 ins += dt
-            score += discs[s] * _reward(d, radius, bonus, c_out, tau_out) * dt / 3600.0
+            score += discs[s] * _reward(d, radius, bonus, c_out, tau_out, sigmas[s]) * dt / 3600.0
         d = math.sqrt(x * x + y * y)
-        scores[i] = score + discs[n_steps] * w_term * _reward(d, radius, bonus, c_out, tau_out)
+        scores[i] = score + discs[n_steps] * w_term * _reward(d, radius, bonus, c_out, tau_out, sigmas[n_steps - 1])
         inside[i] = ins
         pumped[i] = pump
 
@@ -221,9 +252,13 @@ def rollout_reference(forecast, x0, y0, p0, t0, targets, seg_end, leads, tab_p0,
     pump = np.zeros(n)
     night_pump = np.zeros(n)
 
-    def reward(d):
-        out = pr["outside_c"] * 2.0 ** (-(d - pr["radius"]) / pr["outside_tau"])
-        return np.where(d <= pr["radius"], 1.0 + pr["inside_bonus"] * (1.0 - d / pr["radius"]), out)
+    def reward(d, lead):
+        from scipy.special import erfc
+
+        sigma = math.hypot(pr["sigma0"], pr["sigma_rate"] * lead)
+        p_in = 0.5 * erfc((d - pr["radius"]) / (math.sqrt(2.0) * sigma))
+        out = pr["outside_c"] * 2.0 ** (-np.maximum(d - pr["radius"], 0.0) / pr["outside_tau"])
+        return p_in * (1.0 + pr["inside_bonus"] * np.maximum(1.0 - d / pr["radius"], 0.0)) + (1.0 - p_in) * out
 
     disc = 1.0
     for s in range(leads.size - 1):
@@ -251,6 +286,6 @@ def rollout_reference(forecast, x0, y0, p0, t0, targets, seg_end, leads, tab_p0,
         score -= np.where(down, disc * pr["pump_cost_per_kwh"] / 1000.0 * e, 0.0)
         d = np.hypot(x, y)
         ins += np.where(d <= pr["radius"], dt, 0.0)
-        score += disc * reward(d) * dt / 3600.0
-    score += disc * pr["w_terminal"] * reward(np.hypot(x, y))
+        score += disc * reward(d, leads[s + 1]) * dt / 3600.0
+    score += disc * pr["w_terminal"] * reward(np.hypot(x, y), leads[-1])
     return score, ins, pump
