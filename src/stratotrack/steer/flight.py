@@ -237,7 +237,7 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
     from ..engine import Integrator
     from ..engine.wind_error import WindError, WindErrorState
     from ..flight import superpressure as sp
-    from ..geodesy import great_circle_distance
+    from ..geodesy import great_circle_distance, wrap_longitude
 
     spec = balloon or BalloonSpec()
     if spec.kind == "superpressure":
@@ -325,7 +325,7 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
 
     def event(name, t, integ):
         if name not in events:
-            events[name] = (float(t), float(integ.lat[0]), float((integ.lon[0] + 180) % 360 - 180),
+            events[name] = (float(t), float(integ.lat[0]), float(wrap_longitude(integ.lon[0])),
                             float(integ.alt[0]))
 
     def hook(view):
@@ -413,7 +413,7 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
             integ.vals[0, 0, 1] = _gas_temperature(spec, z, q0, elev)
         elif spec.kind == "zero-pressure":
             integ.vals[0, 0, 2] = _gas_temperature(spec, z, q0, elev) - float(atmosphere.temperature(max(z, 0.0)))
-        for key, val in zip(names, (t, lat, (lon + 180) % 360 - 180, z, p, dist, x, y, u, v, st["soc"], solar,
+        for key, val in zip(names, (t, lat, float(wrap_longitude(lon)), z, p, dist, x, y, u, v, st["soc"], solar,
                                     elev, asked, act, on, spr, q0, q1, k)):
             log[key].append(val)
         st["prev"] = {"t": t, "x": x, "y": y, "p": p, "k": k, "solar": solar, "hotel": hotel}

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import atmosphere
 from ..errors import InputError
-from ..geodesy import move, offsets
+from ..geodesy import move, offsets, wrap_longitude
 from .control import Forecast
 
 __all__ = ["LocalFrame", "sample_forecast", "check_in_domain", "DEFAULT_PRESSURES"]
@@ -41,7 +41,7 @@ class LocalFrame:
     def to_latlon(self, x, y):
         """(lat, lon) in degrees of points x/y m from the centre (longitudes in -180..180)."""
         lat, lon = move(self.lat0, self.lon0, x, y)
-        return lat, (np.asarray(lon) + 180.0) % 360.0 - 180.0
+        return lat, wrap_longitude(lon)
 
     def distance(self, lat, lon):
         """Great-circle distance (m) from the centre."""
