@@ -25,9 +25,9 @@ import numpy as np
 from .. import atmosphere
 from ..errors import InputError
 from ..flight.profiles import Profile, Stage, standard
-from .control import DOWN, STAY, UP, Forecast, Observation
+from .control import DOWN, STAY, UP, Observation
 from .frame import LocalFrame, check_in_domain, sample_forecast
-from .goto import Route, Waypoint
+from .goto import Route
 from .payload import Payload, intervals
 
 __all__ = ["PowerSystem", "BalloonSpec", "fly", "sun_elevation", "BALLOONS"]

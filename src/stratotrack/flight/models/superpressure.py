@@ -17,7 +17,6 @@ Events, detected by the steering loop between intervals (:data:`EVENTS`): ``burs
 ``out_of_power`` (the battery is empty).
 """
 
-import math
 
 import numpy as np
 from numba import njit
