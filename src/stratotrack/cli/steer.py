@@ -52,8 +52,9 @@ def _steer(
     = "seeker",
     duration: Annotated[str, typer.Option("--duration", help="Flight duration, e.g. 5d, 36h.")] = "5d",
     band: Annotated[Optional[str], typer.Option("--band", help="Allowed altitudes LOW,HIGH in m [default: "
-                                                               "15000,18500 superpressure; the zero-pressure "
-                                                               "balloon's reach].")] = None,
+                                                               "15000,18500 superpressure; zero-pressure: 1 km "
+                                                               "below the start to its float without ballast].")]
+    = None,
     payload_power: Annotated[float, typer.Option("--payload-power", help="Payload power when on, W.")] = 0.0,
     payload_site: Annotated[Optional[list[str]], typer.Option(
         "--payload-site", help="Run the payload within NAME,LAT,LON[,RADIUS_KM] (default 100 km); repeat "

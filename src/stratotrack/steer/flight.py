@@ -18,7 +18,7 @@ standard free-lift ascent, burst and descent: it cannot steer; the controller is
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -239,7 +239,7 @@ def fly(forecast_field, start, t0: float, waypoints, *, duration: float, truth=N
     from ..flight import superpressure as sp
     from ..geodesy import great_circle_distance, wrap_longitude
 
-    spec = balloon or BalloonSpec()
+    spec = replace(balloon) if balloon is not None else BalloonSpec()  # (a copy: defaults are filled in below)
     if spec.kind == "superpressure":
         spec.mols_gas = sp.MOLS_LIFT_GAS if spec.mols_gas is None else spec.mols_gas
         spec.envelope_mass = sp.ENVELOPE_MASS if spec.envelope_mass is None else spec.envelope_mass
