@@ -452,6 +452,17 @@ def _read_kml(path) -> Observations:
     return _from_dataset(path, "telemetry")
 
 
+def _running_median(x, width):
+    """Median of ``x`` over ``width`` samples centred on each (fewer at the ends)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    h = width // 2
+    if x.size == 0:
+        return x.copy()
+    pad = np.concatenate([np.full(h, np.nan), x, np.full(h, np.nan)])
+    return np.nanmedian(sliding_window_view(pad, width), axis=1)
+
+
 def _line_points(root, placemarks) -> list[Observation] | None:
     """The receiver's untimed line (one point per received packet) timed from its timed placemarks ('Packet: #N'
     with 'Frame' and 'UTC Time'): between two placemarks each step is one frame (1 s) where the track is continuous,
@@ -486,11 +497,14 @@ def _line_points(root, placemarks) -> list[Observation] | None:
     if len(anchors) < 2 or any(b[1] < a[1] or b[0] <= a[0] for a, b in zip(anchors[:-1], anchors[1:])):
         return None
     t = np.full(len(xyz), np.nan)
+    # each step's length against the typical step around it (61 steps, whatever the placemarks: a segment of two
+    # steps holding the jump over a loss of reception has no typical step of its own)
+    step_len = np.hypot(np.asarray(great_circle_distance(xyz[:-1, 1], xyz[:-1, 0], xyz[1:, 1], xyz[1:, 0]), float),
+                        np.diff(xyz[:, 2]))
+    around = _running_median(step_len, 61)
     for (ka, ta, _), (kb, tb, _) in zip(anchors[:-1], anchors[1:]):
-        seg = xyz[ka:kb + 1]
-        d = np.hypot(np.asarray(great_circle_distance(seg[:-1, 1], seg[:-1, 0], seg[1:, 1], seg[1:, 0]), float),
-                     np.diff(seg[:, 2]))
-        typical = max(float(np.median(d)), 1e-3)
+        d = step_len[ka:kb]
+        typical = np.maximum(around[ka:kb], 1e-3)
         jump = d > 5.0 * typical
         steps = np.ones(d.size)
         spare = (tb - ta) - d.size
