@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..timeutil import format_time, from_epoch_seconds, to_epoch_seconds
+from .geometry import wrap_longitude
 
 #: default uncertainties by source
 TELEMETRY_SIGMA_H = 30.0  # m, GPS telemetry
@@ -109,7 +110,7 @@ class Observation:
             raise InputError(f"latitude {self.lat!r}{where} is invalid; expected degrees within -90..90")
         if not (math.isfinite(self.lon) and -180.0 <= self.lon <= 360.0):
             raise InputError(f"longitude {self.lon!r}{where} is invalid; expected degrees within -180..360")
-        self.lon = (self.lon + 180.0) % 360.0 - 180.0 if self.lon > 180.0 else self.lon
+        self.lon = float(wrap_longitude(self.lon)) if self.lon > 180.0 else self.lon
         if self.kind == "fix":
             if not (math.isfinite(self.sigma_h) and self.sigma_h > 0):
                 raise InputError(f"position uncertainty {self.sigma_h!r} m{where} is invalid; expected a positive "
@@ -561,7 +562,8 @@ def _read_json(path) -> Observations:
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"JSON file '{path}': entry {k} lacks a usable time/lat/lon ({exc}); expected "
                              f"{'time, lat, lng, altitude' if kind == 'APRS' else 'datetime, lat, lon, alt'}") from None
-        extra = {key: f[key] for key in ("vel_v", "vel_h", "heading", "serial", "name", "frame") if key in f}
+        extra = {key: f[key] for key in ("vel_v", "vel_h", "heading", "serial", "name", "frame", "type", "subtype",
+                                         "payload_callsign") if key in f}
         extra.update(row=k + 1, row_kind="entry")
         items.append(Observation("fix", t, lat, lon, alt, TELEMETRY_SIGMA_H,
                                  TELEMETRY_SIGMA_Z if math.isfinite(alt) else math.nan,
