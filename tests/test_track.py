@@ -508,3 +508,22 @@ def test_payload_kind_from_the_telemetry_source(source, extra, kind):
 
     o = Observation("fix", T0, 37.0, -122.0, 1000.0, 30.0, 30.0, source=source, extra=extra)
     assert payload_kind([o])[0] == kind
+
+
+def test_track_payload_option_sets_the_fall_prior_and_says_so(tmp_path, capsys):
+    """`--payload radiosonde` on a plain telemetry CSV (which 'auto' reads as an amateur payload): the summary names
+    the prior chosen; an unknown kind is one line, exit 2."""
+    from stratotrack.cli import run
+
+    s = synthetic_sounding(SLEVELS, np.full(SLEVELS.size, 8.0), np.zeros(SLEVELS.size), burst=20000.0, every=60.0,
+                           noise=(0.0, 0.0))
+    p = tmp_path / "flight.csv"
+    rows = [f"{np.datetime64(int(o.time), 's')}Z,{o.lat:.6f},{o.lon:.6f},{o.alt:.1f}" for o in s.fixes[:s.last_climb]]
+    p.write_text("time,latitude,longitude,altitude\n" + "\n".join(rows) + "\n")
+    assert run(["track", str(p), "--mode", "sounding", "--particles", "200", "--json"]) == 0
+    assert "fall-rate prior: payload (nothing in the telemetry's source names a radiosonde)" in capsys.readouterr().out
+    assert run(["track", str(p), "--mode", "sounding", "--particles", "200", "--json", "--payload", "radiosonde"]) == 0
+    assert "fall-rate prior: radiosonde (given)" in capsys.readouterr().out
+    assert run(["track", str(p), "--payload", "zeppelin"]) == 2
+    err = capsys.readouterr().err
+    assert "--payload 'zeppelin'" in err and err.count("\n") == 1
