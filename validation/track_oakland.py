@@ -10,14 +10,15 @@ altitude, the same for all).
 
 **Burst.**  Found where the climb ends (:func:`stratotrack.track.sounding.analyse`): the last fix of the climb,
 then the descent.  All six sondes were still climbing at 6.7-7.2 m/s at their last climbing fix: reception was
-lost for 6-12 minutes around burst.  The burst altitude is then where a climb at the observed ascent rate from the
+lost for 6-24 minutes around burst.  The burst altitude is then where a climb at the observed ascent rate from the
 last climbing fix and a fall at the fitted fall law to the first falling fix meet (said per flight below).  Every
 method is given that burst altitude in the first row (the telemetry "up to burst").
 
 **Rows** (what each method sees):
 1. ascent: every fix of the climb; no fall observed, so every method uses the default sea-level fall rate (5 m/s;
-   stratotrack says 2-15 m/s are plausible and spreads its members accordingly);
-2. + first 3 descent fixes (three seconds of fall, 6-12 minutes after the climb ended);
+   stratotrack reads these files as radiosondes, whose fall rates vary widely, and spreads its members evenly in
+   log over the 2-15 m/s that parachutes and bare balloons give);
+2. + first 3 descent fixes (6-24 minutes after the climb ended; one to 263 s apart);
 3. + descent down to 10 km (flights whose reception ended above 10 km have no such row: n/a).
 
 **Methods**, each computed the same way for every flight:
@@ -25,14 +26,25 @@ method is given that burst altitude in the first row (the telemetry "up to burst
   2023), 200 members, its 50%/90% radii around its forecast;
 - ascent-wind replay: :func:`stratotrack.track.sounding.ascent_wind_replay` -- the rest of the flight re-flown
   through the winds measured on the way up (nearest measured layer outside them), no model; the same phase, burst
-  and default fall rate, and once falling the observed fall converted to sea level by the drag law (v ~ rho^-1/2),
-  as a chaser would do by hand;
+  and default fall rate, and once falling the observed fall over the last ten minutes (its time-integral, as
+  :func:`stratotrack.track.sounding.sea_level_rate`) converted to sea level by the drag law (v ~ rho^-1/2), as a
+  chaser would do by hand;
 - no drift: the last fix seen.
+
+**Error budget** (printed after the Oakland table): per flight and row, the replay's error split into the wind's
+share (the ascent winds integrated along the flight's true path and times: what is left if the fall and burst were
+known) and the fall's and burst's share (the replay against that); the same wind share after adding the wind model's
+difference between where/when each layer was measured and where/when the descent met it (the correction a model's
+gradients would give); per altitude band, the minutes fallen, the RMS difference of descent and ascent winds, the
+drift it made, their age and horizontal offset.  The fall law fitted to the whole descent is printed beside it: a
+diagnosis, never given to a method.
 
 **Synthetic truth** (``--synthetic N``, default 40): N flights flown by the engine through random winds
 (a jet, a random profile; the descent meets the ascent's winds plus a change of 2.8 m/s RMS correlated over 3 km
-in height), a random fall law (v0 2-15 m/s, exponent 0.2-0.55), GPS noise; the same three rows, stratotrack's
-radius coverage.  This checks that the ensemble's spread is what its error model says on data drawn from a known
+in height), a random fall law (v0 5 m/s x e^(0.5 N) clipped to 2-15 m/s, exponent 0.2-0.55), GPS noise; the same
+three rows, stratotrack's radius coverage.  Their telemetry names no radiosonde: stratotrack uses the amateur
+payload's prior (5 m/s +- 50%), the distribution their v0 is drawn from; their exponents are not (0.2-0.55 against
+the prior 0.5 +- 0.12).  This checks that the ensemble's spread is what its error model says on data drawn from a known
 truth; the error model itself is checked only on the real flights.
 """
 
