@@ -15,11 +15,6 @@ from ..geodesy import offsets as local_offsets  # noqa: F401  east/north offsets
 D2R = np.pi / 180.0
 
 
-def wrap_longitude(lon):
-    """Longitudes (degrees, any convention) in -180..180 (the convention inside; 180 becomes -180)."""
-    return (np.asarray(lon, dtype=float) + 180.0) % 360.0 - 180.0
-
-
 def ecef(lat, lon, alt):
     """Cartesian position (m, ``[..., 3]``) of points on the sphere of radius ``EARTH_RADIUS + alt``."""
     lat, lon, alt = (np.asarray(a, dtype=float) for a in (lat, lon, alt))

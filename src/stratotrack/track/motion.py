@@ -16,9 +16,9 @@ import numpy as np
 from ..engine import Integrator
 from ..engine import kernels as K
 from ..flight import models
-from ..geodesy import move
+from ..geodesy import move, wrap_longitude
 from ..timeutil import from_epoch_seconds
-from .geometry import local_offsets, offset_points, wrap_longitude  # noqa: F401  (offset_points used by callers)
+from .geometry import local_offsets, offset_points  # noqa: F401  (offset_points used by callers)
 from ..engine.wind_error import ou_step  # noqa: F401,E402,I001  (the engine's OU wind-error process, for the filter)
 
 D2R = math.pi / 180.0

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..timeutil import format_time, from_epoch_seconds, to_epoch_seconds
-from .geometry import wrap_longitude
+from ..geodesy import wrap_longitude
 
 #: default uncertainties by source
 TELEMETRY_SIGMA_H = 30.0  # m, GPS telemetry

@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..geodesy import great_circle_distance
 from ..timeutil import format_time, from_epoch_seconds, parse_duration
 from .filter import ParticleFilter
-from .geometry import wrap_longitude
+from ..geodesy import wrap_longitude
 from .motion import displace, engine_move, ou_step
 from .observations import collect
 

@@ -38,7 +38,7 @@ import xarray as xr
 
 from .. import atmosphere as atm
 from ..errors import InputError
-from ..geodesy import great_circle_distance
+from ..geodesy import great_circle_distance, wrap_longitude
 from ..timeutil import from_epoch_seconds
 from . import geometry as G
 from .observations import collect, screen, where
@@ -644,11 +644,11 @@ def _ground_crossing(ds, ground: Ground, t_from):
     d0, d1 = z0 - g0, z1 - g1
     f = np.where(below.any(1) & (d0 > d1), np.clip(d0 / np.maximum(d0 - d1, 1e-9), 0, 1), 1.0)
     lat = la[rows, k - 1] + f * (la[rows, k] - la[rows, k - 1])
-    dlon = G.wrap_longitude(lo[rows, k] - lo[rows, k - 1])
+    dlon = wrap_longitude(lo[rows, k] - lo[rows, k - 1])
     lon = lo[rows, k - 1] + f * dlon
     alt = z0 + f * (z1 - z0)
     tt = t[rows, k - 1] + f * (t[rows, k] - t[rows, k - 1])
-    return lat, G.wrap_longitude(lon), alt, tt, k, f
+    return lat, wrap_longitude(lon), alt, tt, k, f
 
 
 @dataclass
