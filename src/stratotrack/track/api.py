@@ -154,7 +154,8 @@ def track(observations, wind="climatology", *, particles=10000, seed=0, mode="au
     ``"sounding"`` (an ascending/descending radiosonde: the landing re-predicted from the telemetry) or ``"auto"``
     (sounding when there are at least five telemetry fixes, accurate to 200 m, spanning more than 2 km of altitude;
     the summary says which was chosen and why).  ``payload`` (sounding): 'payload', 'radiosonde' or 'auto', the fall
-    rate's prior (:func:`stratotrack.track.sounding.predict_landing`).  Observations are screened first (:func:`screen`: duplicates,
+    rate's prior (:func:`stratotrack.track.sounding.predict_landing`).
+    Observations are screened first (:func:`screen`: duplicates,
     clashes and impossible speeds are left out and listed).  ``settings`` go to
     :class:`stratotrack.track.FilterSettings`.
     """

@@ -13,9 +13,11 @@ What a careful chaser does by hand, on the engine, with its uncertainty:
 * the **ascent rate** is the median observed climb rate of the last ten minutes of ascent;
 * **burst** is where the climb ends: the last climbing fix, and when reception was lost before burst (the next fix
   is already falling) the altitude where a climb at the ascent rate and a drag fall meet both fixes;
-* the **descent rate** is the observed fall converted to its sea-level equivalent ``v0 = v(z) sqrt(rho(z)/rho0)``
-  (the drag law of the engine's ``drag`` model), checked against what parachutes and bare balloons do (2-15 m/s):
-  outside that it is a warning and the default is used with a wider spread;
+* the **fall law** v = v0 (rho0/rho) ** beta is fitted jointly to the observed fall (rates over time spans of a
+  minute or more, so that fixes a second apart weigh by the time they cover) and a stated prior (beta 0.5 +- 0.12;
+  v0 5 m/s +- 50% for an amateur payload under a parachute, vague for a radiosonde, 20% around a given rate), and
+  checked against what parachutes and bare balloons do (2-15 m/s): outside that it is a warning and the default is
+  used with a wider spread;
 * the **landing ensemble** draws each member's wind profile (the profile's own error, correlated over 2 km in
   height), fall rate, and before burst ascent rate and burst altitude; the members' landings give the 50/90% radii.
   The profile is horizontally uniform and steady, so a member's perturbed wind moves its landing by exactly the
@@ -769,8 +771,11 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
                                st.burst_altitude or float(alt.max()), st.fall_v0 or descent_rate,
                                xr.Dataset(), {}, notes, None, tm.rejected)
     d_sd = prior_sd
+    spread = (f"+- {d_sd:.0%} (log)" if d_sd < 1.0 else
+              f"vague: members evenly in log over {FALL_RATE_RANGE[0]:g}-{FALL_RATE_RANGE[1]:g} m/s until a fall "
+              "is seen")
     notes.append(f"fall-rate prior: {'the given rate' if given else kind} ({why_kind}): {descent_rate:g} m/s at sea "
-                 f"level +- {d_sd:.0%} (log), exponent {BETA_PRIOR[0]:g} +- {BETA_PRIOR[1]:g}")
+                 f"level {spread}, exponent {BETA_PRIOR[0]:g} +- {BETA_PRIOR[1]:g}")
     beta, beta_sd = st.fall_beta, st.fall_beta_sd
     post = None  # the fall law's posterior (ln v0, beta) once a plausible fall is seen
     why_d = "given" if given else f"assumed (not given; {FALL_RATE_RANGE[0]:g}-{FALL_RATE_RANGE[1]:g} m/s plausible)"
@@ -783,7 +788,7 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
         d0 = descent_rate
         notes.append(f"ascending at {st.ascent_rate:.2f} m/s (median of the last 10 min); burst "
                      f"{'given' if burst_altitude is not None else 'assumed'} at {burst:,.0f} +- {b_sd:,.0f} m; "
-                     f"sea-level descent rate {d0:g} m/s +- {d_sd:.0%} {why_d}")
+                     f"sea-level descent rate {d0:g} m/s {why_d}")
     else:
         burst = float(st.burst_altitude)
         b_sd = 0.0
@@ -801,12 +806,10 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
             post = st.fall_posterior
             d0, beta = float(math.exp(post[0][0])), float(post[0][1])
             d_sd, beta_sd = float(math.sqrt(post[1][0, 0])), float(math.sqrt(post[1][1, 1]))
-            notes.append(f"falling: the observed descent ({(st.t[-1] - st.t[st.descent_fixes[0]]) / 60:.0f} min, "
-                         f"{st.alt[st.descent_fixes[0]]:,.0f} to {st.alt[-1]:,.0f} m) and the prior of parachutes "
-                         f"({DEFAULT_DESCENT if not given else descent_rate:g} m/s +- {V0_GIVEN_LOG_SD if given else V0_LOG_SD:.0%}"
-                         f" at sea level, exponent {BETA_PRIOR[0]:g} +- {BETA_PRIOR[1]:g}) give v = {d0:.2f} m/s x "
-                         f"(rho0/rho)^{beta:.2f} (+- {d_sd:.0%}, exponent +- {beta_sd:.2f}, correlated "
-                         f"{post[1][0, 1] / (d_sd * beta_sd):+.2f})")
+            k0 = st.descent_fixes[0]
+            notes.append(f"falling: the observed descent ({(st.t[-1] - st.t[k0]) / 60:.0f} min, {st.alt[k0]:,.0f} to "
+                         f"{st.alt[-1]:,.0f} m) and the prior give v = {d0:.2f} m/s x (rho0/rho)^{beta:.2f} (+- "
+                         f"{d_sd:.0%}, exponent +- {beta_sd:.2f}, correlated {post[1][0, 1] / (d_sd * beta_sd):+.2f})")
     now, alt_now = float(t[-1]), float(alt[-1])
     top = max(burst + 3 * b_sd, float(alt.max())) + 1000.0
     meet = _meet_function(now, alt_now, burst, st.ascent_rate, d0, beta, st.phase)
