@@ -69,12 +69,12 @@ class ControlState:
     ``integrator`` the integrator itself (its ``field``, ``codes``, ``vals`` for a look-ahead of its own).
     """
 
-    def __init__(self, integ: "Integrator", t: float):
+    def __init__(self, integ: "Integrator", t: float, running=None):
         self.t = t
         self.integrator = integ
         self.time, self.lat, self.lon, self.alt = integ.t, integ.lat, integ.lon, integ.alt
         self.state, self.command, self.stage = integ.state, integ.command, integ.stage
-        self.running = integ.running
+        self.running = integ.running if running is None else running
 
 
 def _describe(controller) -> str:
@@ -147,8 +147,10 @@ class Integrator:
             self.xs[:, :st.shape[1]] = st
         if command is not None:
             self.xs[:, 2] = np.broadcast_to(np.asarray(command, dtype=float), (n,))
-        self._command_sets = [(int(c), _models.BY_CODE[int(c)].commands) for c in np.unique(self.codes[..., 0])
+        used = np.unique(self.codes[..., 0])
+        self._command_sets = [(int(c), np.array(_models.BY_CODE[int(c)].commands, dtype=float)) for c in used
                               if _models.BY_CODE[int(c)].commands is not None]
+        self._one_model = used.size == 1  # every stage of every particle in one model: no per-particle lookup
         self.state = self.xs[:, :2]
         self.command = self.xs[:, 2]
         self.controller = controller
@@ -182,6 +184,7 @@ class Integrator:
         #: the backend that advances the particles (see :mod:`stratotrack.engine.backends`; ``auto``: ``serial`` for
         #: a few particles, ``cpu`` otherwise)
         self.backend = backends.choose(backend, n, self._expected_steps)
+        self._kernel = None  # (advance function, the field's kernel arguments), made on the first advance
 
     def _expected_steps(self) -> float:
         """About how many steps the longest particle takes (for the backend choice)."""
@@ -226,35 +229,41 @@ class Integrator:
         run = self.running
         if not run.any():
             return
-        span = float(np.max(np.abs(t_until - self.t[run])))
+        span = float(np.max(np.abs(t_until - self.t), where=run, initial=0.0))
         self._reserve(int(self._count.max()) + self._columns_for(span))
+        self._advance(float(t_until), run)
+
+    def _advance(self, t_until: float, run) -> None:
+        """advance() once the output buffers are large enough (``run``: the running particles)."""
         # particles ordered by position (blocks of nearby ones share the wind they read) at the first call and
         # after REORDER_SECONDS of model time; in between the rows keep their particles and stencil caches
-        t_now = float(np.min(self.t[run])) if self.sgn > 0 else float(np.max(self.t[run]))
-        same = self._order is not None and abs(t_now - self._order_time) < REORDER_SECONDS
+        same = self._order is not None and abs(t_until - self._order_time) < REORDER_SECONDS
         if not same:
             # (one block needs no order)
             self._order = (np.arange(self.n, dtype=np.int64) if self.n <= K.BLOCK
                            else K.locality_order(self.lat, self.lon, run))
-            self._order_time = t_now
+            self._order_time = t_until
+        if self._kernel is None:
+            if self.backend == "cpu":
+                _parallel_chunks()
+            self._kernel = (backends.advance_function(self.backend), self.field.kernel_args())
+        advance, field_args = self._kernel
         ev = self.ev
         o_t, o_la, o_lo, o_z, o_st = self._out
-        if self.backend == "cpu":
-            _parallel_chunks()
         start = _time.perf_counter()
-        backends.advance_function(self.backend)(*self.field.kernel_args(), self.t, self.lat, self.lon, self.alt, self.xs, self.stage, self.status,
-                  self.khint, self.thint, self.next_out, self.codes, self.vals, self.t_end, self.h,
-                  float(t_until), self.out_dt, self.stop_outside, o_t, o_la, o_lo, o_z, o_st, self._count,
-                  ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped,
-                  self._order, self._trig, *self._scratch, same)
+        advance(*field_args, self.t, self.lat, self.lon, self.alt, self.xs, self.stage, self.status,
+                self.khint, self.thint, self.next_out, self.codes, self.vals, self.t_end, self.h,
+                t_until, self.out_dt, self.stop_outside, o_t, o_la, o_lo, o_z, o_st, self._count,
+                ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped,
+                self._order, self._trig, *self._scratch, same)
         self.engine_seconds += _time.perf_counter() - start
         if self._count.max(initial=0) >= o_t.shape[1]:
             raise RuntimeError("internal error: the output buffers overflowed")
 
-    def _decide(self, t: float) -> None:
-        """Ask the controller for the next interval's commands and check them."""
+    def _decide(self, t: float, run) -> None:
+        """Ask the controller for the next interval's commands and check them (``run``: the running particles)."""
         start = _time.perf_counter()
-        view = ControlState(self, t)
+        view = ControlState(self, t, run)
         cmd = self.controller(view)
         name = _describe(self.controller)
         try:
@@ -264,7 +273,6 @@ class Integrator:
         if arr.shape != (self.n,):
             raise InputError(f"controller {name} returned commands of shape {arr.shape}; expected ({self.n},), one "
                              f"per particle")
-        run = view.running
         if not np.isfinite(arr).all():
             bad = run & ~np.isfinite(arr)
             if bad.any():
@@ -272,17 +280,16 @@ class Integrator:
                 raise InputError(f"controller {name} returned {arr[i]!r} for particle {i} at t = {t:.0f} s; expected "
                                  f"a finite command")
         if self._command_sets:  # models of this run that know a fixed set of commands
-            model = self.codes[np.arange(self.n), self.stage, 0]
+            model = None if self._one_model else self.codes[np.arange(self.n), self.stage, 0]
             for code, known in self._command_sets:
-                rows = run & (model == code)
-                ok = np.zeros(self.n, dtype=bool)
-                for k in known:
-                    ok |= arr == k
-                unknown = rows & ~ok
+                ok = np.isin(arr, known)
+                if ok.all():
+                    continue
+                unknown = run & ~ok if model is None else run & (model == code) & ~ok
                 if unknown.any():
                     i = int(np.argmax(unknown))
                     raise InputError(f"controller {name} returned command {arr[i]:g} for particle {i} at t = {t:.0f} "
-                                     f"s; the {_models.BY_CODE[code].name} model knows {list(known)}")
+                                     f"s; the {_models.BY_CODE[code].name} model knows {known.tolist()}")
         np.copyto(self.command, arr, where=run)
         self.control_seconds += _time.perf_counter() - start
 
@@ -290,30 +297,40 @@ class Integrator:
         """Advance until every particle has ended (each has an end time, so this terminates), calling the
         controller every ``control_interval`` seconds of model time (on one clock from the earliest start)."""
         run = self.running
-        if run.any():  # outputs for the whole run at once
-            self._reserve(int(self._count.max()) + self._columns_for(float(np.max(np.abs(self.t_end - self.t)[run]))))
+        if not run.any():
+            return
+        # outputs for the whole run at once
+        self._reserve(int(self._count.max()) + self._columns_for(
+            float(np.max(np.abs(self.t_end - self.t), where=run, initial=0.0))))
         if chunk_seconds is None:
             chunk_seconds = REORDER_SECONDS
         if self.controller is not None:
             chunk_seconds = self.control_interval
         chunk_seconds = max(chunk_seconds, abs(self.h))
         steps_per_chunk = max(1, int(round(chunk_seconds / abs(self.h))))
+        fwd = self.sgn > 0
+        # the latest end of a running particle (particles only stop running, so it bounds every later chunk)
+        last = float(np.max(self.t_end, where=run, initial=-np.inf) if fwd
+                     else np.min(self.t_end, where=run, initial=np.inf))
         clock = None
-        while self.running.any():
-            run = self.running
-            # whole steps for the slowest running particle; particles started later catch up on their own grid
-            base = self.t[run].min() if self.sgn > 0 else self.t[run].max()
-            last = self.t_end[run].max() if self.sgn > 0 else self.t_end[run].min()
+        while True:
+            if self.controller is None or clock is None:
+                # whole steps for the slowest running particle; particles started later catch up on their own grid
+                base = float(np.min(self.t, where=run, initial=np.inf) if fwd
+                             else np.max(self.t, where=run, initial=-np.inf))
             if self.controller is not None:
                 clock = base if clock is None else clock
-                self._decide(clock)
+                self._decide(clock, run)
                 clock = clock + self.sgn * self.control_interval
                 until = clock
             else:
                 until = base + self.sgn * steps_per_chunk * abs(self.h)
             if self.sgn * (until - last) > 0:
                 until = last + self.h  # one more step covers the end event
-            self.advance(until)
+            self._advance(until, run)
+            run = self.running
+            if not run.any():
+                break
 
     # -- outputs ----------------------------------------------------------------------------------------------------
     def take_chunks(self, keep=False) -> list:
