@@ -112,7 +112,6 @@ class Integrator:
             if control_interval is None or not (np.isfinite(control_interval) and control_interval > 0):
                 raise InputError(f"control interval {control_interval!r} s is invalid; expected a positive number "
                                  f"of seconds with a controller")
-        K.ensure_models()
         self.field = field
         self.n = n = np.size(t0)
         self.h = -float(step) if backward else float(step)
