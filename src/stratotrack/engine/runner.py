@@ -130,7 +130,10 @@ class Integrator:
         self.alt[:] = np.asarray(alt, dtype=np.float64).reshape(n)
         self.codes = np.ascontiguousarray(codes, dtype=np.int64)
         self.vals = np.ascontiguousarray(vals, dtype=np.float64)
-        unknown = sorted(set(np.unique(self.codes[..., 0]).tolist()) - set(_models.BY_CODE))
+        model_codes = self.codes[..., 0]
+        # (a set of a few Python ints is made faster than np.unique for a single flight's handful of stages)
+        used = sorted(set(model_codes.ravel().tolist()) if model_codes.size <= 64 else np.unique(model_codes).tolist())
+        unknown = [c for c in used if c not in _models.BY_CODE]
         if unknown:
             raise InputError(f"vertical-model code {unknown[0]} is unknown; expected one of {sorted(_models.BY_CODE)}")
         self.t_end = self._p[:, 8]
@@ -146,10 +149,9 @@ class Integrator:
             self.xs[:, :st.shape[1]] = st
         if command is not None:
             self.xs[:, 2] = np.broadcast_to(np.asarray(command, dtype=float), (n,))
-        used = np.unique(self.codes[..., 0])
-        self._command_sets = [(int(c), np.array(_models.BY_CODE[int(c)].commands, dtype=float)) for c in used
-                              if _models.BY_CODE[int(c)].commands is not None]
-        self._one_model = used.size == 1  # every stage of every particle in one model: no per-particle lookup
+        self._command_sets = [(c, np.array(_models.BY_CODE[c].commands, dtype=float)) for c in used
+                              if _models.BY_CODE[c].commands is not None]
+        self._one_model = len(used) == 1  # every stage of every particle in one model: no per-particle lookup
         self.state = self.xs[:, :2]
         self.command = self.xs[:, 2]
         self.controller = controller
@@ -164,11 +166,9 @@ class Integrator:
         self._order = None
         self._order_time = None
         n_ev = self.codes.shape[1] + 2
-        self.ev = {
-            "t": np.full((n, n_ev), np.nan), "lat": np.full((n, n_ev), np.nan), "lon": np.full((n, n_ev), np.nan),
-            "alt": np.full((n, n_ev), np.nan), "kind": np.full((n, n_ev), -99, dtype=np.int64),
-            "n": np.zeros(n, dtype=np.int64),
-        }
+        evf = np.full((4, n, n_ev), np.nan)
+        self.ev = {"t": evf[0], "lat": evf[1], "lon": evf[2], "alt": evf[3],
+                   "kind": np.full((n, n_ev), -99, dtype=np.int64), "n": np.zeros(n, dtype=np.int64)}
         # outputs: one set of [n, capacity] buffers written by the kernel in place (count[i] columns of row i are
         # valid), the start point first
         self._out = None
@@ -193,6 +193,12 @@ class Integrator:
     @property
     def running(self) -> np.ndarray:
         return self.status == K.RUNNING
+
+    def _extreme(self, a, run, largest: bool) -> float:
+        """max (or min) of ``a`` over the running particles (any running)."""
+        if self.n <= 64:  # (a copy is cheaper than a masked reduction for a few particles)
+            return float(a[run].max() if largest else a[run].min())
+        return float(np.max(a, where=run, initial=-np.inf) if largest else np.min(a, where=run, initial=np.inf))
 
     # -- output buffers -------------------------------------------------------------------------------------------
     def _columns_for(self, span: float) -> int:
@@ -228,7 +234,7 @@ class Integrator:
         run = self.running
         if not run.any():
             return
-        span = float(np.max(np.abs(t_until - self.t), where=run, initial=0.0))
+        span = max(abs(t_until - self._extreme(self.t, run, False)), abs(t_until - self._extreme(self.t, run, True)))
         self._reserve(int(self._count.max()) + self._columns_for(span))
         self._advance(float(t_until), run)
 
@@ -299,8 +305,8 @@ class Integrator:
         if not run.any():
             return
         # outputs for the whole run at once
-        self._reserve(int(self._count.max()) + self._columns_for(
-            float(np.max(np.abs(self.t_end - self.t), where=run, initial=0.0))))
+        span = np.abs(self.t_end - self.t)
+        self._reserve(int(self._count.max()) + self._columns_for(self._extreme(span, run, True)))
         if chunk_seconds is None:
             chunk_seconds = REORDER_SECONDS
         if self.controller is not None:
@@ -309,14 +315,12 @@ class Integrator:
         steps_per_chunk = max(1, int(round(chunk_seconds / abs(self.h))))
         fwd = self.sgn > 0
         # the latest end of a running particle (particles only stop running, so it bounds every later chunk)
-        last = float(np.max(self.t_end, where=run, initial=-np.inf) if fwd
-                     else np.min(self.t_end, where=run, initial=np.inf))
+        last = self._extreme(self.t_end, run, fwd)
         clock = None
         while True:
             if self.controller is None or clock is None:
                 # whole steps for the slowest running particle; particles started later catch up on their own grid
-                base = float(np.min(self.t, where=run, initial=np.inf) if fwd
-                             else np.max(self.t, where=run, initial=-np.inf))
+                base = self._extreme(self.t, run, not fwd)
             if self.controller is not None:
                 clock = base if clock is None else clock
                 self._decide(clock, run)
