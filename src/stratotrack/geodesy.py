@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["EARTH_RADIUS", "great_circle_distance", "path_length", "bearing", "destination", "move", "offsets"]
+__all__ = ["EARTH_RADIUS", "wrap_longitude", "great_circle_distance", "path_length", "bearing", "destination", "move", "offsets"]
 
 #: mean Earth radius (IUGG), m; trajectories move on a sphere of radius EARTH_RADIUS + altitude
 EARTH_RADIUS = 6371008.8
@@ -31,6 +31,15 @@ _D2R = np.pi / 180.0
 
 def _f(x):
     return np.asarray(x, dtype=float)
+
+
+def wrap_longitude(lon):
+    """Longitudes (or longitude differences) in degrees brought to -180..180 (180 itself becomes -180).
+
+    >>> wrap_longitude([190.0, -181.0, 360.0])
+    array([-170.,  179.,    0.])
+    """
+    return (np.asarray(lon, dtype=float) + 180.0) % 360.0 - 180.0
 
 
 def great_circle_distance(lat1, lon1, lat2, lon2, radius=EARTH_RADIUS):
@@ -80,7 +89,7 @@ def move(lat, lon, east, north, radius=EARTH_RADIUS):
     qz = sp * cd + cp * un * sd
     new_lat = np.arcsin(np.clip(qz, -1.0, 1.0)) / _D2R
     new_lon = np.arctan2(qy, qx) / _D2R
-    return new_lat, lon + ((new_lon - lon + 180.0) % 360.0 - 180.0)
+    return new_lat, lon + wrap_longitude(new_lon - lon)
 
 
 def destination(lat, lon, azimuth, distance, radius=EARTH_RADIUS):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..geodesy import EARTH_RADIUS
+from ..geodesy import EARTH_RADIUS, wrap_longitude
 
 TERRITORIAL_SEA_M = 12 * 1852.0
 _VERSION = 2
@@ -231,7 +231,7 @@ def which(lat, lon, sea=True):
     import shapely
 
     lat = np.asarray(lat, dtype=float).ravel()
-    lon = (np.asarray(lon, dtype=float).ravel() + 180.0) % 360.0 - 180.0
+    lon = wrap_longitude(np.asarray(lon, dtype=float).ravel())
     out = np.full(lat.size, -1, dtype=np.int64)
     ok = np.isfinite(lat) & np.isfinite(lon)
     if not ok.any():

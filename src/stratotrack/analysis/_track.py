@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..timeutil import format_time, from_epoch_seconds, to_epoch_seconds
+from ..geodesy import wrap_longitude
 
 D2R = np.pi / 180.0
 
@@ -75,7 +76,7 @@ def as_track(traj) -> Track:
     dt = np.diff(np.where(valid, tt, np.nan), axis=1)
     if np.any(dt[np.isfinite(dt)] < 0):
         raise InputError("trajectory times go backwards; expected points in time order (reverse a back-track first)")
-    lo = np.where(valid, (lo + 180.0) % 360.0 - 180.0, np.nan)
+    lo = np.where(valid, wrap_longitude(lo), np.nan)
     return Track(tt, np.where(valid, la, np.nan), lo, np.where(valid, z, np.nan), valid)
 
 
@@ -139,7 +140,7 @@ def interp_row(t, x, row, when):
 def interp_lon(t, lon, row, when):
     v = np.isfinite(t[row]) & np.isfinite(lon[row])
     un = np.rad2deg(np.unwrap(np.deg2rad(lon[row][v])))
-    return float((np.interp(when, t[row][v], un) + 180.0) % 360.0 - 180.0)
+    return float(wrap_longitude(np.interp(when, t[row][v], un)))
 
 
 def seconds(x) -> float:

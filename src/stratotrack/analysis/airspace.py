@@ -21,6 +21,7 @@ from ..errors import InputError
 from . import _borders as B
 from . import _track as T
 from .sites import Site
+from ..geodesy import wrap_longitude
 
 __all__ = ["Band", "DEFAULT_BANDS", "flight_level_m", "airspace", "Zone"]
 
@@ -86,14 +87,14 @@ def _refine(tr, entry, code, sea):
     v = tr.valid[0]
     t, la, lo = tr.t[0][v], tr.lat[0][v], tr.lon[0][v]
     a, b = 0.0, 1.0
-    dlo = (lo[k] - lo[k - 1] + 180.0) % 360.0 - 180.0
+    dlo = wrap_longitude(lo[k] - lo[k - 1])
     for _ in range(12):
         m = 0.5 * (a + b)
         inside = B.which([la[k - 1] + m * (la[k] - la[k - 1])], [lo[k - 1] + m * dlo], sea=sea)[0] == code
         a, b = (a, m) if inside else (m, b)
     f = b
     entry.update(time=T.iso(t[k - 1] + f * (t[k] - t[k - 1])), latitude=round(float(la[k - 1] + f * (la[k] - la[k - 1])), 4),
-                 longitude=round(float((lo[k - 1] + f * dlo + 180.0) % 360.0 - 180.0), 4))
+                 longitude=round(float(wrap_longitude(lo[k - 1] + f * dlo)), 4))
     entry["_t"] = float(t[k - 1] + f * (t[k] - t[k - 1]))
     return entry
 

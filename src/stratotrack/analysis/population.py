@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..geodesy import wrap_longitude
 
 __all__ = ["is_land", "TownPopulation", "RasterPopulation"]
 
@@ -69,7 +70,7 @@ def is_land(lat, lon) -> np.ndarray:
     """Whether points are on land (1-km GLOBE mask, which counts the Great Lakes and other large lakes as land)."""
     bits, lat0, dlat, lon0, dlon, nlat, nlon = _mask()
     lat = np.asarray(lat, dtype=float)
-    lon = (np.asarray(lon, dtype=float) + 180.0) % 360.0 - 180.0
+    lon = wrap_longitude(lon)
     i = np.clip(((lat - lat0) / dlat).astype(np.int64), 0, nlat - 1)
     j = np.clip(((lon - lon0) / dlon).astype(np.int64), 0, nlon - 1)
     byte = bits[i, j >> 3]
@@ -115,7 +116,7 @@ class TownPopulation:
         if self._grid is None:
             self._build()
         lat = np.asarray(lat, dtype=float)
-        lon = (np.asarray(lon, dtype=float) + 180.0) % 360.0 - 180.0
+        lon = wrap_longitude(lon)
         nlat, nlon = self._grid.shape
         i = np.clip(((lat + 90.0) / self.res).astype(int), 0, nlat - 1)
         j = np.clip(((lon + 180.0) / self.res).astype(int), 0, nlon - 1)
@@ -158,7 +159,7 @@ class RasterPopulation:
         from ..geodesy import EARTH_RADIUS
 
         lat = np.asarray(lat, dtype=float)
-        lon = (np.asarray(lon, dtype=float) + 180.0) % 360.0 - 180.0
+        lon = wrap_longitude(lon)
         inv = ~self.transform
         col, row = inv @ (lon, lat)
         row = np.floor(row).astype(np.int64)

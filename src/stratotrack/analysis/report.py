@@ -82,24 +82,27 @@ def assess(traj, sites=(), *, sensor=None, tles=None, min_elevation=10.0, bands=
                   "sites in reach: the ground point seen from the balloon within the sensor's limits"],
     }
     out["timings_seconds"]["total"] = round(_time.perf_counter() - wall, 3)
-    out["winds"] = _winds_used(traj, wind)
+    out["winds"] = _winds_used(traj, wind, tr.start)
     out["_track"] = tr
     out["_sites"] = sites
     out["_zones"] = list(zones)
     return out
 
 
-def _winds_used(traj, wind) -> dict:
-    """What winds moved the path (from the trajectory's attributes) and the falls, with their warnings."""
+def _winds_used(traj, wind, start) -> dict:
+    """What winds moved the path (from the trajectory's attributes) and the falls, with their warnings: the path's
+    own, then how far the falls' winds are from the flight's dates (``start``, s since 1970)."""
     ds = traj.trajectories if hasattr(traj, "trajectories") and not hasattr(traj, "data_vars") else traj
     attrs = dict(getattr(ds, "attrs", None) or {})
     fall = wind if isinstance(wind, str) else (wind.label() if hasattr(wind, "label") else str(wind))
     notes = [n.strip() for n in str(attrs.get("wind_notes") or "").split(";") if n.strip()]
     if not isinstance(wind, str) and hasattr(wind, "notes"):
         notes += [n for n in wind.notes if n not in notes]
+    warnings = [w for w in str(attrs.get("warnings") or "").splitlines() if w.strip()]
+    if hasattr(wind, "warnings_for"):
+        warnings = list(dict.fromkeys(warnings + list(wind.warnings_for(start))))
     return {"path": attrs.get("wind") or "not recorded in the trajectory (a flight file?)",
-            "path_kind": attrs.get("wind_kind"), "falls": fall, "notes": notes,
-            "warnings": [w for w in str(attrs.get("warnings") or "").splitlines() if w.strip()]}
+            "path_kind": attrs.get("wind_kind"), "falls": fall, "notes": notes, "warnings": warnings}
 
 
 def _jsonable(o):

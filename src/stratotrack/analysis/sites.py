@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..geodesy import great_circle_distance, move, offsets
+from ..geodesy import great_circle_distance, move, offsets, wrap_longitude
 from . import _track as T
 from .geometry import Sensor, elevation_angle, off_nadir_angle
 
@@ -40,7 +40,7 @@ _NEAR_MARGIN = 3.0e6  # beyond this distance (m) past a polygon's extent no sens
 def _unwrap_ring(coords):
     c = np.asarray(coords, dtype=float)
     lon = c[:, 0].copy()
-    lon[1:] = lon[0] + np.cumsum((np.diff(lon) + 180.0) % 360.0 - 180.0)
+    lon[1:] = lon[0] + np.cumsum(wrap_longitude(np.diff(lon)))
     return np.stack([lon, c[:, 1]], axis=1)
 
 
@@ -71,7 +71,7 @@ class Site:
             r = float("nan")
         if not (math.isfinite(r) and r >= 0):
             raise InputError(f"site {name!r}: radius {radius_km!r} km is invalid; expected a distance >= 0 km")
-        return cls(str(name), "point", float(lat), float((float(lon) + 180.0) % 360.0 - 180.0), r * 1000.0,
+        return cls(str(name), "point", float(lat), float(wrap_longitude(lon)), r * 1000.0,
                    properties=dict(properties))
 
     @classmethod

@@ -26,6 +26,7 @@ import numpy as np
 from ..atmosphere import G0, RHO0, density
 from ..errors import InputError
 from . import _track as T
+from ..geodesy import wrap_longitude
 
 __all__ = ["Piece", "parachute", "LARGE_PAYLOAD", "fall", "Footprint", "engagement_windows", "RCC321_EC",
            "piece_profile"]
@@ -223,7 +224,7 @@ def _fall_batch(field_, t0, la, lo, z, pieces, samples, rng, wind_error, referen
     ok = integ.status == K.DONE
     if not ok.all():
         raise RuntimeError(f"internal error: {int((~ok).sum())} falling pieces did not reach the ground")
-    return rel, pid, integ.lat.copy(), (integ.lon + 180.0) % 360.0 - 180.0, integ.t.copy()
+    return rel, pid, integ.lat.copy(), wrap_longitude(integ.lon), integ.t.copy()
 
 
 def _footprint(pieces, samples, t0, la, lo, z, pid, ilat, ilon, itime, population):
@@ -324,7 +325,7 @@ def engagement_windows(traj, pieces=LARGE_PAYLOAD, *, wind="climatology", every=
         sel = members == m
         tt = np.broadcast_to(times[:, None], members.shape)[sel]
         la[sel] = np.interp(tt, tr.t[m][v], tr.lat[m][v])
-        lo[sel] = (np.interp(tt, tr.t[m][v], un) + 180.0) % 360.0 - 180.0
+        lo[sel] = wrap_longitude(np.interp(tt, tr.t[m][v], un))
         z[sel] = np.interp(tt, tr.t[m][v], tr.alt[m][v])
     _release(la.ravel(), lo.ravel(), z.ravel(), la.size)
     rel, pid, ilat, ilon, itime = _fall_batch(field_, np.repeat(times, samples), la.ravel(), lo.ravel(), z.ravel(),

@@ -9,23 +9,6 @@ from typing import Annotated, Optional
 import typer
 
 
-def _start_seconds(traj, time):
-    """Start of the assessed flight (s since 1970): its first time, else --time, else now."""
-    import numpy as np
-
-    from stratotrack.timeutil import now, to_epoch_seconds
-
-    ds = getattr(traj, "trajectories", None) if not hasattr(traj, "data_vars") else traj
-    try:
-        t = np.asarray(ds["time"].values).ravel()
-        t = t[~np.isnat(t)]
-        if t.size:
-            return to_epoch_seconds(t.min())
-    except (KeyError, TypeError, AttributeError):
-        pass
-    return to_epoch_seconds(now() if time is None else time)
-
-
 def register(app):
     """Add ``stratotrack assess`` to the app."""
 
@@ -173,8 +156,7 @@ def _assess(st, A, wind, track, lat, lon, alt, time, duration, members, seed, wi
     res = A.assess(traj, site_list, sensor=sensor, tles=tles, min_elevation=min_elevation, zones=zones,
                    pieces=piece_list, wind=w, every=parse_duration(every), samples=samples, threshold=threshold,
                    criterion=criterion, population=pop, termination=termination, seed=seed)
-    winds = res["winds"]  # the report's record of the winds, plus how far they are from the flight's dates
-    winds["warnings"] = list(dict.fromkeys(winds["warnings"] + list(w.warnings_for(_start_seconds(traj, time)))))
+    winds = res["winds"]
     written = A.write_report(res, *(out or []))
     if as_json:
         from stratotrack.analysis.report import _jsonable

@@ -50,15 +50,7 @@ MAX_FORECAST = 30 * 86400.0
 
 
 def check_forecast(text):
-    if text is None:
-        return None
-    from ..timeutil import parse_duration
-
-    s = parse_duration(text)
-    if s > MAX_FORECAST:
-        raise InputError(f"--forecast {text!r} is {s / 86400:,.0f} days; expected at most {MAX_FORECAST / 86400:.0f} "
-                         "days (the spread after a month covers the hemisphere)")
-    return s
+    return _seconds(text, "--forecast", MAX_FORECAST, "the spread after a month covers the hemisphere")
 
 
 def _fmt(x) -> str:
@@ -90,15 +82,15 @@ def check_count(what: str, value, lo: int, hi: int, reason: str):
     return int(value)
 
 
-def _seconds(text, what):
+def _seconds(text, what, most=MAX_DURATION, reason="the longest balloon flights last about 300 days"):
+    """A duration option's seconds, refused beyond ``most`` seconds with ``reason``."""
     if text is None:
         return None
     from ..timeutil import parse_duration
 
     s = parse_duration(text)
-    if s > MAX_DURATION:
-        raise InputError(f"{what} {text!r} is {s / 86400:,.0f} days; expected at most {MAX_DURATION / 86400:.0f} days "
-                         "(the longest balloon flights last about 300 days)")
+    if s > most:
+        raise InputError(f"{what} {text!r} is {s / 86400:,.0f} days; expected at most {most / 86400:.0f} days ({reason})")
     return s
 
 

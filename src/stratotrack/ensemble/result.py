@@ -11,6 +11,7 @@ import xarray as xr
 
 from ..errors import InputError
 from .summaries import PointDensity, check_levels, contour_polygons
+from ..geodesy import wrap_longitude
 
 #: what each file extension receives from :meth:`EnsembleResult.write`
 FORMATS = {
@@ -71,7 +72,7 @@ class EnsembleResult:
         th = self._product(name).hdr_thresholds(prob, area, [level])[0]
         dens = prob / area
         dlat, dlon = glat[1] - glat[0], glon[1] - glon[0]
-        rel = (np.asarray(lon) - glon[0] + dlon / 2 + 180.0) % 360.0 - 180.0
+        rel = wrap_longitude(np.asarray(lon) - glon[0] + dlon / 2)
         i = np.floor((np.asarray(lat) - glat[0] + dlat / 2) / dlat).astype(int)
         j = np.floor(rel / dlon).astype(int)
         ok = (i >= 0) & (i < glat.size) & (j >= 0) & (j < glon.size)

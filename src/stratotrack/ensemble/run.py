@@ -16,6 +16,7 @@ from ..wind import open_wind
 from . import perturb as PT
 from .result import EnsembleResult
 from .summaries import Passage, PointDensity, check_levels
+from ..geodesy import wrap_longitude
 
 KEEP = ("summary", "members", "trajectories")
 
@@ -409,7 +410,7 @@ def _run_batch(spec, fields):
 
     # -- reduce the batch ---------------------------------------------------------------------------------------
     end_lat = integ.lat.copy()
-    end_lon = (integ.lon + 180.0) % 360.0 - 180.0
+    end_lon = wrap_longitude(integ.lon)
     points = [(prof_names[-1], end_lat, end_lon)]
     ev = integ.ev
     for e_idx, e_name in enumerate(prof_names[1:-1]):
@@ -471,7 +472,7 @@ def _consume(integ, prev, passes, snapshots, snap_times, snap, sgn, drop):
                 cc = np.argmax(cross[rows], axis=1)
                 t1, t2 = t[rows, cc], t[rows, cc + 1]
                 w = (ts - t1) / np.where(t2 != t1, t2 - t1, 1.0)
-                dlon = (lo[rows, cc + 1] - lo[rows, cc] + 180.0) % 360.0 - 180.0
+                dlon = wrap_longitude(lo[rows, cc + 1] - lo[rows, cc])
                 i_lat = la[rows, cc] + w * (la[rows, cc + 1] - la[rows, cc])
                 i_lon = lo[rows, cc] + w * dlon
                 ex = has_exact[rows]
@@ -504,7 +505,7 @@ def _member_table(mids, g, c, combos, params, tb, integ, end_lat, end_lon, names
         lon = np.full(mids.size, np.nan)
         tt = np.full(mids.size, np.nan)
         rows, cc = np.nonzero(ev["kind"] == e_idx)
-        lat[rows], lon[rows], tt[rows] = ev["lat"][rows, cc], (ev["lon"][rows, cc] + 180) % 360 - 180, ev["t"][rows, cc]
+        lat[rows], lon[rows], tt[rows] = ev["lat"][rows, cc], wrap_longitude(ev["lon"][rows, cc]), ev["t"][rows, cc]
         cols[f"{e_name}_time"], cols[f"{e_name}_latitude"], cols[f"{e_name}_longitude"] = tt, lat, lon
     for p in passes:
         passed, when = p.by_member[-1]

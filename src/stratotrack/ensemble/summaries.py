@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from ..errors import InputError
-from ..geodesy import EARTH_RADIUS, move, offsets
+from ..geodesy import EARTH_RADIUS, move, offsets, wrap_longitude
 
 D2R = math.pi / 180.0
 R_KM = EARTH_RADIUS / 1000.0
@@ -90,7 +90,7 @@ class PointDensity:
         if self.ref is None:
             self._setup(lat, lon)
         lat0, lon0 = self.ref
-        rel = (lon - lon0 + 180.0) % 360.0 - 180.0
+        rel = wrap_longitude(lon - lon0)
         i = np.floor((lat - lat0) / self.dlat).astype(np.int64)
         j = np.floor(rel / self.dlon).astype(np.int64)
         keys = (i + _KEY) * (2 * _KEY) + (j + _KEY)
@@ -185,7 +185,7 @@ class PointDensity:
 
 
 def _wrap(lon):
-    return (np.asarray(lon) + 180.0) % 360.0 - 180.0
+    return wrap_longitude(lon)
 
 
 def contour_polygons(lat, lon, density, threshold):
@@ -226,7 +226,7 @@ class Passage:
             import shapely
 
             self._lon0 = float(poly[0, 0])
-            rel = (poly[:, 0] - self._lon0 + 180.0) % 360.0 - 180.0
+            rel = wrap_longitude(poly[:, 0] - self._lon0)
             self._shape = shapely.Polygon(np.stack([rel, poly[:, 1]], axis=1))
             if not self._shape.is_valid:
                 raise InputError(f"the passage polygon is invalid ({shapely.is_valid_reason(self._shape)}); expected a "
@@ -264,7 +264,7 @@ class Passage:
         if rows is None:
             rows = np.arange(lat.shape[0])
         if self.kind == "polygon":
-            rel = (lon - self._lon0 + 180.0) % 360.0 - 180.0
+            rel = wrap_longitude(lon - self._lon0)
             import shapely
 
             inside = np.zeros(lat.shape, dtype=bool)

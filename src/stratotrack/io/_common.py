@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError
+from ..geodesy import wrap_longitude
 
 #: decimals written for latitude/longitude (1e-6 degree ~ 0.1 m) and altitude (0.1 m)
 LATLON_DECIMALS = 6
@@ -138,7 +139,7 @@ def xml_sub(parent, tag: str, text=None):
 def wrap_lon(lon):
     """Longitudes in -180..180."""
     lon = np.asarray(lon, dtype=float)
-    return np.where((lon >= -180.0) & (lon <= 180.0), lon, (lon + 180.0) % 360.0 - 180.0)
+    return np.where((lon >= -180.0) & (lon <= 180.0), lon, wrap_longitude(lon))
 
 
 def tracks(ds: xr.Dataset) -> list[Track]:

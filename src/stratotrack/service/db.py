@@ -144,5 +144,20 @@ class Database:
                                                               "submit it again"))
             return int(res.rowcount or 0)
 
+    def owned(self, model, row_id: str, key_id, what: str):
+        """The row ``row_id`` of ``model`` if the API key ``key_id`` owns it; 404 if there is none, 403 if another
+        key owns it (``what`` names the thing in the message: "job", "session")."""
+        from .errors import ForbiddenException, NotFoundException
+
+        if len(row_id) > 36:
+            raise NotFoundException(f"no such {what}")
+        with self.session() as s:
+            row = s.get(model, row_id)
+        if row is None:
+            raise NotFoundException(f"no {what} {row_id!r}")
+        if row.key_id != key_id:
+            raise ForbiddenException(f"this {what} belongs to another API key")
+        return row
+
     def dispose(self):
         self.engine.dispose()

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..geodesy import wrap_longitude
+
 ENGINE_LOCK = threading.Lock()
 
 
@@ -84,7 +86,7 @@ def _from_light(p) -> PathResult:
                                  float(p.event_altitude[0, k]))
     clamped = {name: int(c) for name, c in zip(OUTSIDE, np.asarray(p.clamped_steps)[0])}
     return PathResult(np.asarray(p.time[0, :n], dtype=float), np.asarray(p.latitude[0, :n], dtype=float),
-                      (np.asarray(p.longitude[0, :n], dtype=float) + 180.0) % 360.0 - 180.0,
+                      wrap_longitude(np.asarray(p.longitude[0, :n], dtype=float)),
                       np.asarray(p.altitude[0, :n], dtype=float), np.asarray(p.stage[0, :n]).astype(int),
                       list(p.stage_names), events, str(p.end_reason[0]), clamped, [w for w in p.warnings if w])
 
@@ -103,7 +105,7 @@ def _from_dataset(ds) -> PathResult:
         events[str(name)] = (float(ev_t[k].astype("datetime64[ns]").astype(np.int64) / 1e9), float(ev_la[k]),
                              float(ev_lo[k]), float(ev_z[k]))
     clamped = {str(o): int(c) for o, c in zip(v["outside"].values, v["clamped_steps"].values[0])}
-    lon = (v["longitude"].values[0, :n] + 180.0) % 360.0 - 180.0
+    lon = wrap_longitude(v["longitude"].values[0, :n])
     warnings = [w for w in str(ds.attrs.get("warnings", "")).split("\n") if w]
     return PathResult(t, v["latitude"].values[0, :n].astype(float), lon, v["altitude"].values[0, :n].astype(float),
                       v["stage"].values[0, :n].astype(int), names, events, str(v["end_reason"].values[0]), clamped,

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import InputError
-from .errors import ForbiddenException, NotFoundException, RequestException
+from .errors import RequestException
 
 router = APIRouter(prefix="/api/v2/sessions", tags=["sessions"])
 
@@ -124,15 +124,7 @@ def _owned(state, request, session_id, *, allow_query_key=False):
     from .db import TrackSession
 
     kid = _key(state, request, allow_query_key)
-    if len(session_id) > 36:
-        raise NotFoundException("no such session")
-    with state.db.session() as s:
-        row = s.get(TrackSession, session_id)
-    if row is None:
-        raise NotFoundException(f"no session {session_id!r}")
-    if row.key_id != kid:
-        raise ForbiddenException("this session belongs to another API key")
-    return row, kid
+    return state.db.owned(TrackSession, session_id, kid, "session"), kid
 
 
 def _key(state, request, allow_query_key):

@@ -21,6 +21,7 @@ from ..errors import InputError, WindDataError
 from .datasets import NotCovered, UnknownDataset
 from .errors import InvalidDatasetException, RequestException, rfc3339, rfc3339_many
 from .predictor import run_path
+from ..geodesy import wrap_longitude
 
 API_VERSION = 1
 PROFILES = ("standard_profile", "float_profile", "reverse_profile")
@@ -270,7 +271,7 @@ def as_csv(resp) -> tuple[str, str]:
     lines = ["datetime,latitude,longitude,altitude"]
     for stage in resp["prediction"]:
         for p in stage["trajectory"]:
-            lon = (p["longitude"] + 180.0) % 360.0 - 180.0
+            lon = wrap_longitude(p["longitude"])
             lines.append(f"{p['datetime']},{p['latitude']:.5f},{lon:.5f},{p['altitude']:.1f}")
     return "\n".join(lines) + "\n", _filename(resp, "csv")
 
@@ -288,7 +289,7 @@ def as_kml(resp) -> tuple[bytes, str]:
 
     pts = [p for s in resp["prediction"] for p in s["trajectory"]]
     def lon(p):
-        return (p["longitude"] + 180.0) % 360.0 - 180.0
+        return wrap_longitude(p["longitude"])
 
     coords = " ".join(f"{lon(p):.6f},{p['latitude']:.6f},{p['altitude']:.1f}" for p in pts)
     marks = []

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import InputError
-from .errors import ForbiddenException, NotFoundException, RequestException
+from .errors import RequestException
 
 router = APIRouter(prefix="/api/v2", tags=["v2"])
 
@@ -30,22 +30,26 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class Flight(_Model):
+class _Launch(_Model):
+    """Where a flight starts and how it flies (shared by single flights and launch windows)."""
     latitude: Lat
     longitude: Lon
     altitude: Alt = 0.0
-    time: Time
     profile: Literal["standard", "float", "drift"] = "standard"
     ascent_rate: Rate = 5.0
     burst_altitude: Annotated[float, Field(gt=0, le=86000)] = 30000.0
     descent_rate: Rate = 5.0
     float_altitude: Optional[Annotated[float, Field(gt=0, le=86000)]] = None
     duration: Optional[Dur] = None
+    dataset: Optional[Name] = None
+
+
+class Flight(_Launch):
+    time: Time
     stop: Optional[Time] = None
     backward: bool = False
     launch_altitude: Alt = 0.0
     landing_altitude: Alt = 0.0
-    dataset: Optional[Name] = None
 
 
 class PredictJob(Flight):
@@ -69,23 +73,13 @@ class EnsembleJob(Flight):
     passages: Optional[Annotated[list[Passage], Field(max_length=20)]] = None
 
 
-class WindowsJob(_Model):
+class WindowsJob(_Launch):
     kind: Literal["windows"]
-    latitude: Lat
-    longitude: Lon
-    altitude: Alt = 0.0
     start: Time
     end: Time
     every: Dur = "1h"
-    profile: Literal["standard", "float", "drift"] = "standard"
-    ascent_rate: Rate = 5.0
-    burst_altitude: Annotated[float, Field(gt=0, le=86000)] = 30000.0
-    descent_rate: Rate = 5.0
-    float_altitude: Optional[Annotated[float, Field(gt=0, le=86000)]] = None
-    duration: Optional[Dur] = None
     members: Annotated[int, Field(ge=0, le=10000)] = 0
     seed: Optional[Annotated[int, Field(ge=0, le=2**63 - 1)]] = None
-    dataset: Optional[Name] = None
 
 
 class SiteIn(_Model):
@@ -175,16 +169,7 @@ def create_job(job: JobRequest, request: Request):
 def _owned(state, request, job_id):
     from .db import Job
 
-    kid = state.keys.key_id(request.headers)
-    if len(job_id) > 36:
-        raise NotFoundException("no such job")
-    with state.db.session() as s:
-        row = s.get(Job, job_id)
-    if row is None:
-        raise NotFoundException(f"no job {job_id!r}")
-    if row.key_id != kid:
-        raise ForbiddenException("this job belongs to another API key")
-    return row
+    return state.db.owned(Job, job_id, state.keys.key_id(request.headers), "job")
 
 
 @router.get("/jobs/{job_id}", summary="A job's status and progress")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..geodesy import EARTH_RADIUS
+from ..geodesy import EARTH_RADIUS, wrap_longitude
 
 D2R = np.pi / 180.0
 
@@ -63,7 +63,7 @@ def uniform_wind_path(lat0, lon0, alt, u, v, t):
     else:
         merc = np.log(np.tan(np.pi / 4 + phi / 2)) - np.log(np.tan(np.pi / 4 + phi0 / 2))
         lam = u / v * merc
-    lon = (lon0 + lam / D2R + 180.0) % 360.0 - 180.0
+    lon = wrap_longitude(lon0 + lam / D2R)
     return phi / D2R, lon
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from .. import atmosphere
 from ..errors import WindDataError
 from .field import WindField
+from ..geodesy import wrap_longitude
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -390,7 +391,7 @@ def combine(fields, *, sources=None) -> WindField:
         for axis, what in (("lat", "latitudes"), ("lon", "longitudes")):
             a, b = getattr(f, axis), getattr(first, axis)
             same = _same_axis(a, b) or (axis == "lon" and a.shape == b.shape
-                                         and np.allclose(((a - b + 180.0) % 360.0) - 180.0, 0.0, atol=1e-6))
+                                         and np.allclose(wrap_longitude(a - b), 0.0, atol=1e-6))
             if not same:
                 raise WindDataError(
                     f"{name!r} has {_axis_text(a, ' deg')} {what} but {name0!r} has {_axis_text(b, ' deg')}; "

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ...errors import InputError
+from ...geodesy import wrap_longitude
 
 SOURCES = ("gfs", "gefs", "ecmwf", "era5", "ncep")
 FORECASTS = ("gfs", "gefs", "ecmwf")
@@ -134,7 +135,7 @@ def parse_region(value) -> Region:
         raise InputError(f"region {str(value)!r} has latitudes {s:g}..{n:g}; expected -90 <= S < N <= 90")
     if not (-180 <= w <= 360 and -180 <= e <= 360):
         raise InputError(f"region {str(value)!r} has longitudes outside -180..360 degrees")
-    w = ((w + 180.0) % 360.0) - 180.0
+    w = wrap_longitude(w)
     width = (e - w) % 360.0
     if width == 0.0:
         width = 360.0
