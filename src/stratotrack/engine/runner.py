@@ -170,14 +170,11 @@ class Integrator:
         self.ev = {"t": evf[0], "lat": evf[1], "lon": evf[2], "alt": evf[3],
                    "kind": np.full((n, n_ev), -99, dtype=np.int64), "n": np.zeros(n, dtype=np.int64)}
         # outputs: one set of [n, capacity] buffers written by the kernel in place (count[i] columns of row i are
-        # valid), the start point first
+        # valid), the start point first; made when first needed (run() sizes them for the whole run at once)
         self._out = None
-        self._count = np.zeros(n, dtype=np.int64)
+        self._start_point = self._p[:, :4].copy()  # (t, lat, lon, alt) for the first column
+        self._count = np.ones(n, dtype=np.int64)
         self._mark = np.zeros(n, dtype=np.int64)  # outputs before it were handed out by take_chunks(keep=True)
-        self._reserve(1 + self._columns_for(0.0), exact=True)
-        o_t, o_la, o_lo, o_z, o_st = self._out
-        o_t[:, 0], o_la[:, 0], o_lo[:, 0], o_z[:, 0], o_st[:, 0] = self.t, self.lat, self.lon, self.alt, 0
-        self._count[:] = 1
         self.engine_seconds = 0.0
         self.control_seconds = 0.0
         #: the backend that advances the particles (see :mod:`stratotrack.engine.backends`; ``auto``: ``serial`` for
@@ -217,7 +214,18 @@ class Integrator:
             used = int(self._count.max(initial=0))
             for a, b in zip(new, self._out):
                 a[:, :used] = b[:, :used]
+        else:  # the start point
+            for k in range(4):
+                new[k][:, 0] = self._start_point[:, k]
+            new[4][:, 0] = 0
+            self._start_point = None
         self._out = new
+
+    def _outputs(self) -> list:
+        """The output buffers (made, holding the start points, if no run has made them yet)."""
+        if self._out is None:
+            self._reserve(1 + self._columns_for(0.0), exact=True)
+        return self._out
 
     def _pad(self, width: int) -> None:
         """NaN (stage -1) in the columns [count, width) of each row."""
@@ -349,6 +357,7 @@ class Integrator:
         width = int(cnt.max(initial=0))
         if width == 0:
             return []
+        self._outputs()
         if np.all(start == start[0]):
             s0 = int(start[0])
             chunk = [a[:, s0:s0 + width].copy() for a in self._out]
@@ -366,6 +375,7 @@ class Integrator:
         [-180, 180)."""
         counts = self._count.copy()
         width = int(counts.max(initial=1))
+        self._outputs()
         self._pad(width)
         o_t, o_la, o_lo, o_z, o_st = (a[:, :width] for a in self._out)
         np.add(o_lo, 180.0, out=o_lo)  # in place: the kernel continues from its own state, not from these
