@@ -351,3 +351,34 @@ def test_steer_arena_cli_json(shared_data, capsys):
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["summary"]["episodes"] == 1 and out["episodes"][0]["seed"] == 2
     assert 0 <= out["episodes"][0]["twr50"] <= 1 and out["episodes"][0]["end_state"] == "ok"
+
+
+def test_controller_sees_the_forecast_and_its_own_measurements_never_the_truth_ahead():
+    """Forecast calm, truth a steady 2 m/s east: the controller's forecast says calm, its measurements say 2 m/s,
+    and its history holds only the points already flown."""
+    calm = layered_wind([5000, 14000], lambda p: 0.0).forecast
+
+    class Truth:
+        forecast = calm
+
+        def forecast_uv(self, x, y, p, t):
+            return calm.uv(x, y, p, t)
+
+        def truth_uv(self, x, y, p, t):
+            return 2.0, 0.0
+
+    seen = []
+
+    class Recorder(Always):
+        def act(self, obs):
+            seen.append(obs)
+            return STAY
+
+    fly_episode(scenario_at(11000.0), Recorder(STAY), wind=Truth(), n_decisions=20)
+    assert len(seen) == 20
+    for k, obs in enumerate(seen):
+        assert obs.step == k and obs.t == pytest.approx(180.0 * k)
+        assert obs.forecast is calm and obs.forecast.uv(obs.x, obs.y, obs.pressure, obs.t)[0] == 0.0
+        assert obs.wind == (2.0, 0.0) and len(obs.history["t"]) == k + 1
+        assert obs.history["t"].max() <= obs.t and obs.x == pytest.approx(2.0 * 180.0 * k)
+        assert obs.reachable is not None and obs.reachable[0] < obs.reachable[1]
