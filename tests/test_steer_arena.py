@@ -130,13 +130,13 @@ def test_decoder_reads_a_flax_msgpack_and_decodes_a_field(tmp_path):
 @pytest.mark.shared
 def test_wind_model_matches_bles_wind_samples(shared_data):
     """Reads ../shared/data/ble-arena: every seed's 5 forecast and true winds, to 1e-3 m/s (measured 3.0e-5)."""
-    from stratotrack.steer.arena.runner import ArenaWind
+    from stratotrack.steer.arena.runner import arena_wind
 
     arena = shared_data / "ble-arena"
     w = load_decoder_weights(arena / "offlineskies22_decoder.msgpack")
     worst_f = worst_t = 0.0
     for sc in load_scenarios(arena / "scenarios_seeds_0-99.json"):
-        wind = ArenaWind(w, sc)
+        wind = arena_wind(w, sc)
         for s in sc.data["wind_samples"]:
             args = (s["x_km"] * 1000, s["y_km"] * 1000, s["p_pa"], s["t_h"] * 3600)
             fu, fv = wind.forecast_uv(*args)
