@@ -347,9 +347,11 @@ def test_steer_group_without_a_command_prints_help(capsys):
 def test_steer_arena_cli_json(shared_data, capsys):
     """Reads ../shared/data/ble-arena: one short episode through the command line."""
     code = run(["steer", "arena", str(shared_data / "ble-arena" / "scenarios_seeds_0-99.json"), "--controller",
-                "stay", "--seeds", "2", "--json"])
+                "stay", "--seeds", "2", "--json", "--paths"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["summary"]["episodes"] == 1 and out["episodes"][0]["seed"] == 2
+    path = out["episodes"][0]["path"]
+    assert len(path["x"]) == 961 and path["t"][-1] == 48 * 3600 and set(path["applied"][:-1]) == {0.0}
     assert 0 <= out["episodes"][0]["twr50"] <= 1 and out["episodes"][0]["end_state"] == "ok"
 
 

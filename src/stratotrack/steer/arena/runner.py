@@ -152,6 +152,11 @@ class EpisodeResult:
     cpu_s: float = float("nan")
     path: dict = field(repr=False, default_factory=dict)
 
+    def path_lists(self) -> dict:
+        """The path every 3 minutes as JSON-ready lists (NaN as None): t (s), x, y (m), pressure, altitude,
+        superpressure, battery_soc, action (the controller's) and applied (after the safety layers)."""
+        return {k: [None if v != v else float(v) for v in a] for k, a in self.path.items()}
+
     def summary(self) -> dict:
         """The figures without the path (JSON-ready)."""
         return {"seed": self.seed, "controller": self.controller, "twr50": self.twr50, "steps": self.steps,
