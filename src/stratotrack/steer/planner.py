@@ -64,7 +64,7 @@ class PlannerConfig:
     #: reward: bonus for the centre within the radius; outside, BLE's c * 2^(-(d - R)/tau)
     inside_bonus: float = 0.1
     outside_c: float = 0.4
-    outside_tau_m: float = 200_000.0
+    outside_tau_m: float = 100_000.0
     gamma_per_hour: float = 0.97
     #: position uncertainty of a roll-out: sigma0 (m) growing by sigma_rate (m/s) with lead time
     sigma0_m: float = 3000.0
