@@ -130,13 +130,13 @@ def test_decoder_reads_a_flax_msgpack_and_decodes_a_field(tmp_path):
 @pytest.mark.shared
 def test_wind_model_matches_bles_wind_samples(shared_data):
     """Reads ../shared/data/ble-arena: every seed's 5 forecast and true winds, to 1e-3 m/s (measured 3.0e-5)."""
-    from stratotrack.steer.arena.runner import ArenaWind
+    from stratotrack.steer.arena.runner import arena_wind
 
     arena = shared_data / "ble-arena"
     w = load_decoder_weights(arena / "offlineskies22_decoder.msgpack")
     worst_f = worst_t = 0.0
     for sc in load_scenarios(arena / "scenarios_seeds_0-99.json"):
-        wind = ArenaWind(w, sc)
+        wind = arena_wind(w, sc)
         for s in sc.data["wind_samples"]:
             args = (s["x_km"] * 1000, s["y_km"] * 1000, s["p_pa"], s["t_h"] * 3600)
             fu, fv = wind.forecast_uv(*args)
@@ -347,7 +347,40 @@ def test_steer_group_without_a_command_prints_help(capsys):
 def test_steer_arena_cli_json(shared_data, capsys):
     """Reads ../shared/data/ble-arena: one short episode through the command line."""
     code = run(["steer", "arena", str(shared_data / "ble-arena" / "scenarios_seeds_0-99.json"), "--controller",
-                "stay", "--seeds", "2", "--json"])
+                "stay", "--seeds", "2", "--json", "--paths"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["summary"]["episodes"] == 1 and out["episodes"][0]["seed"] == 2
+    path = out["episodes"][0]["path"]
+    assert len(path["x"]) == 961 and path["t"][-1] == 48 * 3600 and set(path["applied"][:-1]) == {0.0}
     assert 0 <= out["episodes"][0]["twr50"] <= 1 and out["episodes"][0]["end_state"] == "ok"
+
+
+def test_controller_sees_the_forecast_and_its_own_measurements_never_the_truth_ahead():
+    """Forecast calm, truth a steady 2 m/s east: the controller's forecast says calm, its measurements say 2 m/s,
+    and its history holds only the points already flown."""
+    calm = layered_wind([5000, 14000], lambda p: 0.0).forecast
+
+    class Truth:
+        forecast = calm
+
+        def forecast_uv(self, x, y, p, t):
+            return calm.uv(x, y, p, t)
+
+        def truth_uv(self, x, y, p, t):
+            return 2.0, 0.0
+
+    seen = []
+
+    class Recorder(Always):
+        def act(self, obs):
+            seen.append(obs)
+            return STAY
+
+    fly_episode(scenario_at(11000.0), Recorder(STAY), wind=Truth(), n_decisions=20)
+    assert len(seen) == 20
+    for k, obs in enumerate(seen):
+        assert obs.step == k and obs.t == pytest.approx(180.0 * k)
+        assert obs.forecast is calm and obs.forecast.uv(obs.x, obs.y, obs.pressure, obs.t)[0] == 0.0
+        assert obs.wind == (2.0, 0.0) and len(obs.history["t"]) == k + 1
+        assert obs.history["t"].max() <= obs.t and obs.x == pytest.approx(2.0 * 180.0 * k)
+        assert obs.reachable is not None and obs.reachable[0] < obs.reachable[1]

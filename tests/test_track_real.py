@@ -203,3 +203,17 @@ def test_sonde_telemetry_is_not_flagged_as_outliers(shared_data):
     last = read_observations(path)[-1]
     assert float(great_circle_distance(d["landing"]["landing_latitude"], d["landing"]["landing_longitude"],
                                        last.lat, last.lon)) < 3000.0  # the last fix is 643 m up
+
+
+def test_kmz_time_lost_over_a_reception_gap_goes_to_the_jump(shared_data):
+    """A placemark right after a loss of reception (flight of 18 Jan 11 UTC: lost for 24 minutes around burst, the
+    next placemark two received positions later): the lost time goes to the jump, not half of it to the next
+    one-second step; every received position after the gap falls at the rate of those around it."""
+    path = [p for p in flights(shared_data) if p.name.startswith("20230118-110354")][0]
+    obs = read_observations(path)
+    t = np.array([o.time for o in obs])
+    z = np.array([o.alt for o in obs])
+    k = int(np.argmax(z))
+    assert t[k + 2] - t[k + 1] < 5.0 and t[k + 1] - t[k] > 1200.0
+    rate = (z[k + 2] - z[k + 1]) / (t[k + 2] - t[k + 1])
+    assert -60.0 < rate < -5.0, rate

@@ -29,6 +29,8 @@ def arena(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     weights: Annotated[Optional[Path], typer.Option("--weights", help="BLE's offlineskies22_decoder.msgpack "
                                                                       "(default: beside the scenario file).")] = None,
+    paths: Annotated[bool, typer.Option("--paths", help="With --json: each episode's path every 3 minutes (x, y "
+                                                        "in m, pressure, superpressure, battery, actions).")] = False,
 ):
     """Fly BLE's station-keeping episodes with a controller: per-seed TWR50, pump energy and end state, and the
     mean TWR50 with its standard error."""
@@ -39,7 +41,7 @@ def arena(
             typer.echo(f"seed {r.seed:3d}  TWR50 {100 * r.twr50:5.1f}%  pump {r.pump_wh:7.1f} Wh "
                        f"({r.pump_wh_per_day:6.1f} Wh/day)  end {r.end_state:<13s} {r.wall_s:5.1f} s")
 
-    out = run_arena(scenarios, controller, seeds=seeds, weights=weights, progress=show)
+    out = run_arena(scenarios, controller, seeds=seeds, weights=weights, progress=show, paths=paths and as_json)
     s = out["summary"]
     if as_json:
         typer.echo(json.dumps(out))

@@ -87,6 +87,10 @@ def register(app):
         descent_rate: Annotated[Optional[float], typer.Option(
             "--descent-rate", help="Sounding: sea-level descent rate (m/s) until a fall is observed [default: 5, "
                                    "with a wide spread].")] = None,
+        payload: Annotated[str, typer.Option(
+            "--payload", help="Sounding: what falls, for the fall rate's prior: payload (an amateur payload under a "
+                              "parachute, 5 m/s), radiosonde (fall rates vary widely: the observed fall decides) or "
+                              "auto (from the telemetry's source; said in the summary).")] = "auto",
         landing_altitude: Annotated[Optional[float], typer.Option(
             "--landing-altitude", help="Sounding: ground altitude at the landing, m [default: 0, sea level].")] = None,
         dem: Annotated[Optional[Path], typer.Option("--dem", help="Sounding: a GeoTIFF of ground heights (m); the "
@@ -113,6 +117,8 @@ def register(app):
         limits.check_forecast(fc)
         limits.check_range("--descent-rate", descent_rate, limits.MIN_DESCENT, limits.MAX_DESCENT, "m/s",
                            "a parachute lands at about 3-10 m/s and a free fall reaches about 60 m/s at sea level")
+        if payload not in ("auto", "payload", "radiosonde"):
+            raise InputError(f"--payload {payload!r} is unknown; expected auto, payload or radiosonde")
         limits.check_range("--burst-altitude", burst_altitude, 0.0, limits.MAX_ALT, "m", "balloons burst below "
                            "86 km, the top of the standard atmosphere")
         limits.check_range("--landing-altitude", landing_altitude, limits.MIN_GROUND, limits.MAX_GROUND, "m",
@@ -124,7 +130,7 @@ def register(app):
         with _phase(f"Tracking {len(observations)} observation file(s) with {particles:,} particles..."):
             res = do_track([str(p) for p in observations], wind, particles=particles, seed=seed, mode=mode,
                            forecast=fc, use_reported_altitudes=not ignore_altitudes, burst_altitude=burst_altitude,
-                           descent_rate=descent_rate, landing_altitude=landing_altitude, dem=dem)
+                           descent_rate=descent_rate, landing_altitude=landing_altitude, dem=dem, payload=payload)
         written = []
         for p in out or []:
             sio.write(res.fused, p)

@@ -146,13 +146,16 @@ def _thin(obs: Observations, most: int) -> tuple[Observations, str | None]:
 
 def track(observations, wind="climatology", *, particles=10000, seed=0, mode="auto", forecast="48h",
           forecast_members=1000, compare=((27000 * FT, 60000 * FT),), use_reported_altitudes=True, burst_altitude=None,
-          descent_rate=None, landing_altitude=None, dem=None, landing_members=200, **settings) -> TrackResult:
+          descent_rate=None, landing_altitude=None, dem=None, landing_members=200, payload="auto",
+          **settings) -> TrackResult:
     """Fuse observations into a track with uncertainty, infer the altitude from drift and forecast ahead.
 
     ``mode``: ``"float"`` (a drifting or floating balloon: altitude from drift, a forecast of ``forecast`` length),
     ``"sounding"`` (an ascending/descending radiosonde: the landing re-predicted from the telemetry) or ``"auto"``
     (sounding when there are at least five telemetry fixes, accurate to 200 m, spanning more than 2 km of altitude;
-    the summary says which was chosen and why).  Observations are screened first (:func:`screen`: duplicates,
+    the summary says which was chosen and why).  ``payload`` (sounding): 'payload', 'radiosonde' or 'auto', the fall
+    rate's prior (:func:`stratotrack.track.sounding.predict_landing`).
+    Observations are screened first (:func:`screen`: duplicates,
     clashes and impossible speeds are left out and listed).  ``settings`` go to
     :class:`stratotrack.track.FilterSettings`.
     """
@@ -213,7 +216,8 @@ def track(observations, wind="climatology", *, particles=10000, seed=0, mode="au
     else:
         t0 = _time.perf_counter()
         landing = predict_landing(obs, field_, burst_altitude=burst_altitude, descent_rate=descent_rate,
-                                  landing_altitude=landing_altitude, dem=dem, seed=seed, members=landing_members)
+                                  landing_altitude=landing_altitude, dem=dem, seed=seed, members=landing_members,
+                                  payload=payload)
         timings["landing"] = _time.perf_counter() - t0
         fc = landing.trajectory if landing.trajectory.sizes else None
         notes.extend(landing.notes)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from ..geodesy import EARTH_RADIUS, great_circle_distance
+from ..geodesy import EARTH_RADIUS, great_circle_distance, wrap_longitude
 from . import geometry as G
 from .motion import displace, engine_move, ou_step, wind_at
 from .observations import Observation, Observations, collect
@@ -128,7 +128,7 @@ class ParticleFilter:
             e, nn = sig * self.rng.standard_normal(n), sig * self.rng.standard_normal(n)
             lat, lon = G.offset_points(obs.lat, obs.lon, e, nn)
             alt = (obs.alt + obs.sigma_z * self.rng.standard_normal(n)) if obs.has_altitude else self._altitude_samples(n)
-            self._set(lat, (lon + 180) % 360 - 180, np.maximum(alt, 0.0))
+            self._set(lat, wrap_longitude(lon), np.maximum(alt, 0.0))
             if obs.has_altitude and obs.sigma_z <= self.settings.measured_altitude:
                 self._last_z = (obs.time, obs.alt)
         else:
@@ -291,7 +291,7 @@ class ParticleFilter:
         lat, lon = G.offset_points(lat0, lon0, x, y)
         alt = np.maximum(alt + h * np.std(alt) * self.rng.standard_normal(n), 0.0)
         ww = ww + h * np.std(ww) * self.rng.standard_normal(n)
-        self.lat, self.lon, self.alt, self.w, self.du, self.dv = lat, (lon + 180) % 360 - 180, alt, ww, du, dv
+        self.lat, self.lon, self.alt, self.w, self.du, self.dv = lat, wrap_longitude(lon), alt, ww, du, dv
         self.logw = np.zeros(n)
         self.resamples += 1
 

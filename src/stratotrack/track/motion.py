@@ -16,7 +16,7 @@ import numpy as np
 from ..engine import Integrator
 from ..engine import kernels as K
 from ..flight import models
-from ..geodesy import move
+from ..geodesy import move, wrap_longitude
 from ..timeutil import from_epoch_seconds
 from .geometry import local_offsets, offset_points  # noqa: F401  (offset_points used by callers)
 from ..engine.wind_error import ou_step  # noqa: F401,E402,I001  (the engine's OU wind-error process, for the filter)
@@ -48,7 +48,7 @@ def engine_move(field, t0, lat, lon, alt, w, t1, *, step=120.0):
                        output_interval=max(float(np.max(span)), h), backward=backward)
     integ.run()
     integ.take_chunks()  # outputs are not needed: only the final state
-    return integ.lat.copy(), (integ.lon + 180.0) % 360.0 - 180.0, integ.alt.copy()
+    return integ.lat.copy(), wrap_longitude(integ.lon), integ.alt.copy()
 
 
 def wind_at(field, t, lat, lon, alt):
@@ -60,4 +60,4 @@ def wind_at(field, t, lat, lon, alt):
 def displace(lat, lon, east, north):
     """Positions moved by east/north displacements (m) along great circles, longitudes in -180..180."""
     nlat, nlon = move(lat, lon, east, north)
-    return nlat, (nlon + 180.0) % 360.0 - 180.0
+    return nlat, wrap_longitude(nlon)

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..timeutil import format_time, from_epoch_seconds, to_epoch_seconds
+from ..geodesy import wrap_longitude
 
 #: default uncertainties by source
 TELEMETRY_SIGMA_H = 30.0  # m, GPS telemetry
@@ -109,7 +110,7 @@ class Observation:
             raise InputError(f"latitude {self.lat!r}{where} is invalid; expected degrees within -90..90")
         if not (math.isfinite(self.lon) and -180.0 <= self.lon <= 360.0):
             raise InputError(f"longitude {self.lon!r}{where} is invalid; expected degrees within -180..360")
-        self.lon = (self.lon + 180.0) % 360.0 - 180.0 if self.lon > 180.0 else self.lon
+        self.lon = float(wrap_longitude(self.lon)) if self.lon > 180.0 else self.lon
         if self.kind == "fix":
             if not (math.isfinite(self.sigma_h) and self.sigma_h > 0):
                 raise InputError(f"position uncertainty {self.sigma_h!r} m{where} is invalid; expected a positive "
@@ -452,6 +453,17 @@ def _read_kml(path) -> Observations:
     return _from_dataset(path, "telemetry")
 
 
+def _running_median(x, width):
+    """Median of ``x`` over ``width`` samples centred on each (fewer at the ends)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    h = width // 2
+    if x.size == 0:
+        return x.copy()
+    pad = np.concatenate([np.full(h, np.nan), x, np.full(h, np.nan)])
+    return np.nanmedian(sliding_window_view(pad, width), axis=1)
+
+
 def _line_points(root, placemarks) -> list[Observation] | None:
     """The receiver's untimed line (one point per received packet) timed from its timed placemarks ('Packet: #N'
     with 'Frame' and 'UTC Time'): between two placemarks each step is one frame (1 s) where the track is continuous,
@@ -486,11 +498,14 @@ def _line_points(root, placemarks) -> list[Observation] | None:
     if len(anchors) < 2 or any(b[1] < a[1] or b[0] <= a[0] for a, b in zip(anchors[:-1], anchors[1:])):
         return None
     t = np.full(len(xyz), np.nan)
+    # each step's length against the typical step around it (61 steps, whatever the placemarks: a segment of two
+    # steps holding the jump over a loss of reception has no typical step of its own)
+    step_len = np.hypot(np.asarray(great_circle_distance(xyz[:-1, 1], xyz[:-1, 0], xyz[1:, 1], xyz[1:, 0]), float),
+                        np.diff(xyz[:, 2]))
+    around = _running_median(step_len, 61)
     for (ka, ta, _), (kb, tb, _) in zip(anchors[:-1], anchors[1:]):
-        seg = xyz[ka:kb + 1]
-        d = np.hypot(np.asarray(great_circle_distance(seg[:-1, 1], seg[:-1, 0], seg[1:, 1], seg[1:, 0]), float),
-                     np.diff(seg[:, 2]))
-        typical = max(float(np.median(d)), 1e-3)
+        d = step_len[ka:kb]
+        typical = np.maximum(around[ka:kb], 1e-3)
         jump = d > 5.0 * typical
         steps = np.ones(d.size)
         spare = (tb - ta) - d.size
@@ -547,7 +562,8 @@ def _read_json(path) -> Observations:
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"JSON file '{path}': entry {k} lacks a usable time/lat/lon ({exc}); expected "
                              f"{'time, lat, lng, altitude' if kind == 'APRS' else 'datetime, lat, lon, alt'}") from None
-        extra = {key: f[key] for key in ("vel_v", "vel_h", "heading", "serial", "name", "frame") if key in f}
+        extra = {key: f[key] for key in ("vel_v", "vel_h", "heading", "serial", "name", "frame", "type", "subtype",
+                                         "payload_callsign") if key in f}
         extra.update(row=k + 1, row_kind="entry")
         items.append(Observation("fix", t, lat, lon, alt, TELEMETRY_SIGMA_H,
                                  TELEMETRY_SIGMA_Z if math.isfinite(alt) else math.nan,

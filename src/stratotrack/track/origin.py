@@ -27,6 +27,7 @@ from ..errors import InputError
 from ..geodesy import great_circle_distance
 from ..timeutil import format_time, from_epoch_seconds, parse_duration
 from .filter import ParticleFilter
+from ..geodesy import wrap_longitude
 from .motion import displace, engine_move, ou_step
 from .observations import collect
 
@@ -66,7 +67,7 @@ def read_sites(path=None) -> list[Site]:
             raise InputError(f"candidate sites file '{path}' line {line}: latitude/longitude are not numbers") from None
         if not (-90 <= la <= 90 and -180 <= lo <= 360):
             raise InputError(f"candidate sites file '{path}' line {line}: position {la}, {lo} is outside the globe")
-        sites.append(Site(r[i_n].strip(), la, (lo + 180) % 360 - 180,
+        sites.append(Site(r[i_n].strip(), la, float(wrap_longitude(lo)),
                           {h: r[k] for k, h in enumerate(head) if k not in (i_n, i_la, i_lo) and k < len(r)}))
     if not sites:
         raise InputError(f"candidate sites file '{path}' lists no site")

@@ -13,9 +13,11 @@ What a careful chaser does by hand, on the engine, with its uncertainty:
 * the **ascent rate** is the median observed climb rate of the last ten minutes of ascent;
 * **burst** is where the climb ends: the last climbing fix, and when reception was lost before burst (the next fix
   is already falling) the altitude where a climb at the ascent rate and a drag fall meet both fixes;
-* the **descent rate** is the observed fall converted to its sea-level equivalent ``v0 = v(z) sqrt(rho(z)/rho0)``
-  (the drag law of the engine's ``drag`` model), checked against what parachutes and bare balloons do (2-15 m/s):
-  outside that it is a warning and the default is used with a wider spread;
+* the **fall law** v = v0 (rho0/rho) ** beta is fitted jointly to the observed fall (rates over time spans of a
+  minute or more, so that fixes a second apart weigh by the time they cover) and a stated prior (beta 0.5 +- 0.12;
+  v0 5 m/s +- 50% for an amateur payload under a parachute, vague for a radiosonde, 20% around a given rate), and
+  checked against what parachutes and bare balloons do (2-15 m/s): outside that it is a warning and the default is
+  used with a wider spread;
 * the **landing ensemble** draws each member's wind profile (the profile's own error, correlated over 2 km in
   height), fall rate, and before burst ascent rate and burst altitude; the members' landings give the 50/90% radii.
   The profile is horizontally uniform and steady, so a member's perturbed wind moves its landing by exactly the
@@ -30,6 +32,7 @@ altitude or a digital elevation model) ends the descent at the ground.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,7 +40,7 @@ import xarray as xr
 
 from .. import atmosphere as atm
 from ..errors import InputError
-from ..geodesy import great_circle_distance
+from ..geodesy import great_circle_distance, wrap_longitude
 from ..timeutil import from_epoch_seconds
 from . import geometry as G
 from .observations import collect, screen, where
@@ -62,6 +65,33 @@ CHANGE_CORRELATION = 3000.0
 FALL_RATE_RANGE = (2.0, 15.0)
 #: the sea-level descent rate assumed when none is given or observed (m/s)
 DEFAULT_DESCENT = 5.0
+#: prior of the sea-level fall rate, ln v0 ~ N(ln 5 m/s, 0.5): parachutes and bare burst balloons fall at 2-15 m/s
+#: at sea level (FALL_RATE_RANGE, the prior's 95% range: 1.9-13.6 m/s); amateur payloads aim at about 5 m/s.  A
+#: rate given by the user is trusted to 20%
+V0_LOG_SD = 0.5
+V0_GIVEN_LOG_SD = 0.2
+#: operational radiosondes fall with or without a parachute, and their fall rates vary widely (Motl et al. 2022,
+#: "On the quality of RS41 radiosonde descent data", AMT 15, 165): for them the sea-level rate's prior is vague
+#: (a factor of 7 either way is one standard deviation) and the observed fall decides
+V0_SONDE_LOG_SD = 2.0
+#: words that name a radiosonde in a telemetry source (file names of sonde receivers, SondeHub frames' type)
+SONDE_WORDS = {"rs41", "rs92", "rs41sg", "rs41sgp", "dfm", "dfm09", "dfm17", "m10", "m20", "lms6", "imet", "imet4",
+               "ims100", "rs11g", "mrz", "meisei", "sonde", "radiosonde", "sondehub"}
+
+
+def payload_kind(fixes) -> tuple[str, str]:
+    """('radiosonde' or 'payload', why) from what the telemetry's source says: a radiosonde's type or a sonde
+    receiver's file name (e.g. ``..._RS41_..._sonde.kmz``, SondeHub frames) make it a radiosonde; anything else is
+    an amateur payload under a parachute."""
+    for o in fixes[:1] + fixes[-1:]:
+        text = " ".join([o.source or "", o.label or ""] + [str(o.extra.get(k, "")) for k in ("type", "subtype")])
+        words = set(re.split(r"[^a-z0-9]+", text.lower()))
+        hit = sorted(words & SONDE_WORDS)
+        if hit and not o.extra.get("payload_callsign"):
+            return "radiosonde", f"the telemetry's source names a radiosonde ('{hit[0]}')"
+    return "payload", "nothing in the telemetry's source names a radiosonde"
+
+
 #: a descent longer than this is said as a warning (s)
 LONG_DESCENT = 3 * 3600.0
 
@@ -97,6 +127,8 @@ class SoundingState:
     fall_beta: float = 0.5  # BETA_PRIOR until a fall is seen
     fall_beta_sd: float = 0.12
     fall_pivot: float | None = None  # altitude (m) at which the fall rate was observed (the fit's tail)
+    #: the fall law's posterior: mean of (ln v0, beta) and their covariance (:func:`fall_law_posterior`)
+    fall_posterior: tuple | None = None
 
 
 @dataclass
@@ -137,16 +169,23 @@ def fall_time(z_top, z_bottom, v0, beta=0.5):
 
 
 def _rates(t, z, span=30.0):
-    """Vertical rates over about ``span`` seconds (i -> first j with t_j >= t_i + span), at their mid times."""
+    """Vertical rates over about ``span`` seconds (i -> first j with t_j >= t_i + span), at their mid altitudes.
+
+    Spans shorter than half of ``span`` (the last fixes of a series: their rate over a second or two is mostly the
+    altitude's noise, 30 m per fix for GPS) are left out, unless the whole series is that short."""
     i = np.arange(t.size)
     j = np.minimum(np.searchsorted(t, t + span), t.size - 1)
     ok = j > i
+    if t.size >= 2:
+        ok &= t[j] - t[i] >= 0.5 * min(span, float(t[-1] - t[0]))
     i, j = i[ok], j[ok]
     return (z[j] - z[i]) / (t[j] - t[i]), 0.5 * (z[i] + z[j]), i, j
 
 
-def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None) -> SoundingState:
-    """Phase, burst, ascent rate and (if falling) sea-level descent rate of a sounding so far."""
+def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None,
+            prior_log_sd=V0_LOG_SD) -> SoundingState:
+    """Phase, burst, ascent rate and (if falling) sea-level descent rate of a sounding so far (``default_descent``:
+    the sea-level fall rate's prior, ``prior_log_sd`` its spread in log)."""
     notes: list[str] = []
     name = (lambda k: where(fixes[k])) if fixes is not None else (lambda k: f"fix {k + 1}")
     k_top = int(np.argmax(alt))
@@ -176,18 +215,9 @@ def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None) 
     phase = "landed" if stopped and alt[desc[-1]] < 6000.0 else "descent"
     d0, dsd = None, 0.1
     if desc.size >= 2:
-        td, zd = t[desc], alt[desc]
-        tail = td >= td[-1] - min(window, td[-1] - td[0])
-        if tail.sum() < 2:
-            tail[-2:] = True
-        r, z, _, _ = _rates(td[tail], zd[tail])
-        v0 = -r * np.sqrt(atm.density(z) / atm.RHO0)
-        if v0.size:
-            d0 = float(np.median(v0))
-            mad = float(np.median(np.abs(np.log(np.maximum(v0, 1e-3) / max(d0, 1e-3))))) if d0 > 0 else 1.0
-            dsd = float(np.clip(1.4826 * mad / math.sqrt(max(v0.size / 10.0, 1.0)) + 0.08, 0.1, 0.5))
-    fv0, beta, beta_sd, pivot = _fit_fall_law(t[desc], alt[desc], window) if desc.size >= 2 else \
-        (None, BETA_PRIOR[0], BETA_PRIOR[1], None)
+        d0, dsd, _ = sea_level_rate(t[desc], alt[desc], 0.5, window)
+    fv0, beta, beta_sd, pivot, post = _fit_fall_law(t[desc], alt[desc], window, default_descent, prior_log_sd) \
+        if desc.size >= 2 else (None, BETA_PRIOR[0], BETA_PRIOR[1], None, None)
     # where the climb ended: the last climbing fix, and above it if the next fix already falls (reception lost)
     burst = float(alt[k_top])
     k1 = int(desc[0]) if desc.size else k_top + 1
@@ -195,7 +225,7 @@ def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None) 
     climbed = k_top > 0 and alt[k_top] > alt[k_top - 1]
     if gap > 30.0 and ascent > 0.5 and climbed:
         ok = fv0 is not None and FALL_RATE_RANGE[0] <= fv0 <= FALL_RATE_RANGE[1]
-        v, b = (fv0, beta) if ok else (default_descent, BETA_PRIOR[0])
+        v, b = (math.exp(post[0][0]), beta) if ok else (default_descent, BETA_PRIOR[0])
         lo, hi = 0.0, gap
         for _ in range(50):  # climb for tau at the ascent rate, then fall to the next fix in the rest of the gap
             tau = 0.5 * (lo + hi)
@@ -208,7 +238,7 @@ def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None) 
                      f"{ascent:.1f} m/s at {alt[k_top]:.0f} m: burst estimated at {burst:.0f} m (climb at the ascent "
                      "rate, then a drag fall, meeting both fixes)")
     return SoundingState(t, lat, lon, alt, phase, k_top, ascent, d0, burst, dsd, desc, notes, fv0, beta, beta_sd,
-                         pivot)
+                         pivot, post)
 
 
 #: prior of the fall law's exponent: a fixed drag area gives 0.5 (the usual drag law); real falls differ (the drag
@@ -217,32 +247,116 @@ def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None) 
 BETA_PRIOR = (0.5, 0.12)
 
 
-def _fit_fall_law(td, zd, window):
-    """v0 (m/s at sea level, from the last ``window`` s) and the exponent beta (posterior mean and sd, the prior
-    :data:`BETA_PRIOR` updated by a regression of log fall rate on log density over the whole descent)."""
-    r, z, _, _ = _rates(td, zd)
-    ok = r < 0
-    b_mean, b_sd = BETA_PRIOR
-    if ok.sum() >= 4:
-        x = np.log(atm.RHO0 / atm.density(z[ok]))
-        y = np.log(-r[ok])
-        if np.ptp(x) > 0.3:
-            slope, icpt = np.polyfit(x, y, 1)
-            res = y - (slope * x + icpt)
-            # rates over overlapping spans are not independent: count one per 60 s of descent
-            n_eff = max(min(ok.sum(), (td[-1] - td[0]) / 60.0), 2.0)
-            se = max(float(np.std(res)) / (math.sqrt(n_eff) * float(np.std(x))), 0.02)
-            w0, w1 = 1 / b_sd ** 2, 1 / se ** 2
-            b_mean = float((w0 * b_mean + w1 * slope) / (w0 + w1))
-            b_sd = float(math.sqrt(1 / (w0 + w1)))
+#: a minute's fall rate departs from any power law by about 5% (the pendulum, turbulence, vertical air motion)
+PIECE_LOG_SD = 0.05
+#: the law's misfit is correlated in height: at most one independent piece per this many metres fallen
+PIECE_HEIGHT = 1000.0
+
+
+def fall_pieces(td, zd, *, span=60.0):
+    """The fall cut into consecutive, non-overlapping pieces of at least ``span`` s (or fix to fix when the fixes
+    are sparser): (x = ln(rho0/rho) at each piece's middle, y = ln of its mean fall rate, metres fallen)."""
+    td, zd = np.asarray(td, float), np.asarray(zd, float)
+    ends = [0]
+    while True:
+        j = int(np.searchsorted(td, td[ends[-1]] + span))
+        if j >= td.size:
+            break
+        ends.append(j)
+    if ends[-1] != td.size - 1:
+        if len(ends) > 1 and td[-1] - td[ends[-1]] < 0.5 * span:
+            ends[-1] = td.size - 1  # a short remainder joins the last piece
+        else:
+            ends.append(td.size - 1)
+    i, j = np.array(ends[:-1]), np.array(ends[1:])
+    dz, dt = zd[i] - zd[j], td[j] - td[i]
+    ok = (dz > 0) & (dt > 0)
+    i, j, dz, dt = i[ok], j[ok], dz[ok], dt[ok]
+    x = np.log(atm.RHO0 / atm.density(0.5 * (zd[i] + zd[j])))
+    return x, np.log(dz / dt), dz
+
+
+def fall_law_posterior(td, zd, *, prior_v0=DEFAULT_DESCENT, prior_log_sd=V0_LOG_SD, sigma_z=30.0):
+    """The fall law v = v0 (rho0/rho) ** beta from a descent and a prior: (ln v0, beta) posterior mean (2,) and
+    covariance (2, 2), or None without a fall.
+
+    Bayesian linear regression of each piece's ln(rate) on x = ln(rho0/rho) (:func:`fall_pieces`), with the prior
+    ln v0 ~ N(ln ``prior_v0``, ``prior_log_sd``) and beta ~ :data:`BETA_PRIOR`: a fall seen only high up says
+    little about the rate near the ground (x near 0), and how much of a fast fall up there is a fast parachute
+    (v0) and how much a slowly growing drag (beta) is shared by the two priors.  Each piece's noise: its two end
+    altitudes (``sigma_z``) over the height fallen and :data:`PIECE_LOG_SD`; pieces count at most one per
+    :data:`PIECE_HEIGHT` fallen; a scatter larger than that noise widens the posterior."""
+    x, y, dz = fall_pieces(td, zd)
+    if x.size == 0:
+        return None
+    var = (math.sqrt(2.0) * sigma_z / dz) ** 2 + PIECE_LOG_SD ** 2
+    w = 1.0 / var
+    cap = max(float(dz.sum()) / PIECE_HEIGHT, 1.0)
+    if x.size > cap:
+        w *= cap / x.size
+    X = np.stack([np.ones_like(x), x], 1)
+    m0 = np.array([math.log(prior_v0), BETA_PRIOR[0]])
+    P0 = np.diag([1.0 / prior_log_sd ** 2, 1.0 / BETA_PRIOR[1] ** 2])
+
+    def solve(wt):
+        A = P0 + (X * wt[:, None]).T @ X
+        cov = np.linalg.inv(A)
+        return cov @ (P0 @ m0 + X.T @ (wt * y)), cov
+    m, cov = solve(w)
+    if x.size >= 3:
+        chi2 = float(np.sum(w * (y - X @ m) ** 2) / max(np.sum(w) / np.max(w) - 2.0, 1.0))
+        if chi2 > 1.0:
+            m, cov = solve(w / chi2)
+    return m, cov
+
+
+def _fit_fall_law(td, zd, window, prior_v0=DEFAULT_DESCENT, prior_log_sd=V0_LOG_SD):
+    """(v0 m/s at sea level from the last ``window`` s at the fitted exponent: the data alone, for the physics
+    check; beta, its sd; the altitude observed; the posterior (ln v0, beta) mean and covariance)."""
+    post = fall_law_posterior(td, zd, prior_v0=prior_v0, prior_log_sd=prior_log_sd)
+    if post is None:
+        return None, BETA_PRIOR[0], BETA_PRIOR[1], None, None
+    m, cov = post
+    beta = float(m[1])
+    v0, _, pivot = sea_level_rate(td, zd, beta, window)
+    return v0, beta, float(math.sqrt(cov[1, 1])), pivot, post
+
+
+#: altitude error of one fix (m) in the fall rate's spread: GPS altitudes
+FIX_SIGMA_Z = 15.0
+
+
+def sea_level_rate(td, zd, beta, window=600.0):
+    """The sea-level fall rate v0 of the law v = v0 (rho0/rho) ** beta over the last ``window`` s of a descent,
+    its relative spread and the altitude (m) at the middle of that time (None, 0.1, None without a fall).
+
+    v0 is the fall's time-integral: the time the law takes over the altitude fallen, set equal to the time the
+    fixes took, ``v0 = integral (rho/rho0) ** beta dz / (t_last - t_first)``; it uses the span's two ends only,
+    so closely spaced fixes (a second apart: their rate is mostly the altitude's noise) weigh by the time they
+    cover, not by their number.  The spread: the two end altitudes' error over the height fallen, the scatter of
+    the 30 s rates within the span around the law (the fall law's own misfit and the pendulum), and 8% besides."""
+    td, zd = np.asarray(td, float), np.asarray(zd, float)
     tail = td >= td[-1] - min(window, td[-1] - td[0])
     if tail.sum() < 2:
         tail[-2:] = True
-    r, z, _, _ = _rates(td[tail], zd[tail])
-    if not (r < 0).any():
-        return None, b_mean, b_sd, None
-    v0 = -r * (atm.density(z) / atm.RHO0) ** b_mean
-    return float(np.median(v0)), b_mean, b_sd, float(np.median(z))
+    t, z = td[tail], zd[tail]
+    fallen, span = float(z[0] - z[-1]), float(t[-1] - t[0])
+    if fallen <= 0.0 or span <= 0.0:
+        return None, 0.1, None
+    zz = np.linspace(z[-1], z[0], 200)
+    f = (atm.density(zz) / atm.RHO0) ** beta
+    integral = float(np.sum(0.5 * (f[1:] + f[:-1]) * np.diff(zz)))
+    v0 = integral / span
+    sd2 = (math.sqrt(2.0) * FIX_SIGMA_Z / fallen) ** 2 + 0.08 ** 2
+    r, zm, ri, rj = _rates(t, z)
+    ok = r < 0
+    if ok.sum() >= 3:
+        each = -r[ok] * (atm.density(zm[ok]) / atm.RHO0) ** beta
+        dev = np.abs(np.log(each / v0))
+        n_eff = max(span / 60.0, 1.0)
+        sd2 += (1.4826 * float(np.median(dev))) ** 2 / n_eff
+    pivot = float(np.interp(0.5 * (t[0] + t[-1]), t, z))
+    return float(v0), float(np.clip(math.sqrt(sd2), 0.1, 0.5)), pivot
 
 
 def fall_stages(z_top, z_end, v0, beta, *, band=500.0):
@@ -532,11 +646,11 @@ def _ground_crossing(ds, ground: Ground, t_from):
     d0, d1 = z0 - g0, z1 - g1
     f = np.where(below.any(1) & (d0 > d1), np.clip(d0 / np.maximum(d0 - d1, 1e-9), 0, 1), 1.0)
     lat = la[rows, k - 1] + f * (la[rows, k] - la[rows, k - 1])
-    dlon = (lo[rows, k] - lo[rows, k - 1] + 180.0) % 360.0 - 180.0
+    dlon = wrap_longitude(lo[rows, k] - lo[rows, k - 1])
     lon = lo[rows, k - 1] + f * dlon
     alt = z0 + f * (z1 - z0)
     tt = t[rows, k - 1] + f * (t[rows, k] - t[rows, k - 1])
-    return lat, (lon + 180.0) % 360.0 - 180.0, alt, tt, k, f
+    return lat, wrap_longitude(lon), alt, tt, k, f
 
 
 @dataclass
@@ -616,14 +730,17 @@ def _correlated_normal(rng, m, levels, length):
 
 
 def predict_landing(observations, wind="climatology", *, burst_altitude=None, descent_rate=None,
-                    landing_altitude=None, dem=None, members=200, seed=0, step=10.0) -> LandingForecast:
+                    landing_altitude=None, dem=None, members=200, seed=0, step=10.0,
+                    payload="auto") -> LandingForecast:
     """Re-predict the landing of a sounding from its telemetry so far (see the module docstring).
 
     ``burst_altitude``: used while the balloon still climbs (default 30 km, or 500 m above the current altitude if
     that is higher; spread 1.5 km when given, 3 km when assumed); ``descent_rate``: the sea-level descent rate used
     until a fall has been observed (spread 20% when given; 5 m/s with a 50% spread when not: parachutes and bare
     balloons fall at 2-15 m/s).  ``landing_altitude`` (m) or ``dem`` (a GeoTIFF of ground heights) end the descent.
-    ``members``: the landing ensemble (member 0 is the unperturbed forecast).
+    ``members``: the landing ensemble (member 0 is the unperturbed forecast).  ``payload``: 'payload' (an amateur
+    payload under a parachute: the sea-level rate's prior is 5 m/s +- 50%), 'radiosonde' (a vague prior,
+    :data:`V0_SONDE_LOG_SD`) or 'auto' (:func:`payload_kind`, said in the notes).
     """
     from ..api import predict
     from ..flight import Profile, Stage
@@ -635,7 +752,11 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
         raise InputError(f"descent rate {descent_rate!r} m/s is invalid; expected a sea-level rate of 0.5-50 m/s")
     tm = telemetry(observations)
     t, lat, lon, alt = tm.t, tm.lat, tm.lon, tm.alt
-    st = analyse(t, lat, lon, alt, default_descent=descent_rate, fixes=tm.fixes)
+    if payload not in ("auto", "payload", "radiosonde"):
+        raise InputError(f"payload {payload!r} is unknown; expected 'auto', 'payload' or 'radiosonde'")
+    kind, why_kind = payload_kind(tm.fixes) if payload == "auto" else (payload, "given")
+    prior_sd = V0_GIVEN_LOG_SD if given else (V0_SONDE_LOG_SD if kind == "radiosonde" else V0_LOG_SD)
+    st = analyse(t, lat, lon, alt, default_descent=descent_rate, fixes=tm.fixes, prior_log_sd=prior_sd)
     field_ = open_wind(wind, time=t[-1])
     ground = Ground(0.0 if landing_altitude is None else landing_altitude, dem)
     notes = [n for n in tm.notes if n.startswith("warning")] + list(st.notes)
@@ -649,9 +770,14 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
         return LandingForecast(float(t[-1]), float(lat[-1]), float(lon[-1]), float(alt[-1]), st, st.ascent_rate,
                                st.burst_altitude or float(alt.max()), st.fall_v0 or descent_rate,
                                xr.Dataset(), {}, notes, None, tm.rejected)
-    d_sd = 0.2 if given else 0.5
+    d_sd = prior_sd
+    spread = (f"+- {d_sd:.0%} (log)" if d_sd < 1.0 else
+              f"vague: members evenly in log over {FALL_RATE_RANGE[0]:g}-{FALL_RATE_RANGE[1]:g} m/s until a fall "
+              "is seen")
+    notes.append(f"fall-rate prior: {'the given rate' if given else kind} ({why_kind}): {descent_rate:g} m/s at sea "
+                 f"level {spread}, exponent {BETA_PRIOR[0]:g} +- {BETA_PRIOR[1]:g}")
     beta, beta_sd = st.fall_beta, st.fall_beta_sd
-    pivot = None
+    post = None  # the fall law's posterior (ln v0, beta) once a plausible fall is seen
     why_d = "given" if given else f"assumed (not given; {FALL_RATE_RANGE[0]:g}-{FALL_RATE_RANGE[1]:g} m/s plausible)"
     if st.phase == "ascent":
         burst = float(burst_altitude) if burst_altitude is not None else max(30000.0, float(alt[-1]) + 500.0)
@@ -662,7 +788,7 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
         d0 = descent_rate
         notes.append(f"ascending at {st.ascent_rate:.2f} m/s (median of the last 10 min); burst "
                      f"{'given' if burst_altitude is not None else 'assumed'} at {burst:,.0f} +- {b_sd:,.0f} m; "
-                     f"sea-level descent rate {d0:g} m/s +- {d_sd:.0%} {why_d}")
+                     f"sea-level descent rate {d0:g} m/s {why_d}")
     else:
         burst = float(st.burst_altitude)
         b_sd = 0.0
@@ -677,9 +803,13 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
                          f"{descent_rate:g} m/s is used with a 50% spread instead")
             d0, d_sd, beta, beta_sd = descent_rate, 0.5, BETA_PRIOR[0], BETA_PRIOR[1]
         else:
-            d_sd, pivot = st.descent_rate_sd, st.fall_pivot
-            notes.append(f"falling: the observed descent fits v = {d0:.2f} m/s x (rho0/rho)^{beta:.2f} (+- {d_sd:.0%}, "
-                         f"exponent +- {beta_sd:.2f})")
+            post = st.fall_posterior
+            d0, beta = float(math.exp(post[0][0])), float(post[0][1])
+            d_sd, beta_sd = float(math.sqrt(post[1][0, 0])), float(math.sqrt(post[1][1, 1]))
+            k0 = st.descent_fixes[0]
+            notes.append(f"falling: the observed descent ({(st.t[-1] - st.t[k0]) / 60:.0f} min, {st.alt[k0]:,.0f} to "
+                         f"{st.alt[-1]:,.0f} m) and the prior give v = {d0:.2f} m/s x (rho0/rho)^{beta:.2f} (+- "
+                         f"{d_sd:.0%}, exponent +- {beta_sd:.2f}, correlated {post[1][0, 1] / (d_sd * beta_sd):+.2f})")
     now, alt_now = float(t[-1]), float(alt[-1])
     top = max(burst + 3 * b_sd, float(alt.max())) + 1000.0
     meet = _meet_function(now, alt_now, burst, st.ascent_rate, d0, beta, st.phase)
@@ -688,11 +818,18 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
     wf = open_wind(profile_field(prof.levels, prof.u, prof.v, float(lat[-1]), float(lon[-1])))
     rng = np.random.default_rng(seed)
     m = max(int(members), 1)
-    be = np.clip(beta + beta_sd * rng.standard_normal(m), 0.0, 0.8)
-    dr = d0 * np.exp(d_sd * rng.standard_normal(m))
-    if pivot is not None:
-        # the fall was observed at the pivot altitude: members keep that rate and differ in how it changes below
-        dr = dr * (atm.RHO0 / float(atm.density(pivot))) ** (beta - be)
+    if post is not None:
+        # the fall law's posterior, drawn jointly: a fall seen high up ties v0 to beta (members keep the observed
+        # rate there and differ in how it changes below)
+        draw = rng.multivariate_normal(post[0], post[1], size=m, method="cholesky")
+        dr, be = np.exp(draw[:, 0]), np.clip(draw[:, 1], 0.0, 0.8)
+    else:
+        be = np.clip(beta + beta_sd * rng.standard_normal(m), 0.0, 0.8)
+        if d_sd >= 1.0:  # a vague prior and no fall seen: any rate that parachutes and bare balloons give
+            dr = np.exp(rng.uniform(math.log(FALL_RATE_RANGE[0]), math.log(FALL_RATE_RANGE[1]), m))
+        else:
+            dr = d0 * np.exp(d_sd * rng.standard_normal(m))
+    dr = np.clip(dr, 0.5 * FALL_RATE_RANGE[0], 2.0 * FALL_RATE_RANGE[1])  # a vague posterior's tails: still physical
     ar = st.ascent_rate * np.exp(0.1 * rng.standard_normal(m))
     bu = burst + (b_sd * rng.standard_normal(m) if st.phase == "ascent" else np.zeros(m))
     bu = np.maximum(bu, alt_now + 50.0)

@@ -54,7 +54,8 @@ def summarize(results: list[EpisodeResult]) -> dict:
             "end_states": ends, "wall_s_mean": sum(r.wall_s for r in results) / n if n else float("nan")}
 
 
-def run_arena(scenarios_path, controller: str, seeds: str | None = None, weights=None, progress=None) -> dict:
+def run_arena(scenarios_path, controller: str, seeds: str | None = None, weights=None, progress=None,
+              paths: bool = False) -> dict:
     """Fly every chosen episode of a scenario file with a named controller.
 
     Args:
@@ -63,6 +64,7 @@ def run_arena(scenarios_path, controller: str, seeds: str | None = None, weights
         seeds: ``"0-99"``, ``"3"``, ``"0,2,5-7"`` or None for all.
         weights: the decoder weights file (default: ``offlineskies22_decoder.msgpack`` beside the scenarios).
         progress: optional callable ``progress(result)`` after each episode.
+        paths: include each episode's path every 3 minutes (``EpisodeResult.path_lists``) under ``"path"``.
 
     Returns:
         ``{"controller", "scenarios", "episodes": [per-seed summaries], "summary": summarize(...)}``.
@@ -82,4 +84,5 @@ def run_arena(scenarios_path, controller: str, seeds: str | None = None, weights
         if progress is not None:
             progress(r)
     return {"controller": controller, "scenarios": str(scenarios_path),
-            "episodes": [r.summary() for r in results], "summary": summarize(results)}
+            "episodes": [{**r.summary(), **({"path": r.path_lists()} if paths else {})} for r in results],
+            "summary": summarize(results)}

@@ -29,7 +29,7 @@ from ..safety import PowerSafety, SafetyLayers
 from .sim import OK, STATUS_NAMES, S, new_state, simulate_interval
 from .wind import ArenaForecast, DecoderWeights, decode_wind_grid, load_decoder_weights
 
-__all__ = ["Scenario", "EpisodeResult", "load_scenarios", "find_weights", "fly_episode", "ArenaWind",
+__all__ = ["Scenario", "EpisodeResult", "load_scenarios", "find_weights", "fly_episode", "arena_wind",
            "AnalyticWind", "scenario_at",
            "DECISION_S", "PHYSICS_S", "N_DECISIONS", "RADIUS_M"]
 
@@ -130,12 +130,10 @@ class AnalyticWind:
         return float(u), float(v)
 
 
-class ArenaWind:
-    """The forecast and truth of one scenario (decoded once; see :class:`~.wind.ArenaForecast`)."""
-
-    def __new__(cls, weights: DecoderWeights, scenario: Scenario) -> ArenaForecast:
-        u, v = decode_wind_grid(weights, scenario.data["z"])
-        return ArenaForecast(u, v, scenario.data["noise_u"], scenario.data["noise_v"])
+def arena_wind(weights: DecoderWeights, scenario: Scenario) -> ArenaForecast:
+    """The forecast and truth of one scenario: its latent decoded once, its noise harmonics for the truth."""
+    u, v = decode_wind_grid(weights, scenario.data["z"])
+    return ArenaForecast(u, v, scenario.data["noise_u"], scenario.data["noise_v"])
 
 
 @dataclass
@@ -153,6 +151,11 @@ class EpisodeResult:
     overrides: int
     cpu_s: float = float("nan")
     path: dict = field(repr=False, default_factory=dict)
+
+    def path_lists(self) -> dict:
+        """The path every 3 minutes as JSON-ready lists (NaN as None): t (s), x, y (m), pressure, altitude,
+        superpressure, battery_soc, action (the controller's) and applied (after the safety layers)."""
+        return {k: [None if v != v else float(v) for v in a] for k, a in self.path.items()}
 
     def summary(self) -> dict:
         """The figures without the path (JSON-ready)."""
@@ -183,7 +186,7 @@ def fly_episode(scenario: Scenario, controller, weights: DecoderWeights | None =
     if wind is None:
         if weights is None:
             raise InputError("fly_episode needs the decoder weights or a wind")
-        wind = ArenaWind(weights, scenario)
+        wind = arena_wind(weights, scenario)
     atm = atmosphere_tables(float(d["atm_alpha"]))
     lat0, lng0 = float(d["station_lat_deg"]), float(d["station_lng_deg"])
     t0 = scenario.start_unix

@@ -11,7 +11,7 @@ Bellemare et al., Nature 588, 2020; Apache-2.0; ``generative/vae.py``, ``env/gen
 * the forecast at a point is the multilinear interpolation of that grid, x/y and pressure clipped to the grid
   and times past 48 h reflected back ("boomerang");
 * the true wind adds, per component, a weighted sum of 5 harmonics of 4-D OpenSimplex noise (package
-  ``opensimplex`` 0.3), each with its own seed, spacing and offsets.
+  ``opensimplex``: 0.3 as BLE pins it; 0.4.5.1 gives the same values), each with its own seed, spacing and offsets.
 """
 
 from __future__ import annotations
