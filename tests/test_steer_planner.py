@@ -149,3 +149,14 @@ def test_sun_clock_finds_the_night():
     # the threshold is -4.24 degrees: the night starts ~17 min after 12 h and ends ~17 min before 24 h
     assert abs(start - (1 * 3600.0 + 1060.0)) < 300.0
     assert abs(end - (13 * 3600.0 - 1060.0)) < 300.0
+
+
+def test_no_forecast_is_one_clear_error():
+    from stratotrack.errors import InputError
+
+    obs = Observation(t=0.0, x=0.0, y=0.0, pressure=10000.0, altitude=16000.0, superpressure=300.0, battery_soc=0.9,
+                      sun_elevation_deg=10.0, is_day=True, wind=(0.0, 0.0))
+    c = PlannerController()
+    c.reset(obs)
+    with pytest.raises(InputError, match="forecast"):
+        c.act(obs)
