@@ -99,32 +99,33 @@ def test_rollout_matches_numpy_reference():
 
 def test_two_opposite_layers_hold_station():
     fc = layered(lambda p: 6.0 if p < 9500 else -6.0)
-    f = fly(PlannerController(), fc, 20e3, 0.0, 11000.0, hours=24.0)
-    drift = fly(Stay(), fc, 20e3, 0.0, 11000.0, hours=24.0)
-    assert twr(drift) < 0.15
+    f = fly(PlannerController(), fc, 20e3, 0.0, 11000.0, hours=16.0)
+    drift = fly(Stay(), fc, 20e3, 0.0, 11000.0, hours=16.0)
+    assert twr(drift) < 0.25
     assert twr(f) > 0.9
 
 
 def test_uniform_wind_nothing_helps():
     fc = layered(lambda p: 4.0, lambda p: 1.0)
-    f = fly(PlannerController(), fc, -60e3, -10e3, 10000.0, hours=18.0)
-    drift = fly(Stay(), fc, -60e3, -10e3, 10000.0, hours=18.0)
+    f = fly(PlannerController(), fc, -60e3, -10e3, 10000.0, hours=12.0)
+    drift = fly(Stay(), fc, -60e3, -10e3, 10000.0, hours=12.0)
     assert twr(f) == pytest.approx(twr(drift), abs=1e-12)
-    assert 0.1 < twr(drift) < 0.6
+    assert 0.1 < twr(drift) < 0.9
     np.testing.assert_allclose(f["x"], drift["x"])
 
 
 def test_finds_the_layer_that_blows_to_the_target():
     # everything blows east (away from the station, which lies west of the start) except one layer near 7000 Pa
     fc = layered(lambda p: -5.0 if abs(p - 7000.0) < 1 else 3.0)
-    f = fly(PlannerController(), fc, 150e3, 0.0, 11000.0, hours=24.0)
+    f = fly(PlannerController(), fc, 150e3, 0.0, 11000.0, hours=18.0)
     inside = np.hypot(f["x"], f["y"]) <= RADIUS
     assert inside.any()
     first = int(np.argmax(inside))
-    assert f["t"][first] < 12 * 3600.0
+    # at best ~10 h: 2 h climbing 4,000 Pa while blown 25 km further, then 125 km at ~4.7 m/s
+    assert f["t"][first] < 14 * 3600.0
     assert np.min(f["pressure"][:first + 1]) < 8000.0  # it went up to the layer to get there
-    assert twr(f) > 0.3
-    assert twr(fly(Stay(), fc, 150e3, 0.0, 11000.0, hours=24.0)) == 0.0
+    assert twr(f) > 0.2
+    assert twr(fly(Stay(), fc, 150e3, 0.0, 11000.0, hours=18.0)) == 0.0
 
 
 def test_never_commands_past_the_band():
@@ -148,3 +149,14 @@ def test_sun_clock_finds_the_night():
     # the threshold is -4.24 degrees: the night starts ~17 min after 12 h and ends ~17 min before 24 h
     assert abs(start - (1 * 3600.0 + 1060.0)) < 300.0
     assert abs(end - (13 * 3600.0 - 1060.0)) < 300.0
+
+
+def test_no_forecast_is_one_clear_error():
+    from stratotrack.errors import InputError
+
+    obs = Observation(t=0.0, x=0.0, y=0.0, pressure=10000.0, altitude=16000.0, superpressure=300.0, battery_soc=0.9,
+                      sun_elevation_deg=10.0, is_day=True, wind=(0.0, 0.0))
+    c = PlannerController()
+    c.reset(obs)
+    with pytest.raises(InputError, match="forecast"):
+        c.act(obs)
