@@ -8,7 +8,8 @@ drag descent, 60 s step and output) on the embedded climatology:
   * a loop of 100 different starts (latitude, longitude, altitude, launch time), ``result="light"``, 10 times;
   * every call a start and launch time not seen before (nothing made for an earlier call is reused);
   * one start, the default CF Dataset (``result="dataset"``), for comparison;
-and the kernel's own share (``engine_seconds``).  Note the load average printed: the machine may be shared.
+and the kernel's own share (``engine_seconds``).  Each line also gives the process CPU time per call (what the call
+costs whatever else runs) and the load average: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -25,18 +26,24 @@ import numpy as np  # noqa: E402
 import stratotrack as st  # noqa: E402
 
 
+_CPU = []
+
+
 def timed(calls):
     out = []
+    c = time.process_time()
     for call in calls:
         t = time.perf_counter()
         call()
         out.append(time.perf_counter() - t)
+    _CPU.append(1e3 * (time.process_time() - c) / max(1, len(out)))
     return 1e3 * np.array(out)
 
 
 def report(label, ms):
     p10, p50, p90 = np.percentile(ms, [10, 50, 90])
-    print(f"{label:<44} median {p50:6.3f} ms  (p10 {p10:.3f}, p90 {p90:.3f}; {ms.size} calls)")
+    print(f"{label:<44} median {p50:6.3f} ms  (p10 {p10:.3f}, p90 {p90:.3f}; {ms.size} calls; process CPU "
+          f"{_CPU[-1]:.3f} ms per call)  load {os.getloadavg()[0]:.1f}")
 
 
 def main():

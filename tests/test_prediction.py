@@ -34,6 +34,33 @@ def test_light_result_converts_to_exactly_the_default_dataset(climatology, kw):
     assert light.warnings == ds.attrs["warnings"].splitlines()
 
 
+@pytest.mark.parametrize("kw", [
+    {},
+    {"profile": "drift", "alt": 18000.0, "duration": "6h", "output_interval": 600.0},
+    {"profile": "float", "float_altitude": 20000.0, "duration": "5h", "outside": "stop"},
+    {"lat": [37.74, 50.0, 80.0], "lon": [-122.22, 10.0, 300.0], "burst_altitude": [30000.0, 25000.0, 45000.0]},
+], ids=["standard", "drift", "float", "three"])
+def test_the_summary_of_the_light_view_is_the_summary_of_the_dataset(climatology, kw):
+    from stratotrack.io.summary import summarize
+
+    light = st.predict(wind=climatology, result="light", **{**START, **kw})
+    assert summarize(light.view()) == summarize(light.to_dataset())
+
+
+def test_a_summary_only_command_line_prediction_does_not_import_xarray(tmp_path):
+    """The CLI's summary reads the light result (xarray costs about a second to import in a new process)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from stratotrack.cli import run; "
+            "rc = run(['predict', '--lat', '37.74', '--lon', '-122.22', '--time', '2023-01-17T11:00:00Z', '--json']); "
+            "print('XARRAY', 'xarray' in sys.modules, rc)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert '"reason": "landed"' in p.stdout
+    assert p.stdout.strip().splitlines()[-1] == "XARRAY False 0"
+
+
 def test_one_start_given_as_numbers_or_as_arrays_gives_the_same_flight(climatology):
     """Numbers take the single-call path (checks on Python floats, the profile made once per set of numbers)."""
     a = st.predict(wind=climatology, result="light", **START)

@@ -6,8 +6,9 @@ import datetime as _dt
 import functools
 import math
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
 
 from .engine import Integrator
 from .engine import kernels as K
@@ -19,6 +20,9 @@ from .flight import profiles as P
 from .timeutil import format_time, from_epoch_seconds, now, parse_duration, to_epoch_seconds
 from .wind import WindField, check_altitude, open_wind
 from .wind._sample import FLAG_NAMES
+
+if TYPE_CHECKING:  # (the light result needs no xarray; to_dataset imports it)
+    import xarray as xr
 
 PROFILES = ("standard", "float", "drift")
 _END_WORDS = {"landing": "landed", "end": "stop time reached", "launch": "reached the launch altitude",

@@ -99,10 +99,8 @@ class Prediction:
 
         return from_epoch_seconds(seconds)
 
-    def to_dataset(self):
-        """The CF-1.11 ``featureType=trajectory`` Dataset that :func:`stratotrack.predict` returns by default."""
-        import xarray as xr
-
+    def _contents(self):
+        """The Dataset's variables ``{name: (dims, values, attrs)}``, coordinates and attributes, as NumPy."""
         from . import __version__
         from .engine import kernels as K
         from .timeutil import from_epoch_seconds
@@ -114,65 +112,104 @@ class Prediction:
         obs_dims = ("trajectory", "obs")
         stage_names = prof.stage_names
         params = self.parameters
-        ds = xr.Dataset(
-            {
-                "time": (obs_dims, from_epoch_seconds(self.time), {"standard_name": "time",
-                                                                   "long_name": "time (UTC)"}),
-                "latitude": (obs_dims, self.latitude, {"standard_name": "latitude", "units": "degrees_north"}),
-                "longitude": (obs_dims, self.longitude, {"standard_name": "longitude", "units": "degrees_east"}),
-                "altitude": (obs_dims, self.altitude, {"standard_name": "altitude", "units": "m", "positive": "up",
-                                                       "long_name": "geometric height above mean sea level",
-                                                       "axis": "Z"}),
-                "stage": (obs_dims, self.stage, {"long_name": "flight stage of each point",
-                                                 "_FillValue": np.int8(-1),
-                                                 "flag_values": np.arange(len(stage_names), dtype=np.int8),
-                                                 "flag_meanings": " ".join(stage_names)}),
-                "n_obs": ("trajectory", self.n_obs, {"long_name": "number of valid points of each trajectory"}),
-                "event_time": (("trajectory", "event"), from_epoch_seconds(self.event_time),
-                               {"long_name": "time of each event (UTC)"}),
-                "event_latitude": (("trajectory", "event"), self.event_latitude, {"units": "degrees_north"}),
-                "event_longitude": (("trajectory", "event"), self.event_longitude, {"units": "degrees_east"}),
-                "event_altitude": (("trajectory", "event"), self.event_altitude, {"units": "m"}),
-                "end_reason": ("trajectory", np.array(self.end_reason, dtype=object).astype(str),
-                               {"long_name": "why each trajectory ended"}),
-                "end_time": ("trajectory", from_epoch_seconds(self.end_time)),
-                "end_latitude": ("trajectory", self.end_latitude, {"units": "degrees_north"}),
-                "end_longitude": ("trajectory", self.end_longitude, {"units": "degrees_east"}),
-                "end_altitude": ("trajectory", self.end_altitude, {"units": "m"}),
-                "clamped_steps": (("trajectory", "outside"), self.clamped_steps,
-                                  {"long_name": "integration steps that used winds clamped at the edge of the data"}),
-                # a parameter named like an output coordinate (drift: "altitude") must not replace it
-                **{(f"{prof.name}_{k}" if k in _OBS_NAMES else k): ("trajectory", v) for k, v in params.items()},
-            },
-            coords={
-                "trajectory": ("trajectory", np.arange(n), {"cf_role": "trajectory_id",
-                                                            "long_name": "trajectory number"}),
-                "event": ("event", np.array(self.event_names, dtype=str)),
-                "outside": ("outside", np.array([FLAG_NAMES[1 << b] for b in range(4)], dtype=str)),
-            },
-            attrs={
-                "Conventions": "CF-1.11",
-                "featureType": "trajectory",
-                "title": f"stratotrack {prof.name} prediction" + (" (backward)" if prof.backward else ""),
-                "source": f"stratotrack {__version__}",
-                "profile": prof.name,
-                "direction": "backward" if prof.backward else "forward",
-                "parameters": json.dumps({k: (float(v[0]) if np.all(v == v[0]) else "per trajectory")
-                                          for k, v in params.items()}),
-                "wind": fld.label(),
-                "wind_kind": fld.kind,
-                "wind_notes": "; ".join(fld.notes),
-                "step_seconds": float(self.step),
-                "output_interval_seconds": float(self.output_interval),
-                "outside_data": self.outside,
-                "integrator": "RK4, fixed step; events located inside the step (cubic Hermite in altitude)",
-                "earth_model": f"sphere of radius {K.EARTH_RADIUS} m + altitude; altitudes geometric above mean "
-                               "sea level",
-                "warnings": "\n".join(self.warnings),
-            },
-        )
-        ds = ds.set_coords(["time", "latitude", "longitude", "altitude"])
+        variables = {
+            "time": (obs_dims, from_epoch_seconds(self.time), {"standard_name": "time",
+                                                               "long_name": "time (UTC)"}),
+            "latitude": (obs_dims, self.latitude, {"standard_name": "latitude", "units": "degrees_north"}),
+            "longitude": (obs_dims, self.longitude, {"standard_name": "longitude", "units": "degrees_east"}),
+            "altitude": (obs_dims, self.altitude, {"standard_name": "altitude", "units": "m", "positive": "up",
+                                                   "long_name": "geometric height above mean sea level",
+                                                   "axis": "Z"}),
+            "stage": (obs_dims, self.stage, {"long_name": "flight stage of each point",
+                                             "_FillValue": np.int8(-1),
+                                             "flag_values": np.arange(len(stage_names), dtype=np.int8),
+                                             "flag_meanings": " ".join(stage_names)}),
+            "n_obs": ("trajectory", self.n_obs, {"long_name": "number of valid points of each trajectory"}),
+            "event_time": (("trajectory", "event"), from_epoch_seconds(self.event_time),
+                           {"long_name": "time of each event (UTC)"}),
+            "event_latitude": (("trajectory", "event"), self.event_latitude, {"units": "degrees_north"}),
+            "event_longitude": (("trajectory", "event"), self.event_longitude, {"units": "degrees_east"}),
+            "event_altitude": (("trajectory", "event"), self.event_altitude, {"units": "m"}),
+            "end_reason": ("trajectory", np.array(self.end_reason, dtype=object).astype(str),
+                           {"long_name": "why each trajectory ended"}),
+            "end_time": ("trajectory", from_epoch_seconds(self.end_time)),
+            "end_latitude": ("trajectory", self.end_latitude, {"units": "degrees_north"}),
+            "end_longitude": ("trajectory", self.end_longitude, {"units": "degrees_east"}),
+            "end_altitude": ("trajectory", self.end_altitude, {"units": "m"}),
+            "clamped_steps": (("trajectory", "outside"), self.clamped_steps,
+                              {"long_name": "integration steps that used winds clamped at the edge of the data"}),
+            # a parameter named like an output coordinate (drift: "altitude") must not replace it
+            **{(f"{prof.name}_{k}" if k in _OBS_NAMES else k): ("trajectory", v) for k, v in params.items()},
+        }
+        coords = {
+            "trajectory": ("trajectory", np.arange(n), {"cf_role": "trajectory_id",
+                                                        "long_name": "trajectory number"}),
+            "event": ("event", np.array(self.event_names, dtype=str)),
+            "outside": ("outside", np.array([FLAG_NAMES[1 << b] for b in range(4)], dtype=str)),
+        }
+        attrs = {
+            "Conventions": "CF-1.11",
+            "featureType": "trajectory",
+            "title": f"stratotrack {prof.name} prediction" + (" (backward)" if prof.backward else ""),
+            "source": f"stratotrack {__version__}",
+            "profile": prof.name,
+            "direction": "backward" if prof.backward else "forward",
+            "parameters": json.dumps({k: (float(v[0]) if np.all(v == v[0]) else "per trajectory")
+                                      for k, v in params.items()}),
+            "wind": fld.label(),
+            "wind_kind": fld.kind,
+            "wind_notes": "; ".join(fld.notes),
+            "step_seconds": float(self.step),
+            "output_interval_seconds": float(self.output_interval),
+            "outside_data": self.outside,
+            "integrator": "RK4, fixed step; events located inside the step (cubic Hermite in altitude)",
+            "earth_model": f"sphere of radius {K.EARTH_RADIUS} m + altitude; altitudes geometric above mean "
+                           "sea level",
+            "warnings": "\n".join(self.warnings),
+            "engine_seconds": self.engine_seconds,
+            "engine_backend": self.backend,
+        }
+        return variables, coords, attrs
+
+    def to_dataset(self):
+        """The CF-1.11 ``featureType=trajectory`` Dataset that :func:`stratotrack.predict` returns by default."""
+        import xarray as xr
+
+        variables, coords, attrs = self._contents()
+        ds = xr.Dataset(variables, coords=coords, attrs=attrs)
+        ds = ds.set_coords(list(_COORDS))
         ds["time"].encoding["units"] = "seconds since 1970-01-01T00:00:00Z"
-        ds.attrs["engine_seconds"] = self.engine_seconds
-        ds.attrs["engine_backend"] = self.backend
         return ds
+
+    def view(self) -> "ArraysView":
+        """The same contents as :meth:`to_dataset` behind the little of a Dataset's interface that summaries read
+        (``v[name].values``, ``name in v``, ``v.coords``, ``v.attrs``), without importing xarray."""
+        variables, coords, attrs = self._contents()
+        return ArraysView(variables, coords, attrs)
+
+
+#: the variables that the Dataset makes coordinates
+_COORDS = ("time", "latitude", "longitude", "altitude")
+
+
+class _Values:
+    __slots__ = ("values", "attrs")
+
+    def __init__(self, values, attrs):
+        self.values, self.attrs = np.asarray(values), attrs
+
+
+class ArraysView:
+    """A read-only stand-in for a prediction Dataset (see :meth:`Prediction.view`)."""
+
+    def __init__(self, variables: dict, coords: dict, attrs: dict):
+        spec = {**{k: v for k, v in variables.items()}, **coords}
+        self._vars = {k: _Values(v[1], v[2] if len(v) > 2 else {}) for k, v in spec.items()}
+        self.coords = {k: self._vars[k] for k in (*coords, *_COORDS)}
+        self.attrs = attrs
+
+    def __getitem__(self, name):
+        return self._vars[name]
+
+    def __contains__(self, name):
+        return name in self._vars

@@ -292,8 +292,12 @@ def predict(
     with _phase("Computing the trajectory..."):
         import stratotrack as st
 
+        # the summary alone reads the arrays; files and plots want the Dataset (xarray costs ~1 s to import)
+        light = not outputs and plot is None
         ds = st.predict(lat, lon, alt, time, profile.value, backward=backward, wind=wind, outside=outside.value,
-                        backend=backend, **kwargs)
+                        backend=backend, result="light" if light else "dataset", **kwargs)
+        if light:
+            ds = ds.view()
     written = []
     for path in outputs:
         with _phase(f"Writing {path}..."):

@@ -62,6 +62,11 @@ def _loading_compiled() -> None:
         _compiled_loaded = True
         while _before_compiled:
             _before_compiled.pop(0)()
+        from . import kernels
+
+        # (here rather than when an Integrator is made: checking calls a compiled function, which sets up numba's
+        # registries, 0.3-2 s that a first small run on the python backend does not need)
+        kernels.ensure_models()
 
 
 def check(backend: str) -> str:

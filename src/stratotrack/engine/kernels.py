@@ -17,11 +17,9 @@ module.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
-from numba import literal_unroll, njit, prange
-from numba.core.errors import NumbaExperimentalFeatureWarning
+from numba import njit, prange
 
 from ..flight import models as _models
 from ..flight.models.drag import sqrt_density_ratio
@@ -62,67 +60,65 @@ TIME_TOL = 1e-6
 
 
 # -- the vertical-motion models (stratotrack.flight.models), compiled in -------------------------------------------
-# Each entry: (code as a float, rate function, safe default parameters).  Branch-free models are evaluated for every
-# row in the vectorised pass and selected by code (each with its defaults on rows of other models, so nothing
-# divides by another model's parameter); the others row by row for the rows that use them (ROWWISE).
-_BRANCH_FREE = tuple((float(m.code), m.rate) + tuple(float(d) for d in m.defaults)
-                     for m in _models.MODELS.values() if m.branch_free)
-_ROWWISE_MODELS = tuple((float(m.code), m.rate) for m in _models.MODELS.values() if not m.branch_free)
-if not _ROWWISE_MODELS:  # (literal_unroll needs an entry: one that no row uses)
-    _ROWWISE_MODELS = ((-1.0, _models.MODELS["rate"].rate),)
-# numba says, when it compiles the dispatch over the models' rate functions, that it types them as first-class
-# functions (an experimental feature): they are called directly, by constant, and the message would only alarm users
-warnings.filterwarnings("ignore", message="First-class function type feature is experimental",
-                        category=NumbaExperimentalFeatureWarning)
-# (The dispatchers are not inlined at numba's level, which cannot unroll over a tuple inside a function that
-# other literal values flow through; LLVM inlines them.)
+# The registry's models fill the slots below in order of code: _C<k> the code (as a float), _R<k> the rate function,
+# _D<k> parameters at which it is safe to evaluate; unused slots hold NO_MODEL, which no stage uses.  The kernels
+# dispatch on a stage's code by an if/elif chain over the slots: row by row in model_rate, and once per block in
+# model_rates_block when every running row of the block is in the same model (the common case: then only that
+# model's rate is evaluated, in a loop over the rows that LLVM vectorises).  The chain is written out rather than
+# generated: numba could not unroll a tuple of models inside the block kernel's nested loops (literal_unroll), and
+# it cannot cache functions compiled from generated source on disk.
+#: how many vertical-motion models the kernels can dispatch to (raise it by adding slots below)
+MODEL_SLOTS = 10
+#: the code of an unused slot (and of rows that are not running, in model_rate)
+NO_MODEL = -1.0
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def _no_rate(z, q0, q1, cmd, p0, p1, p2, p3):
+    return 0.0, 0.0, 0.0
+
+
+def _model_slots():
+    found = list(_models.MODELS.values())
+    if len(found) > MODEL_SLOTS:
+        raise ImportError(f"{len(found)} vertical-motion models are registered; the kernels have {MODEL_SLOTS} slots "
+                          f"(stratotrack.engine.kernels.MODEL_SLOTS): add slots there")
+    slots = [(float(m.code), m.rate, tuple(float(d) for d in m.defaults)) for m in found]
+    return tuple(slots + [(NO_MODEL, _no_rate, (0.0, 0.0, 0.0, 0.0))] * (MODEL_SLOTS - len(slots)))
+
+
+_MODEL_SLOTS = _model_slots()
+((_C0, _R0, _D0), (_C1, _R1, _D1), (_C2, _R2, _D2), (_C3, _R3, _D3), (_C4, _R4, _D4), (_C5, _R5, _D5),
+ (_C6, _R6, _D6), (_C7, _R7, _D7), (_C8, _R8, _D8), (_C9, _R9, _D9)) = _MODEL_SLOTS
 #: changes with the models compiled in (see ensure_models)
 MODELS_FINGERPRINT = _models.fingerprint()
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def is_rowwise(m):
-    """Whether model code m is evaluated row by row (not branch-free)."""
-    r = False
-    for e in literal_unroll(_ROWWISE_MODELS):
-        r = r or m == e[0]
-    return r
-
-
-@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def rowwise_rate(m, z, q0, q1, cmd, p0, p1, p2, p3):
-    """(dz/dt, dq0/dt, dq1/dt) of a model that is not branch-free (zeros for the others)."""
-    dz = 0.0
-    d0 = 0.0
-    d1 = 0.0
-    for e in literal_unroll(_ROWWISE_MODELS):
-        if m == e[0]:
-            dz, d0, d1 = e[1](z, q0, q1, cmd, p0, p1, p2, p3)
-    return dz, d0, d1
-
-
-@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
-def vector_rate(m, z, q0, q1, cmd, p0, p1, p2, p3, rz, rq0, rq1):
-    """(dz/dt, dq0/dt, dq1/dt) of model code m: branch-free models evaluated and selected, the others' rates
-    (rz, rq0, rq1, from rowwise_rate) passed through.  Vectorised across rows."""
-    dz = rz
-    d0 = rq0
-    d1 = rq1
-    for e in literal_unroll(_BRANCH_FREE):
-        on = m == e[0]
-        a, b, c = e[1](z, q0, q1, cmd, p0 if on else e[2], p1 if on else e[3], p2 if on else e[4],
-                       p3 if on else e[5])
-        dz = a if on else dz
-        d0 = b if on else d0
-        d1 = c if on else d1
-    return dz, d0, d1
-
-
-@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def model_rate(m, z, q0, q1, cmd, p0, p1, p2, p3):
-    """(dz/dt, dq0/dt, dq1/dt) (forward time) of model code m at altitude z, state q0, q1 and command cmd."""
-    rz, rq0, rq1 = rowwise_rate(m, z, q0, q1, cmd, p0, p1, p2, p3)
-    return vector_rate(m, z, q0, q1, cmd, p0, p1, p2, p3, rz, rq0, rq1)
+    """(dz/dt, dq0/dt, dq1/dt) (forward time) of model code m at altitude z, state q0, q1 and command cmd (zeros
+    for NO_MODEL)."""
+    if m == _C0:
+        return _R0(z, q0, q1, cmd, p0, p1, p2, p3)
+    if m == _C1:
+        return _R1(z, q0, q1, cmd, p0, p1, p2, p3)
+    if m == _C2:
+        return _R2(z, q0, q1, cmd, p0, p1, p2, p3)
+    if m == _C3:
+        return _R3(z, q0, q1, cmd, p0, p1, p2, p3)
+    if m == _C4:
+        return _R4(z, q0, q1, cmd, p0, p1, p2, p3)
+    if m == _C5:
+        return _R5(z, q0, q1, cmd, p0, p1, p2, p3)
+    if m == _C6:
+        return _R6(z, q0, q1, cmd, p0, p1, p2, p3)
+    if m == _C7:
+        return _R7(z, q0, q1, cmd, p0, p1, p2, p3)
+    if m == _C8:
+        return _R8(z, q0, q1, cmd, p0, p1, p2, p3)
+    if m == _C9:
+        return _R9(z, q0, q1, cmd, p0, p1, p2, p3)
+    return 0.0, 0.0, 0.0
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
@@ -215,35 +211,31 @@ F_X0, F_Y0, F_ZC0, F_VX, F_VY, F_VZ, F_SVX, F_SVY, F_SVZ = range(27, 36)  # pola
 F_TA, F_TB, F_TINV, F_TOFF, F_TDT = range(36, 41)
 F_BASE, F_DX = range(41, 43)  # the stage point's first corner (offset in the flattened field) and next column
 F_W = 43  # F_W + c: the trilinear weight of corner c (c = 0..7)
-# the vertical-motion model of the particle's current stage (as a float) and its parameters; the rates of a model
-# that is not branch-free at the stage point (computed row by row: F_RZ, then F_RQ0, F_RQ1 further down)
-F_M, F_P0, F_P1, F_P2, F_P3, F_RZ = range(51, 57)
+# the vertical-motion model of the particle's current stage (as a float) and its parameters
+F_M, F_P0, F_P1, F_P2, F_P3 = range(51, 56)
 # the particle's end time, next output time and its stage's terminator value (with J_TERM)
-F_TEND, F_NEXT, F_TV = range(57, 60)
+F_TEND, F_NEXT, F_TV = range(56, 59)
 # the stencil cache: the corners whose values the row holds (first corner's offset, steps to the next column and
 # time slice) and, from F_C, the 8 corners' height, u, v of level J_KH then of level J_KH + 1 (column F_C + 8q + c
 # for quantity q, corner c).  A row keeps the stencil while its stage points stay in the same cell, time interval
 # and level pair, which at a 60 s step on a 0.25-degree grid is some 15 steps: the wind field is read once per cell
 # rather than at every sample.
-F_KB, F_KDX, F_KDT = range(60, 63)
-F_C = 63
+F_KB, F_KDX, F_KDT = range(59, 62)
+F_C = 62
 # the particle's state beyond position (slots q0, q1, see stratotrack.flight.models) and its command, integrated
 # with the altitude: at the step's start, stage point, last stage's rates, weighted sums, result
 F_Q0, F_Q1, F_QS0, F_QS1, F_DQ0, F_DQ1, F_SQ0, F_SQ1, F_Q10, F_Q11, F_CMD = range(F_C + 48, F_C + 59)
-F_RQ0, F_RQ1 = F_C + 59, F_C + 60
-FLOAT_COLUMNS = F_C + 61
+FLOAT_COLUMNS = F_C + 59
 # integer columns: active, sample flags of the step, polar row, flags of locating the stage point, work to do row by
 # row (J_ATT bits), the particle the row holds and its level and time hints (copied from and back to the
 # particle's, so that threads do not write to the same cache lines), its stage's terminator
 J_ACT, J_FLAGS, J_POLAR, J_LOC, J_ATT, J_P, J_KH, J_TH, J_TERM = range(0, 9)
 J_VFL = 9  # flags of the vertical interpolation at the stage point
-J_ROW = 10  # the stage's model is evaluated row by row (not branch-free)
-INT_COLUMNS = 11
+INT_COLUMNS = 10
 # J_ATT bits: located again row by row (far outside one turn of longitude, non-uniform latitudes, or polar); the
 # stage time is outside the row's time interval; the stencil cache does not hold the stage point's corners; the
-# stage latitude is far from the start's (cos by a call); the rates of a model that is not branch-free; the cached
-# levels do not bracket the stage point
-RELOCATE, RETIME, NEW_CELL, FAR, ROWWISE, NEW_LEVEL = 1, 2, 4, 8, 16, 32
+# stage latitude is far from the start's (cos by a call); the cached levels do not bracket the stage point
+RELOCATE, RETIME, NEW_CELL, FAR, NEW_LEVEL = 1, 2, 4, 8, 32
 #: F_CLAT when no latitude's cosine is held yet
 NO_LATITUDE = 1000.0
 #: F_TA (and minus F_TB) when no time interval is held (finite: the kernels are compiled assuming no infinities)
@@ -288,7 +280,6 @@ def _load_stage(sf, si, r, i, s, codes, vals):
     B = BLOCK
     m = float(codes[i, s, 0])
     sf[F_M * B + r] = m
-    si[J_ROW * B + r] = 1 if is_rowwise(m) else 0
     si[J_TERM * B + r] = codes[i, s, 1]
     sf[F_P0 * B + r] = vals[i, s, 0]
     sf[F_P1 * B + r] = vals[i, s, 1]
@@ -341,23 +332,131 @@ def _stage_rates(sf, si, B, r, nlev):
     q = R2D / (rad * cl)  # one division for both rates
     sf[F_DLA * B + r] = v * q * cl
     sf[F_DLO * B + r] = u * q
-    # the vertical-motion model (as model_rate; rates of a model that is not branch-free from pass 2)
-    dz, d0, d1 = vector_rate(sf[F_M * B + r], zs, sf[F_QS0 * B + r], sf[F_QS1 * B + r], sf[F_CMD * B + r],
-                             sf[F_P0 * B + r], sf[F_P1 * B + r], sf[F_P2 * B + r], sf[F_P3 * B + r],
-                             sf[F_RZ * B + r], sf[F_RQ0 * B + r], sf[F_RQ1 * B + r])
-    sf[F_DZ * B + r] = dz
-    sf[F_DQ0 * B + r] = d0
-    sf[F_DQ1 * B + r] = d1
     return NEW_LEVEL if miss else 0
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", _nrt=False, inline="always")
+def model_rates_block(r0, r1, sf, si):
+    """The rates of each row's model at its stage point (F_ZS, F_QS0, F_QS1, F_CMD; parameters F_P0..F_P3) into
+    F_DZ, F_DQ0, F_DQ1, for rows r0..r1 of a block.  When every running row is in the same model, that model
+    alone, in a loop over all the rows (rows not running evaluate it at its safe defaults) that LLVM vectorises;
+    otherwise row by row through model_rate.  A row's rates are the same arithmetic either way."""
+    B = BLOCK
+    m = NO_MODEL
+    mixed = False
+    for r in range(r0, r1):
+        if si[J_ACT * B + r] != 0:
+            mr = sf[F_M * B + r]
+            mixed = mixed or (m != NO_MODEL and mr != m)
+            m = mr
+    if mixed:
+        for r in range(r0, r1):
+            dz, d0, d1 = model_rate(sf[F_M * B + r] if si[J_ACT * B + r] != 0 else NO_MODEL, sf[F_ZS * B + r],
+                                    sf[F_QS0 * B + r], sf[F_QS1 * B + r], sf[F_CMD * B + r], sf[F_P0 * B + r],
+                                    sf[F_P1 * B + r], sf[F_P2 * B + r], sf[F_P3 * B + r])
+            sf[F_DZ * B + r] = dz
+            sf[F_DQ0 * B + r] = d0
+            sf[F_DQ1 * B + r] = d1
+        return
+    if m == _C0:
+        for r in range(r0, r1):
+            on = si[J_ACT * B + r] != 0
+            dz, d0, d1 = _R0(sf[F_ZS * B + r], sf[F_QS0 * B + r], sf[F_QS1 * B + r], sf[F_CMD * B + r],
+                             sf[F_P0 * B + r] if on else _D0[0], sf[F_P1 * B + r] if on else _D0[1],
+                             sf[F_P2 * B + r] if on else _D0[2], sf[F_P3 * B + r] if on else _D0[3])
+            sf[F_DZ * B + r] = dz
+            sf[F_DQ0 * B + r] = d0
+            sf[F_DQ1 * B + r] = d1
+    elif m == _C1:
+        for r in range(r0, r1):
+            on = si[J_ACT * B + r] != 0
+            dz, d0, d1 = _R1(sf[F_ZS * B + r], sf[F_QS0 * B + r], sf[F_QS1 * B + r], sf[F_CMD * B + r],
+                             sf[F_P0 * B + r] if on else _D1[0], sf[F_P1 * B + r] if on else _D1[1],
+                             sf[F_P2 * B + r] if on else _D1[2], sf[F_P3 * B + r] if on else _D1[3])
+            sf[F_DZ * B + r] = dz
+            sf[F_DQ0 * B + r] = d0
+            sf[F_DQ1 * B + r] = d1
+    elif m == _C2:
+        for r in range(r0, r1):
+            on = si[J_ACT * B + r] != 0
+            dz, d0, d1 = _R2(sf[F_ZS * B + r], sf[F_QS0 * B + r], sf[F_QS1 * B + r], sf[F_CMD * B + r],
+                             sf[F_P0 * B + r] if on else _D2[0], sf[F_P1 * B + r] if on else _D2[1],
+                             sf[F_P2 * B + r] if on else _D2[2], sf[F_P3 * B + r] if on else _D2[3])
+            sf[F_DZ * B + r] = dz
+            sf[F_DQ0 * B + r] = d0
+            sf[F_DQ1 * B + r] = d1
+    elif m == _C3:
+        for r in range(r0, r1):
+            on = si[J_ACT * B + r] != 0
+            dz, d0, d1 = _R3(sf[F_ZS * B + r], sf[F_QS0 * B + r], sf[F_QS1 * B + r], sf[F_CMD * B + r],
+                             sf[F_P0 * B + r] if on else _D3[0], sf[F_P1 * B + r] if on else _D3[1],
+                             sf[F_P2 * B + r] if on else _D3[2], sf[F_P3 * B + r] if on else _D3[3])
+            sf[F_DZ * B + r] = dz
+            sf[F_DQ0 * B + r] = d0
+            sf[F_DQ1 * B + r] = d1
+    elif m == _C4:
+        for r in range(r0, r1):
+            on = si[J_ACT * B + r] != 0
+            dz, d0, d1 = _R4(sf[F_ZS * B + r], sf[F_QS0 * B + r], sf[F_QS1 * B + r], sf[F_CMD * B + r],
+                             sf[F_P0 * B + r] if on else _D4[0], sf[F_P1 * B + r] if on else _D4[1],
+                             sf[F_P2 * B + r] if on else _D4[2], sf[F_P3 * B + r] if on else _D4[3])
+            sf[F_DZ * B + r] = dz
+            sf[F_DQ0 * B + r] = d0
+            sf[F_DQ1 * B + r] = d1
+    elif m == _C5:
+        for r in range(r0, r1):
+            on = si[J_ACT * B + r] != 0
+            dz, d0, d1 = _R5(sf[F_ZS * B + r], sf[F_QS0 * B + r], sf[F_QS1 * B + r], sf[F_CMD * B + r],
+                             sf[F_P0 * B + r] if on else _D5[0], sf[F_P1 * B + r] if on else _D5[1],
+                             sf[F_P2 * B + r] if on else _D5[2], sf[F_P3 * B + r] if on else _D5[3])
+            sf[F_DZ * B + r] = dz
+            sf[F_DQ0 * B + r] = d0
+            sf[F_DQ1 * B + r] = d1
+    elif m == _C6:
+        for r in range(r0, r1):
+            on = si[J_ACT * B + r] != 0
+            dz, d0, d1 = _R6(sf[F_ZS * B + r], sf[F_QS0 * B + r], sf[F_QS1 * B + r], sf[F_CMD * B + r],
+                             sf[F_P0 * B + r] if on else _D6[0], sf[F_P1 * B + r] if on else _D6[1],
+                             sf[F_P2 * B + r] if on else _D6[2], sf[F_P3 * B + r] if on else _D6[3])
+            sf[F_DZ * B + r] = dz
+            sf[F_DQ0 * B + r] = d0
+            sf[F_DQ1 * B + r] = d1
+    elif m == _C7:
+        for r in range(r0, r1):
+            on = si[J_ACT * B + r] != 0
+            dz, d0, d1 = _R7(sf[F_ZS * B + r], sf[F_QS0 * B + r], sf[F_QS1 * B + r], sf[F_CMD * B + r],
+                             sf[F_P0 * B + r] if on else _D7[0], sf[F_P1 * B + r] if on else _D7[1],
+                             sf[F_P2 * B + r] if on else _D7[2], sf[F_P3 * B + r] if on else _D7[3])
+            sf[F_DZ * B + r] = dz
+            sf[F_DQ0 * B + r] = d0
+            sf[F_DQ1 * B + r] = d1
+    elif m == _C8:
+        for r in range(r0, r1):
+            on = si[J_ACT * B + r] != 0
+            dz, d0, d1 = _R8(sf[F_ZS * B + r], sf[F_QS0 * B + r], sf[F_QS1 * B + r], sf[F_CMD * B + r],
+                             sf[F_P0 * B + r] if on else _D8[0], sf[F_P1 * B + r] if on else _D8[1],
+                             sf[F_P2 * B + r] if on else _D8[2], sf[F_P3 * B + r] if on else _D8[3])
+            sf[F_DZ * B + r] = dz
+            sf[F_DQ0 * B + r] = d0
+            sf[F_DQ1 * B + r] = d1
+    elif m == _C9:
+        for r in range(r0, r1):
+            on = si[J_ACT * B + r] != 0
+            dz, d0, d1 = _R9(sf[F_ZS * B + r], sf[F_QS0 * B + r], sf[F_QS1 * B + r], sf[F_CMD * B + r],
+                             sf[F_P0 * B + r] if on else _D9[0], sf[F_P1 * B + r] if on else _D9[1],
+                             sf[F_P2 * B + r] if on else _D9[2], sf[F_P3 * B + r] if on else _D9[3])
+            sf[F_DZ * B + r] = dz
+            sf[F_DQ0 * B + r] = d0
+            sf[F_DQ1 * B + r] = d1
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _place_row(r, c, sf, si, data, lat, knots, kidx, fp, ip):
     """Pass 2 of :func:`rk4_block` for block row r (stage fraction c of the step): the J_ATT work of its stage
     point.  Locates it again (RELOCATE) or in a new time interval (RETIME) and keeps the corners' weights; refills
-    the stencil cache if it does not hold those corners (at the row's level hint); cos of a far stage latitude;
-    the rates of a model that is not branch-free.  (A function of its own, called for the few rows marked: compiled once, not inlined into
-    every copy of the block kernel.)"""
+    the stencil cache if it does not hold those corners (at the row's level hint); cos of a far stage latitude.
+    (A function of its own, called for the few rows marked: compiled once, not inlined into every copy of the block
+    kernel.)"""
     B = BLOCK
     nlat = ip[I_NLAT]
     nlon = ip[I_NLON]
@@ -397,13 +496,6 @@ def _place_row(r, c, sf, si, data, lat, knots, kidx, fp, ip):
             _fill_stencil(sf, B, r, data, ip[I_NVAR], nlon * nlev * ip[I_NVAR], kb, kdx, kdt, kh)
     if att & FAR:
         sf[F_CL * B + r] = math.cos(sf[F_LAS * B + r] * D2R)
-    if att & ROWWISE:
-        rz, rq0, rq1 = rowwise_rate(sf[F_M * B + r], sf[F_ZS * B + r], sf[F_QS0 * B + r], sf[F_QS1 * B + r],
-                                    sf[F_CMD * B + r], sf[F_P0 * B + r], sf[F_P1 * B + r], sf[F_P2 * B + r],
-                                    sf[F_P3 * B + r])
-        sf[F_RZ * B + r] = rz
-        sf[F_RQ0 * B + r] = rq0
-        sf[F_RQ1 * B + r] = rq1
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
@@ -436,7 +528,9 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
     vectorises across rows: (1) the stage points, their grid cells, time weights, corner offsets and trilinear
     weights (from the time interval each row holds), and whether the row's stencil cache holds those corners;
     (3) the sample from the stencil cache (the heights of the cached level pair, the winds between them) and the
-    rates; (5) the rates' weighted sums.  Between them, row by row for the rows marked in J_ATT only: (2) rows the
+    horizontal rates; the vertical-motion model's rates (:func:`model_rates_block`: vectorised when the block's
+    running rows share a model, row by row otherwise); (5) the rates' weighted sums.  Between them, row by row for
+    the rows marked in J_ATT only: (2) rows the
     first pass could not place (a new time interval, a non-uniform latitude grid, far outside one turn of
     longitude, polar) are located by the scalar code of :mod:`stratotrack.wind._sample`, with identical results,
     and rows in a new cell refill their stencil cache; (4) rows whose cached levels do not bracket the stage point
@@ -563,7 +657,6 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
             sf[F_DX * B + r] = wrap_dx if gi >= fnlon - 1.0 else fcol
             held = base == sf[F_KB * B + r] and sf[F_TDT * B + r] == sf[F_KDT * B + r]
             att = att if held else att | NEW_CELL
-            att = att | ROWWISE if si[J_ROW * B + r] != 0 else att
             att = att if si[J_ACT * B + r] != 0 else 0
             si[J_ATT * B + r] = att
             natt += 1 if att != 0 else 0
@@ -596,13 +689,12 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
                 sf[F_LOS * B + r] = los
                 si[J_ATT * B + r] |= RELOCATE
                 natt += 1
-        # pass 2 (row by row, marked rows): locate, refill the stencil cache, far cos, rates of models that are not
-        # branch-free
+        # pass 2 (row by row, marked rows): locate, refill the stencil cache, far cos
         if natt > 0:
             for r in range(r0, r1):
                 if si[J_ATT * B + r] != 0:
                     _place_row(r, c, sf, si, data, lat, knots, kidx, fp, ip)
-        # pass 3 (vectorised): the sample from the stencil cache, and the rates
+        # pass 3 (vectorised): the sample from the stencil cache, and the horizontal rates
         nmiss = 0
         for r in range(r0, r1):
             miss = _stage_rates(sf, si, B, r, nlev)
@@ -614,6 +706,8 @@ def rk4_block(r0, r1, sf, si, data, lat, knots, kidx, fp, ip):
             for r in range(r0, r1):
                 if si[J_ATT * B + r] != 0:
                     _new_level(r, sf, si, data, ip)
+        # the vertical-motion models' rates (vectorised when the block's running rows share a model)
+        model_rates_block(r0, r1, sf, si)
         # pass 5 (vectorised): flags and the weighted sums of the rates
         for r in range(r0, r1):
             si[J_FLAGS * B + r] |= si[J_LOC * B + r] | si[J_VFL * B + r]

@@ -69,12 +69,12 @@ class ControlState:
     ``integrator`` the integrator itself (its ``field``, ``codes``, ``vals`` for a look-ahead of its own).
     """
 
-    def __init__(self, integ: "Integrator", t: float):
+    def __init__(self, integ: "Integrator", t: float, running=None):
         self.t = t
         self.integrator = integ
         self.time, self.lat, self.lon, self.alt = integ.t, integ.lat, integ.lon, integ.alt
         self.state, self.command, self.stage = integ.state, integ.command, integ.stage
-        self.running = integ.running
+        self.running = integ.running if running is None else running
 
 
 def _describe(controller) -> str:
@@ -112,7 +112,6 @@ class Integrator:
             if control_interval is None or not (np.isfinite(control_interval) and control_interval > 0):
                 raise InputError(f"control interval {control_interval!r} s is invalid; expected a positive number "
                                  f"of seconds with a controller")
-        K.ensure_models()
         self.field = field
         self.n = n = np.size(t0)
         self.h = -float(step) if backward else float(step)
@@ -131,7 +130,10 @@ class Integrator:
         self.alt[:] = np.asarray(alt, dtype=np.float64).reshape(n)
         self.codes = np.ascontiguousarray(codes, dtype=np.int64)
         self.vals = np.ascontiguousarray(vals, dtype=np.float64)
-        unknown = sorted(set(np.unique(self.codes[..., 0]).tolist()) - set(_models.BY_CODE))
+        model_codes = self.codes[..., 0]
+        # (a set of a few Python ints is made faster than np.unique for a single flight's handful of stages)
+        used = sorted(set(model_codes.ravel().tolist()) if model_codes.size <= 64 else np.unique(model_codes).tolist())
+        unknown = [c for c in used if c not in _models.BY_CODE]
         if unknown:
             raise InputError(f"vertical-model code {unknown[0]} is unknown; expected one of {sorted(_models.BY_CODE)}")
         self.t_end = self._p[:, 8]
@@ -147,8 +149,9 @@ class Integrator:
             self.xs[:, :st.shape[1]] = st
         if command is not None:
             self.xs[:, 2] = np.broadcast_to(np.asarray(command, dtype=float), (n,))
-        self._command_sets = [(int(c), _models.BY_CODE[int(c)].commands) for c in np.unique(self.codes[..., 0])
-                              if _models.BY_CODE[int(c)].commands is not None]
+        self._command_sets = [(c, np.array(_models.BY_CODE[c].commands, dtype=float)) for c in used
+                              if _models.BY_CODE[c].commands is not None]
+        self._one_model = len(used) == 1  # every stage of every particle in one model: no per-particle lookup
         self.state = self.xs[:, :2]
         self.command = self.xs[:, 2]
         self.controller = controller
@@ -163,25 +166,21 @@ class Integrator:
         self._order = None
         self._order_time = None
         n_ev = self.codes.shape[1] + 2
-        self.ev = {
-            "t": np.full((n, n_ev), np.nan), "lat": np.full((n, n_ev), np.nan), "lon": np.full((n, n_ev), np.nan),
-            "alt": np.full((n, n_ev), np.nan), "kind": np.full((n, n_ev), -99, dtype=np.int64),
-            "n": np.zeros(n, dtype=np.int64),
-        }
+        evf = np.full((4, n, n_ev), np.nan)
+        self.ev = {"t": evf[0], "lat": evf[1], "lon": evf[2], "alt": evf[3],
+                   "kind": np.full((n, n_ev), -99, dtype=np.int64), "n": np.zeros(n, dtype=np.int64)}
         # outputs: one set of [n, capacity] buffers written by the kernel in place (count[i] columns of row i are
-        # valid), the start point first
+        # valid), the start point first; made when first needed (run() sizes them for the whole run at once)
         self._out = None
-        self._count = np.zeros(n, dtype=np.int64)
+        self._start_point = self._p[:, :4].copy()  # (t, lat, lon, alt) for the first column
+        self._count = np.ones(n, dtype=np.int64)
         self._mark = np.zeros(n, dtype=np.int64)  # outputs before it were handed out by take_chunks(keep=True)
-        self._reserve(1 + self._columns_for(0.0), exact=True)
-        o_t, o_la, o_lo, o_z, o_st = self._out
-        o_t[:, 0], o_la[:, 0], o_lo[:, 0], o_z[:, 0], o_st[:, 0] = self.t, self.lat, self.lon, self.alt, 0
-        self._count[:] = 1
         self.engine_seconds = 0.0
         self.control_seconds = 0.0
         #: the backend that advances the particles (see :mod:`stratotrack.engine.backends`; ``auto``: ``serial`` for
         #: a few particles, ``cpu`` otherwise)
         self.backend = backends.choose(backend, n, self._expected_steps)
+        self._kernel = None  # (advance function, the field's kernel arguments), made on the first advance
 
     def _expected_steps(self) -> float:
         """About how many steps the longest particle takes (for the backend choice)."""
@@ -191,6 +190,12 @@ class Integrator:
     @property
     def running(self) -> np.ndarray:
         return self.status == K.RUNNING
+
+    def _extreme(self, a, run, largest: bool) -> float:
+        """max (or min) of ``a`` over the running particles (any running)."""
+        if self.n <= 64:  # (a copy is cheaper than a masked reduction for a few particles)
+            return float(a[run].max() if largest else a[run].min())
+        return float(np.max(a, where=run, initial=-np.inf) if largest else np.min(a, where=run, initial=np.inf))
 
     # -- output buffers -------------------------------------------------------------------------------------------
     def _columns_for(self, span: float) -> int:
@@ -209,7 +214,18 @@ class Integrator:
             used = int(self._count.max(initial=0))
             for a, b in zip(new, self._out):
                 a[:, :used] = b[:, :used]
+        else:  # the start point
+            for k in range(4):
+                new[k][:, 0] = self._start_point[:, k]
+            new[4][:, 0] = 0
+            self._start_point = None
         self._out = new
+
+    def _outputs(self) -> list:
+        """The output buffers (made, holding the start points, if no run has made them yet)."""
+        if self._out is None:
+            self._reserve(1 + self._columns_for(0.0), exact=True)
+        return self._out
 
     def _pad(self, width: int) -> None:
         """NaN (stage -1) in the columns [count, width) of each row."""
@@ -226,35 +242,41 @@ class Integrator:
         run = self.running
         if not run.any():
             return
-        span = float(np.max(np.abs(t_until - self.t[run])))
+        span = max(abs(t_until - self._extreme(self.t, run, False)), abs(t_until - self._extreme(self.t, run, True)))
         self._reserve(int(self._count.max()) + self._columns_for(span))
+        self._advance(float(t_until), run)
+
+    def _advance(self, t_until: float, run) -> None:
+        """advance() once the output buffers are large enough (``run``: the running particles)."""
         # particles ordered by position (blocks of nearby ones share the wind they read) at the first call and
         # after REORDER_SECONDS of model time; in between the rows keep their particles and stencil caches
-        t_now = float(np.min(self.t[run])) if self.sgn > 0 else float(np.max(self.t[run]))
-        same = self._order is not None and abs(t_now - self._order_time) < REORDER_SECONDS
+        same = self._order is not None and abs(t_until - self._order_time) < REORDER_SECONDS
         if not same:
             # (one block needs no order)
             self._order = (np.arange(self.n, dtype=np.int64) if self.n <= K.BLOCK
                            else K.locality_order(self.lat, self.lon, run))
-            self._order_time = t_now
+            self._order_time = t_until
+        if self._kernel is None:
+            if self.backend == "cpu":
+                _parallel_chunks()
+            self._kernel = (backends.advance_function(self.backend), self.field.kernel_args())
+        advance, field_args = self._kernel
         ev = self.ev
         o_t, o_la, o_lo, o_z, o_st = self._out
-        if self.backend == "cpu":
-            _parallel_chunks()
         start = _time.perf_counter()
-        backends.advance_function(self.backend)(*self.field.kernel_args(), self.t, self.lat, self.lon, self.alt, self.xs, self.stage, self.status,
-                  self.khint, self.thint, self.next_out, self.codes, self.vals, self.t_end, self.h,
-                  float(t_until), self.out_dt, self.stop_outside, o_t, o_la, o_lo, o_z, o_st, self._count,
-                  ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped,
-                  self._order, self._trig, *self._scratch, same)
+        advance(*field_args, self.t, self.lat, self.lon, self.alt, self.xs, self.stage, self.status,
+                self.khint, self.thint, self.next_out, self.codes, self.vals, self.t_end, self.h,
+                t_until, self.out_dt, self.stop_outside, o_t, o_la, o_lo, o_z, o_st, self._count,
+                ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped,
+                self._order, self._trig, *self._scratch, same)
         self.engine_seconds += _time.perf_counter() - start
         if self._count.max(initial=0) >= o_t.shape[1]:
             raise RuntimeError("internal error: the output buffers overflowed")
 
-    def _decide(self, t: float) -> None:
-        """Ask the controller for the next interval's commands and check them."""
+    def _decide(self, t: float, run) -> None:
+        """Ask the controller for the next interval's commands and check them (``run``: the running particles)."""
         start = _time.perf_counter()
-        view = ControlState(self, t)
+        view = ControlState(self, t, run)
         cmd = self.controller(view)
         name = _describe(self.controller)
         try:
@@ -264,7 +286,6 @@ class Integrator:
         if arr.shape != (self.n,):
             raise InputError(f"controller {name} returned commands of shape {arr.shape}; expected ({self.n},), one "
                              f"per particle")
-        run = view.running
         if not np.isfinite(arr).all():
             bad = run & ~np.isfinite(arr)
             if bad.any():
@@ -272,17 +293,16 @@ class Integrator:
                 raise InputError(f"controller {name} returned {arr[i]!r} for particle {i} at t = {t:.0f} s; expected "
                                  f"a finite command")
         if self._command_sets:  # models of this run that know a fixed set of commands
-            model = self.codes[np.arange(self.n), self.stage, 0]
+            model = None if self._one_model else self.codes[np.arange(self.n), self.stage, 0]
             for code, known in self._command_sets:
-                rows = run & (model == code)
-                ok = np.zeros(self.n, dtype=bool)
-                for k in known:
-                    ok |= arr == k
-                unknown = rows & ~ok
+                ok = np.isin(arr, known)
+                if ok.all():
+                    continue
+                unknown = run & ~ok if model is None else run & (model == code) & ~ok
                 if unknown.any():
                     i = int(np.argmax(unknown))
                     raise InputError(f"controller {name} returned command {arr[i]:g} for particle {i} at t = {t:.0f} "
-                                     f"s; the {_models.BY_CODE[code].name} model knows {list(known)}")
+                                     f"s; the {_models.BY_CODE[code].name} model knows {known.tolist()}")
         np.copyto(self.command, arr, where=run)
         self.control_seconds += _time.perf_counter() - start
 
@@ -290,30 +310,38 @@ class Integrator:
         """Advance until every particle has ended (each has an end time, so this terminates), calling the
         controller every ``control_interval`` seconds of model time (on one clock from the earliest start)."""
         run = self.running
-        if run.any():  # outputs for the whole run at once
-            self._reserve(int(self._count.max()) + self._columns_for(float(np.max(np.abs(self.t_end - self.t)[run]))))
+        if not run.any():
+            return
+        # outputs for the whole run at once
+        span = np.abs(self.t_end - self.t)
+        self._reserve(int(self._count.max()) + self._columns_for(self._extreme(span, run, True)))
         if chunk_seconds is None:
             chunk_seconds = REORDER_SECONDS
         if self.controller is not None:
             chunk_seconds = self.control_interval
         chunk_seconds = max(chunk_seconds, abs(self.h))
         steps_per_chunk = max(1, int(round(chunk_seconds / abs(self.h))))
+        fwd = self.sgn > 0
+        # the latest end of a running particle (particles only stop running, so it bounds every later chunk)
+        last = self._extreme(self.t_end, run, fwd)
         clock = None
-        while self.running.any():
-            run = self.running
-            # whole steps for the slowest running particle; particles started later catch up on their own grid
-            base = self.t[run].min() if self.sgn > 0 else self.t[run].max()
-            last = self.t_end[run].max() if self.sgn > 0 else self.t_end[run].min()
+        while True:
+            if self.controller is None or clock is None:
+                # whole steps for the slowest running particle; particles started later catch up on their own grid
+                base = self._extreme(self.t, run, not fwd)
             if self.controller is not None:
                 clock = base if clock is None else clock
-                self._decide(clock)
+                self._decide(clock, run)
                 clock = clock + self.sgn * self.control_interval
                 until = clock
             else:
                 until = base + self.sgn * steps_per_chunk * abs(self.h)
             if self.sgn * (until - last) > 0:
                 until = last + self.h  # one more step covers the end event
-            self.advance(until)
+            self._advance(until, run)
+            run = self.running
+            if not run.any():
+                break
 
     # -- outputs ----------------------------------------------------------------------------------------------------
     def take_chunks(self, keep=False) -> list:
@@ -329,6 +357,7 @@ class Integrator:
         width = int(cnt.max(initial=0))
         if width == 0:
             return []
+        self._outputs()
         if np.all(start == start[0]):
             s0 = int(start[0])
             chunk = [a[:, s0:s0 + width].copy() for a in self._out]
@@ -346,6 +375,7 @@ class Integrator:
         [-180, 180)."""
         counts = self._count.copy()
         width = int(counts.max(initial=1))
+        self._outputs()
         self._pad(width)
         o_t, o_la, o_lo, o_z, o_st = (a[:, :width] for a in self._out)
         np.add(o_lo, 180.0, out=o_lo)  # in place: the kernel continues from its own state, not from these

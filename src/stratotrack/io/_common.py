@@ -8,11 +8,15 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
 
 from ..errors import InputError
 from ..geodesy import wrap_longitude
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 #: decimals written for latitude/longitude (1e-6 degree ~ 0.1 m) and altitude (0.1 m)
 LATLON_DECIMALS = 6
@@ -231,6 +235,8 @@ def to_dataset(items: list[Track], source: str, attrs: dict | None = None) -> xr
             if np.isnan(ev["lat"][i, j]):  # the first of a repeated name wins
                 ev_t[i, j], ev["lat"][i, j], ev["lon"][i, j], ev["alt"][i, j] = e.time, e.lat, e.lon, e.alt
     obs = ("trajectory", "obs")
+    import xarray as xr
+
     ds = xr.Dataset(
         {
             "n_obs": ("trajectory", np.array([len(t.lat) for t in items]),

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
 
 from ..geodesy import great_circle_distance, path_length
 from ._common import iso, tracks
+
+if TYPE_CHECKING:  # the summary reads a Dataset or Prediction.view(): xarray is not needed to make one
+    import xarray as xr
 
 __all__ = ["summarize"]
 

@@ -6,12 +6,16 @@ import functools
 import json
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
 
 from ..errors import InputError, WindDataError
 from . import _sample
 from ..timeutil import format_time, to_epoch_seconds
+
+if TYPE_CHECKING:  # (xarray is imported where it is used: a prediction on a prepared field needs none)
+    import xarray as xr
 
 
 @dataclass(eq=False)
@@ -234,6 +238,8 @@ class WindField:
         flags = np.empty(n, dtype=np.int64)
         _sample.sample_many(*self.kernel_args(), *flat, u, v, w, flags)
         dims = tuple(f"dim_{i}" for i in range(len(shape)))
+        import xarray as xr
+
         return xr.Dataset(
             {
                 "eastward_wind": (dims, u.reshape(shape), {"standard_name": "eastward_wind", "units": "m s-1"}),

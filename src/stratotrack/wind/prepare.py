@@ -6,13 +6,17 @@ Variables are recognised by CF standard name, by the short names of the common l
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
 
 from .. import atmosphere
 from ..errors import WindDataError
 from .field import WindField
 from ..geodesy import wrap_longitude
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 VARIABLES = {
     "u": {"standard_names": ("eastward_wind",), "names": ("u", "uwnd", "ugrd", "u_component_of_wind", "eastward_wind")},
@@ -153,6 +157,8 @@ def from_dataset(ds: xr.Dataset, *, source="dataset", kind=None, variables=None)
 
     ``variables`` optionally maps ``u``, ``v``, ``height`` and ``w`` to the names used in ``ds``.
     """
+    import xarray as xr
+
     if not isinstance(ds, xr.Dataset):
         raise WindDataError(f"expected an xarray Dataset of winds, got {type(ds).__name__}")
     variables = dict(variables or {})

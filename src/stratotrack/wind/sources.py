@@ -8,12 +8,17 @@ import os
 from importlib import resources
 from pathlib import Path
 
+import sys
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
 
 from ..errors import WindDataError
 from .field import WindField
 from .prepare import combine, from_dataset, recognise
+
+if TYPE_CHECKING:  # (imported where used: the climatology's prepared copy needs no xarray)
+    import xarray as xr
 
 #: names ``open_wind`` accepts besides paths: the embedded climatology and the downloaded (cached) sources
 DOWNLOADED_SOURCES = ("gfs", "gefs", "ecmwf", "era5", "ncep")
@@ -35,6 +40,8 @@ def _climatology() -> WindField:
     path = climatology_path()
     field = _prepared.load(path)
     if field is None:
+        import xarray as xr
+
         with xr.open_dataset(path, engine="netcdf4") as ds:
             field = from_dataset(ds.load(), source="climatology (HWM14 monthly means, 0-40 km)", kind="climatology")
         _prepared.save(path, field)
@@ -66,6 +73,8 @@ def open_dataset(path) -> xr.Dataset:
     :func:`stratotrack.wind.grib.read_grib`); NetCDF and Zarr are opened lazily, with packed variables
     (``scale_factor``/``add_offset``) decoded.
     """
+    import xarray as xr
+
     path = Path(path).expanduser()
     if not path.exists():
         raise WindDataError(f"wind file {str(path)!r} does not exist")
@@ -144,7 +153,8 @@ def open_wind(source="climatology", *, variables=None, time=None) -> WindField:
     """
     if isinstance(source, WindField):
         return source
-    if isinstance(source, xr.Dataset):
+    xarray = sys.modules.get("xarray")  # (a Dataset means xarray is imported already)
+    if xarray is not None and isinstance(source, xarray.Dataset):
         return from_dataset(source, source=str(source.attrs.get("title", "dataset")), variables=variables)
     if isinstance(source, (list, tuple)):
         return _open_many(_expand_paths(source), variables)

@@ -19,16 +19,16 @@ class Model:
 
     ``code``       the integer the kernels see (unique; declared here and nowhere else).
     ``params``     names of its parameters, in the order of ``Stage.params`` (at most MAX_PARAMS).
-    ``defaults``   parameter values that are safe to evaluate ``rate`` with (no division by zero): the vectorised
-                   kernel pass evaluates every branch-free model for every row and selects, and a row of another
-                   model hands this model its defaults.
+    ``defaults``   parameter values that are safe to evaluate ``rate`` with (no division by zero): when every
+                   running particle of a block is in this model, the kernels evaluate it for all the block's rows
+                   in one vectorised loop, and rows that are not running hand it these.
     ``state``      names of the per-particle state variables it integrates (at most MAX_STATE), in slots 0, 1.
     ``rate``       a numba ``@njit(inline="always")`` function ``rate(z, q0, q1, cmd, p0, p1, p2, p3)`` returning
                    ``(dz/dt, dq0/dt, dq1/dt)`` in forward time (SI units; ``q0``, ``q1`` the state slots, ``cmd`` the
                    particle's command, set by a controller).
-    ``branch_free`` whether ``rate`` is cheap plain arithmetic (min/max/selects, no loops or transcendental calls):
-                   then the kernels evaluate it in their vectorised pass; otherwise row by row for the rows that use
-                   it (like the drag model's standard atmosphere).
+    ``branch_free`` whether ``rate`` is plain arithmetic (min/max/selects, no loops).  Informational: the kernels
+                   evaluate only the model of each particle's stage whatever it says (see
+                   :func:`stratotrack.engine.kernels.model_rates_block`); such a rate vectorises across particles.
     ``commands``   the command values the model understands (a controller returning another stops the run), or
                    None if any finite number is a valid command (e.g. a target altitude).
     ``reference``  optional plain NumPy twin ``reference(z, q0, q1, cmd, p)`` (arrays; ``p`` a sequence of 4) used by
