@@ -78,7 +78,8 @@ def test_rollout_matches_numpy_reference():
     rng = np.random.default_rng(3)
     fc = Forecast(X, X, P, T, rng.normal(0, 8, (21, 21, 10, 9)), rng.normal(0, 8, (21, 21, 10, 9)))
     targets = rng.uniform(5000, 14000, (50, 3))
-    seg_end = np.array([2.0, 6.0, 12.0]) * 3600.0
+    seg_end = np.tile(np.array([2.0, 6.0, 12.0]) * 3600.0, (50, 1))
+    seg_end[25:, :2] -= rng.uniform(0.0, 7200.0, (25, 1))  # half the plans' segments end sooner (a warm start)
     leads = np.concatenate([np.arange(0, 6 * 3600.0, 600.0), np.arange(6 * 3600.0, 12 * 3600.0, 1200.0), [12 * 3600.0]])
     tab = 4000.0 + 100.0 * np.arange(121)
     up, down, pw = VerticalModel.prior(tab, 1600.0)
@@ -160,3 +161,39 @@ def test_no_forecast_is_one_clear_error():
     c.reset(obs)
     with pytest.raises(InputError, match="forecast"):
         c.act(obs)
+
+
+def test_level_counts_per_segment():
+    fc = layered(lambda p: 6.0 if p < 9500 else -6.0)
+    obs = Observation(t=0.0, x=20e3, y=0.0, pressure=11000.0, altitude=16000.0, superpressure=300.0,
+                      battery_soc=0.95, sun_elevation_deg=40.0, is_day=True, wind=(0.0, 0.0), forecast=fc)
+    c = PlannerController(n_levels=(12, 5, 3))
+    c.reset(obs)
+    c.act(obs)
+    assert c.n_plans == 12 * 5 * 3 + 1
+    assert np.unique(np.round(c._band, 6)).size == 2
+    from stratotrack.errors import InputError
+
+    with pytest.raises(InputError, match="n_levels"):
+        PlannerController(n_levels=(12, 5)).level_counts()
+
+
+def test_warm_start_keeps_the_last_plan_on_its_clock():
+    fc = layered(lambda p: 6.0 if p < 9500 else -6.0)
+    f = fly(PlannerController(warm_start=True), fc, 20e3, 0.0, 11000.0, hours=16.0)
+    assert twr(f) > 0.9
+    c = PlannerController(warm_start=True, n_levels=(6, 4, 3))
+    obs = Observation(t=0.0, x=20e3, y=0.0, pressure=11000.0, altitude=16000.0, superpressure=300.0,
+                      battery_soc=0.95, sun_elevation_deg=40.0, is_day=True, wind=(0.0, 0.0), forecast=fc)
+    c.reset(obs)
+    c.act(obs)
+    first = c.plan
+    assert c.n_plans == 6 * 4 * 3 + 1
+    later = Observation(**{**obs.__dict__, "t": 1800.0})
+    c._replan(later)
+    assert c.n_plans == 2 * (6 * 4 * 3 + 1) + 1  # the last plan competed
+    # the plan chosen runs on the fresh clock, or it is the last plan on its own (segments ending 1,800 s sooner)
+    fresh = np.allclose(c.plan.seg_end, first.seg_end)
+    kept = np.array_equal(c.plan.targets, first.targets) and np.allclose(c.plan.seg_end[:-1],
+                                                                          first.seg_end[:-1] - 1800.0)
+    assert fresh or kept

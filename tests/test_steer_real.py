@@ -258,6 +258,7 @@ def test_cli_bad_inputs_exit_2_with_one_line(tmp_path, capsys):
         (["--target", "0,0", "--balloon", "blimp"], "blimp"),
         (["--target", "0,0", "--controller", "oracle"], "oracle"),
         (["--waypoint", "0,1,10parsecs"], "10parsecs"),
+        (["--target", "0,0", "--band", "1000-2000"], "band '1000-2000' is not understood; expected LOW,HIGH"),
     ]
     for extra, words in cases:
         capsys.readouterr()

@@ -91,10 +91,14 @@ def _steer(
     t = _pair(target, "target") if target is not None else None
     b = None
     if band is not None:
-        parts = [parse_distance(p) for p in band.split(",")]
+        bad = InputError(f"band {band!r} is not understood; expected LOW,HIGH in metres (e.g. 15000,20000)")
+        parts = band.split(",")
         if len(parts) != 2:
-            raise InputError(f"band {band!r} is not understood; expected LOW,HIGH in metres")
-        b = tuple(parts)
+            raise bad
+        try:
+            b = tuple(parse_distance(p) for p in parts)
+        except InputError:
+            raise bad from None
     r = st.steer(s[0], s[1], s[2] if len(s) == 3 else None, time, target=t, radius=parse_distance(radius),
                  waypoints=list(waypoint or []) or None, wind=wind, truth=truth, forecast_error=forecast_error,
                  balloon=balloon, controller=controller, duration=duration, band=b, payload_power=payload_power,

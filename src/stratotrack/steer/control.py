@@ -137,16 +137,8 @@ class Forecast:
         return out_u.reshape(shape), out_v.reshape(shape)
 
     def uv_reference(self, x, y, p, t) -> tuple[np.ndarray, np.ndarray]:
-        """Plain NumPy twin of :meth:`uv` (the oracle its compiled kernel is tested against).
-
-        Args:
-            x, y: metres east/north (scalars or arrays, broadcast together).
-            p: pressure in Pa.
-            t: seconds since the flight's start.
-
-        Returns:
-            (u, v) in m/s with the broadcast shape of the inputs.
-        """
+        """Plain NumPy twin of :meth:`uv`, with the same arguments and result (the oracle its compiled kernel is
+        tested against)."""
         x, y, p, t = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (x, y, p, t)))
         shape = x.shape
         ix, wx = _weights(self.x, x.ravel())

@@ -17,6 +17,14 @@ from .control import DOWN, STAY, UP, Observation
 __all__ = ["Waypoint", "Route", "parse_waypoint", "GreedyController"]
 
 
+def check_place(what: str, lat, lon, radius) -> None:
+    """One clear :class:`InputError` for a place (``what`` names it) with an invalid latitude, longitude or radius."""
+    if not (-90.0 <= float(lat) <= 90.0) or not np.isfinite(lon):
+        raise InputError(f"{what} at {lat!r}, {lon!r} is invalid; expected a latitude in -90..90 and a finite longitude")
+    if not (np.isfinite(radius) and radius > 0):
+        raise InputError(f"{what} radius {radius!r} m is invalid; expected a positive distance")
+
+
 @dataclass(frozen=True)
 class Waypoint:
     """Reach within ``radius`` m of (lat, lon), then stay ``loiter`` s (``inf``: for the rest of the flight)."""
@@ -27,11 +35,7 @@ class Waypoint:
     loiter: float = float("inf")
 
     def __post_init__(self):
-        if not (-90.0 <= float(self.lat) <= 90.0) or not np.isfinite(self.lon):
-            raise InputError(f"waypoint {self.lat!r}, {self.lon!r} is invalid; expected a latitude in -90..90 and a "
-                             f"finite longitude")
-        if not (np.isfinite(self.radius) and self.radius > 0):
-            raise InputError(f"waypoint radius {self.radius!r} m is invalid; expected a positive distance")
+        check_place("waypoint", self.lat, self.lon, self.radius)
         if not (self.loiter >= 0):
             raise InputError(f"waypoint loiter {self.loiter!r} s is invalid; expected a duration >= 0")
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..geodesy import great_circle_distance
+from .goto import check_place
 
 __all__ = ["Site", "Payload", "intervals", "parse_site"]
 
@@ -28,11 +29,7 @@ class Site:
     radius: float = 100_000.0
 
     def __post_init__(self):
-        if not (-90.0 <= float(self.lat) <= 90.0) or not np.isfinite(self.lon):
-            raise InputError(f"payload site {self.name!r} at {self.lat!r}, {self.lon!r} is invalid; expected a "
-                             f"latitude in -90..90 and a finite longitude")
-        if not (np.isfinite(self.radius) and self.radius > 0):
-            raise InputError(f"payload site radius {self.radius!r} m is invalid; expected a positive distance")
+        check_place(f"payload site {self.name!r}", self.lat, self.lon, self.radius)
 
 
 def parse_site(text: str, radius_km: float = 100.0) -> Site:

@@ -12,10 +12,10 @@ At a decision (every ``replan_every`` decisions, or sooner when the balloon stal
    blocked (a safety layer or an empty ballonet); the lowest altitude the altitude safety layer allows;
 3. estimates the sun's cycle from the elevations it has seen (:class:`SunClock`) and so the night's pump budget:
    the energy left above the night's hotel load and BLE's 5 % reserve (plus a margin) before sunrise;
-4. builds every plan of ``n_levels ** len(segments)`` target-pressure sequences (one target per segment, e.g.
-   0-2 h, 2-6 h, 6-18 h) over the reachable band and flies them all in one compiled roll-out
-   (:func:`stratotrack.steer.planner_rollout.rollout`), scoring expected station-keeping reward, pump energy and
-   the distance at the end of the look-ahead;
+4. builds every plan of one target pressure per segment (e.g. 0-2 h, 2-6 h, 6-18 h), every combination of
+   ``n_levels`` targets over the reachable band (a count for all segments, or one per segment), and flies them
+   all in one compiled roll-out (:func:`stratotrack.steer.planner_rollout.rollout`), scoring expected
+   station-keeping reward, pump energy and the distance at the end of the look-ahead;
 5. hands the best plan's current target to a pressure tracker that turns it into UP / STAY / DOWN.
 
 Why a roll-out of its own rather than the engine's :class:`~stratotrack.engine.Integrator`: see docs/steer.md
@@ -54,14 +54,16 @@ class PlannerConfig:
 
     #: end of each plan segment, hours after the decision; the last one is the look-ahead horizon
     segments_h: tuple = (2.0, 6.0, 18.0)
-    #: target pressures per segment, spread evenly over the reachable band
-    n_levels: int = 10
+    #: target pressures per segment, spread evenly over the reachable band: one count, or one per segment
+    n_levels: int | tuple = (20, 10, 5)
     #: roll-out step (s) up to ``fine_h`` hours ahead, and after it
     dt: float = 600.0
     fine_h: float = 6.0
     dt_far: float = 1200.0
-    #: plan again every this many decisions (the tracker acts on the last plan in between)
+    #: plan again every this many decisions (the tracker acts on the last plan in between); with ``warm_start``
+    #: the last plan, its segments ending at the same times as before, competes with the new ones
     replan_every: int = 4
+    warm_start: bool = False
     #: reward: bonus for the centre within the radius; outside, BLE's c * 2^(-(d - R)/tau)
     inside_bonus: float = 0.1
     outside_c: float = 0.4
@@ -340,6 +342,15 @@ class PlannerController:
             lo, hi = mid - 100.0, mid + 100.0
         return lo, hi
 
+    def level_counts(self) -> tuple:
+        """The number of target pressures in each segment (``n_levels``: one count for all, or one per segment)."""
+        n_seg = len(self.config.segments_h)
+        k = self.config.n_levels
+        counts = tuple(int(c) for c in k) if isinstance(k, (tuple, list)) else (int(k),) * n_seg
+        if len(counts) != n_seg or min(counts) < 1:
+            raise InputError(f"n_levels={k!r}; expected a count >= 1 or one per segment ({n_seg})")
+        return counts
+
     def _night_budget(self, obs: Observation, power_w: float) -> tuple[float, float, float]:
         cfg = self.config
         start, end = self.sun.night_window(obs.t)
@@ -362,13 +373,19 @@ class PlannerController:
         p_axis = tab_p0 + tab_dp * np.arange(int((16000.0 - tab_p0) / tab_dp) + 1)
         rate_up, rate_down, pump_w = self.vertical.tables(p_axis, obs.superpressure)
         corr_u, corr_v = self.corrector.table(obs, p_axis)
-        levels = np.linspace(lo, hi, cfg.n_levels)
         seg_end = np.asarray(cfg.segments_h, dtype=float) * 3600.0
         n_seg = seg_end.size
-        grids = np.meshgrid(*([levels] * n_seg), indexing="ij")
+        counts = self.level_counts()
+        grids = np.meshgrid(*(np.linspace(lo, hi, k) for k in counts), indexing="ij")
         targets = np.column_stack([g.ravel() for g in grids])
         # also: hold the current pressure (clipped to the band) throughout
         targets = np.vstack([targets, np.full((1, n_seg), min(max(p_now, lo), hi))])
+        ends = np.tile(seg_end, (targets.shape[0], 1))
+        if cfg.warm_start and self.plan is not None:  # the last plan, its segments ending where they did
+            shifted = np.maximum(self.plan.seg_end - (float(obs.t) - self.plan.t), 0.0)
+            shifted[-1] = seg_end[-1]
+            targets = np.vstack([targets, self.plan.targets])
+            ends = np.vstack([ends, np.maximum.accumulate(shifted)])
         fine = min(cfg.fine_h * 3600.0, seg_end[-1])
         leads = np.concatenate([np.arange(0.0, fine, cfg.dt), np.arange(fine, seg_end[-1], cfg.dt_far), seg_end[-1:]])
         night_from, night_until, budget = self._night_budget(obs, float(np.interp(p_now, p_axis, pump_w)))
@@ -381,10 +398,10 @@ class PlannerController:
         n = targets.shape[0]
         scores, inside, pumped = np.empty(n), np.empty(n), np.empty(n)
         rollout(fc.x, fc.y, fc.pressure, fc.time, fc.u, fc.v, float(obs.x), float(obs.y), p_now, float(obs.t),
-                targets, seg_end, leads, tab_p0, tab_dp, rate_up, rate_down, pump_w, corr_u, corr_v,
+                targets, ends, leads, tab_p0, tab_dp, rate_up, rate_down, pump_w, corr_u, corr_v,
                 params, scores, inside, pumped)
         best = int(np.argmax(scores))
-        self.plan = _Plan(float(obs.t), targets[best].copy(), seg_end, float(scores[best]))
+        self.plan = _Plan(float(obs.t), targets[best].copy(), ends[best].copy(), float(scores[best]))
         self._tables = (p_axis, rate_up, rate_down)
         self._band = (lo, hi)
         self._night = (night_from, night_until, budget)

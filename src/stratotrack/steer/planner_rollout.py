@@ -1,7 +1,7 @@
 """The planner's roll-out: many candidate altitude plans flown at once over a forecast grid in the local x/y plane.
 
-A plan is a sequence of target pressures, each held over a segment of the look-ahead (``seg_end[k]`` seconds from
-the decision). Each plan is flown from the balloon's state with the same pressure tracker the controller executes
+A plan is a sequence of target pressures, each held over a segment of the look-ahead (segment k ends
+``seg_end[plan, k]`` seconds after the decision). Each plan is flown from the balloon's state with the same pressure tracker the controller executes
 (:func:`tracker_action`): below the target by more than ``deadband`` it pumps (DOWN, the pressure rises at the
 learned ``rate_down``), above it it vents (UP, the pressure falls at ``rate_up``), otherwise it stays. The wind is
 the forecast interpolated multilinearly (each coordinate clipped to the grid, as ``Forecast.uv``) plus the
@@ -154,7 +154,8 @@ def _uv3(xg, yg, pg, SU, SV, s, x, y, p):
 @njit(cache=True, parallel=True)
 def rollout(xg, yg, pg, tg, U, V, x0, y0, p0, t0, targets, seg_end, leads, tab_p0, tab_dp,
             rate_up, rate_down, pump_w, corr_u, corr_v, params, scores, inside, pumped):
-    """Fly every plan (rows of ``targets`` [n_plans, n_seg]) over the steps ``leads[k] -> leads[k + 1]`` (s after
+    """Fly every plan (rows of ``targets`` [n_plans, n_seg], each segment ending ``seg_end`` [n_plans, n_seg] s
+    after the decision) over the steps ``leads[k] -> leads[k + 1]`` (s after
     the decision at ``t0``); write each plan's score, seconds within the radius and pump energy (Wh) into
     ``scores``, ``inside``, ``pumped`` [n_plans].
 
@@ -202,7 +203,7 @@ def rollout(xg, yg, pg, tg, U, V, x0, y0, p0, t0, targets, seg_end, leads, tab_p
         for s in range(n_steps):
             lead = leads[s]
             dt = leads[s + 1] - lead
-            while seg < n_seg - 1 and lead >= seg_end[seg]:
+            while seg < n_seg - 1 and lead >= seg_end[i, seg]:
                 seg += 1
             target = min(max(targets[i, seg], p_lo), p_hi)
             # wind over this step at the start point, held (as the arena holds it over a decision)
@@ -222,7 +223,7 @@ def rollout(xg, yg, pg, tg, U, V, x0, y0, p0, t0, targets, seg_end, leads, tab_p
                     pump += e
                     if night:
                         night_pump += e
-                    score -= discs[s] * pump_cost * e
+                    score -= pump_cost * e  # energy costs the same whenever spent: no discount
             elif p > target + deadband:
                 p = max(p - _table(rate_up, tab_p0, tab_dp, p) * dt, target)
             d = math.sqrt(x * x + y * y)
@@ -241,6 +242,7 @@ def rollout_reference(forecast, x0, y0, p0, t0, targets, seg_end, leads, tab_p0,
     Returns ``(scores, inside, pumped)``."""
     pr = dict(zip(PARAMS, params))
     targets = np.asarray(targets, dtype=float)
+    seg_end = np.broadcast_to(np.asarray(seg_end, dtype=float), targets.shape)
     leads = np.asarray(leads, dtype=float)
     n = targets.shape[0]
     tab = tab_p0 + tab_dp * np.arange(len(rate_up))
@@ -265,8 +267,8 @@ def rollout_reference(forecast, x0, y0, p0, t0, targets, seg_end, leads, tab_p0,
         lead = leads[s]
         dt = leads[s + 1] - lead
         disc = pr["gamma_per_hour"] ** (leads[s + 1] / 3600.0)
-        seg = min(int(np.searchsorted(seg_end, lead, side="right")), targets.shape[1] - 1)
-        target = np.clip(targets[:, seg], pr["p_lo"], pr["p_hi"])
+        seg = (lead >= seg_end[:, :-1]).sum(axis=1)  # segments ascend: those ended so far
+        target = np.clip(targets[np.arange(n), seg], pr["p_lo"], pr["p_hi"])
         u, v = forecast.uv(x, y, p, np.full(n, t0 + lead))
         fade = math.exp(-lead / pr["tau_corr"])
         u = u + fade * np.interp(p, tab, corr_u)
@@ -283,7 +285,7 @@ def rollout_reference(forecast, x0, y0, p0, t0, targets, seg_end, leads, tab_p0,
         p = np.where(down, np.minimum(p + np.interp(p, tab, rate_down) * dt, target), p)
         p = np.where(up, np.maximum(p - np.interp(p, tab, rate_up) * dt, target), p)
         pump += np.where(down, e, 0.0)
-        score -= np.where(down, disc * pr["pump_cost_per_kwh"] / 1000.0 * e, 0.0)
+        score -= np.where(down, pr["pump_cost_per_kwh"] / 1000.0 * e, 0.0)
         d = np.hypot(x, y)
         ins += np.where(d <= pr["radius"], dt, 0.0)
         score += disc * reward(d, leads[s + 1]) * dt / 3600.0
