@@ -77,7 +77,7 @@ def cuts(alt, k):
     return [k + 1, n3 if n3 > k + 1 else None, n10]
 
 
-def evaluate(fixes, truth, land, burst, wind, replays=None):
+def evaluate(fixes, truth, land, burst, wind, replays=None, prior=None, members=200):
     """Per row: (stratotrack km, replay km, no drift km, r50, r90) or None (``replays``: a list that gets each row's
     replay landing (lat, lon), for the error budget)."""
     alt = np.array([o.alt for o in fixes])
@@ -90,7 +90,7 @@ def evaluate(fixes, truth, land, burst, wind, replays=None):
             continue
         seen = Observations(fixes[:n])
         b = burst if row == 0 else None
-        fc = predict_landing(seen, wind, landing_altitude=land, burst_altitude=b, members=200)
+        fc = predict_landing(seen, wind, landing_altitude=land, burst_altitude=b, members=members, fall_prior=prior)
         rp = ascent_wind_replay(seen, landing_altitude=land, burst_altitude=b)
         r50, r90 = fc.radii()
         if replays is not None:
@@ -244,7 +244,7 @@ def print_budget(budgets):
 
 
 def synthetic(n, wind, seed=1):
-    from stratotrack.track.sounding import CHANGE_CORRELATION, _correlated_normal
+    from stratotrack.track.sounding import _correlated_normal, two_scale_normal
     from stratotrack.track.synthetic import synthetic_sounding
 
     rng = np.random.default_rng(seed)
@@ -254,8 +254,8 @@ def synthetic(n, wind, seed=1):
         jet = rng.uniform(10, 50) * np.exp(-((levels - rng.uniform(9e3, 13e3)) / 4000.0) ** 2)
         base_u = rng.uniform(-5, 10) + jet + 6 * _correlated_normal(rng, 1, levels, 3000.0)[0]
         base_v = rng.uniform(-5, 5) + 6 * _correlated_normal(rng, 1, levels, 3000.0)[0]
-        du = 2.8 * _correlated_normal(rng, 1, levels, CHANGE_CORRELATION)[0]
-        dv = 2.8 * _correlated_normal(rng, 1, levels, CHANGE_CORRELATION)[0]
+        du = 2.8 * two_scale_normal(rng, 1, levels)[0]
+        dv = 2.8 * two_scale_normal(rng, 1, levels)[0]
         burst = rng.uniform(25e3, 35e3)
         v0 = float(np.clip(5.0 * np.exp(0.5 * rng.standard_normal()), 2.0, 15.0))
         beta = rng.uniform(0.2, 0.55)
