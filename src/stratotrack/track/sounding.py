@@ -8,18 +8,23 @@ What a careful chaser does by hand, on the engine, with its uncertainty:
   gaps) the nearest measurement and the model are weighted by their error variances: a measurement's error grows
   with its age at the time the balloon will meet the layer again and with the height it is carried to, the model's
   is fixed for a climatology (10 m/s per component) and grows with the lead time of a forecast.  When the descent
-  has re-measured upper layers, its difference from the ascent winds there (the weather changed, the balloon moved)
-  corrects the ascent winds below, by their correlation in height (one-observation optimal interpolation).
+  has re-measured upper layers, their differences from the ascent winds over the lowest 4 km re-measured (the
+  weather changed, the balloon moved) correct the ascent winds below by optimal interpolation with the change's
+  two-scale covariance in height (the short part just below, the deep part, which does not average out over a
+  fall, all the way down).
 * the **ascent rate** is the median observed climb rate of the last ten minutes of ascent;
 * **burst** is where the climb ends: the last climbing fix, and when reception was lost before burst (the next fix
   is already falling) the altitude where a climb at the ascent rate and a drag fall meet both fixes;
 * the **fall law** v = v0 (rho0/rho) ** beta is fitted jointly to the observed fall (rates over time spans of a
-  minute or more, so that fixes a second apart weigh by the time they cover) and a stated prior (beta 0.5 +- 0.12;
-  v0 5 m/s +- 50% for an amateur payload under a parachute, vague for a radiosonde, 20% around a given rate), and
-  checked against what parachutes and bare balloons do (2-15 m/s): outside that it is a warning and the default is
-  used with a wider spread;
-* the **landing ensemble** draws each member's wind profile (the profile's own error, correlated over 2 km in
-  height), fall rate, and before burst ascent rate and burst altitude; the members' landings give the 50/90% radii.
+  minute or more, so that fixes a second apart weigh by the time they cover; pieces fallen far above the latest
+  weigh less, :data:`LAW_DRIFT`: the train settles after burst) and a prior per payload class (:class:`FallPrior`:
+  an amateur payload under a parachute, :data:`PAYLOAD_PRIOR`, 5 m/s +- 50% and exponent 0.5 +- 0.12; a
+  radiosonde, :data:`RADIOSONDE_PRIOR`, 10 m/s +- 50% and 0.33 +- 0.12, calibrated on six Oakland descents; a given
+  rate +- 20%), and checked against what parachutes and bare balloons do (2-15 m/s): outside that it is a warning
+  and the prior is used with a wider spread;
+* the **landing ensemble** draws each member's wind profile (the profile's own error, correlated on two scales in
+  height: 1 km, and a deep quarter over 15 km, :func:`error_correlation`), fall rate, and before burst ascent rate
+  and burst altitude; the members' landings give the 50/90% radii.
   The profile is horizontally uniform and steady, so a member's perturbed wind moves its landing by exactly the
   integral of the perturbation along its own path: members are flown through the engine with their rates, and
   their wind perturbation is integrated along their paths.
@@ -69,8 +74,6 @@ EXTRAPOLATION_GROWTH = 1.0 / 1000.0
 ERROR_CORRELATION = 1000.0
 DEEP_CORRELATION = 15000.0
 DEEP_FRACTION = 0.25
-#: (kept for callers of the first version: the single scale it used)
-CHANGE_CORRELATION = 3000.0
 
 
 def error_correlation(dz):
@@ -544,28 +547,29 @@ def wind_profile(field_, st: SoundingState, meet, *, top, layer=LAYER, lat0=None
             & (asc["dz"] < layer) & (dsc["dz"] < layer)
         if both.sum() >= 2:
             zb = levels[both]
-            near = zb <= zb.min() + 4000.0  # the lowest 4 km re-measured: the short scale averages out there
+            near = zb <= zb.min() + 4000.0  # the lowest 4 km re-measured
             zref = float(zb[near].mean())
-            thick = max(near.sum() * layer, layer)
             du = float(np.mean((dsc["u"] - asc["u"])[both][near]))
             dv = float(np.mean((dsc["v"] - asc["v"])[both][near]))
-            age_ref = float(np.mean(np.abs(dsc["t"] - asc["t"])[both][near]))
-            c_ref2 = CHANGE_SD0 ** 2 + (CHANGE_GROWTH * age_ref) ** 2
-            noise2 = 2 * MEASURED_SD ** 2 / max(near.sum() * layer / 1000.0, 1.0)
-            # the mean difference over the region: the deep part whole, the short part averaged over its thickness
-            short = min(1.0, 2.0 * ERROR_CORRELATION / thick)
-            obs2 = c_ref2 * (DEEP_FRACTION + (1.0 - DEEP_FRACTION) * short) + noise2
+            # optimal interpolation of the change: every re-measured layer of the lowest 4 km an observation of it,
+            # the change's covariance two-scale, each layer's difference noisy by both passes' measurement error
+            zo = zb[near]
+            io = np.flatnonzero(both)[near]
+            c_o = np.sqrt(CHANGE_SD0 ** 2 + (CHANGE_GROWTH * np.abs(dsc["t"] - asc["t"])[io]) ** 2)
             c_z = np.sqrt(np.maximum(asc["var"] - MEASURED_SD ** 2 - (EXTRAPOLATION_GROWTH * asc["dz"]) ** 2, 0.0))
-            rho = error_correlation(levels - zref)
-            gain = c_z * math.sqrt(c_ref2) * rho / obs2
+            B = c_o[:, None] * c_o[None, :] * error_correlation(zo[:, None] - zo[None, :])
+            B[np.diag_indices_from(B)] += 2 * MEASURED_SD ** 2
+            cross = c_z[:, None] * c_o[None, :] * error_correlation(levels[:, None] - zo[None, :])
+            Kt = np.linalg.solve(B, cross.T)  # the gains, one column per level
             below = levels < dsc["zmin"]
-            asc["u"] = np.where(below, asc["u"] + gain * du, asc["u"])
-            asc["v"] = np.where(below, asc["v"] + gain * dv, asc["v"])
-            red = np.minimum(rho ** 2 * c_ref2 / obs2, 0.95)
-            asc["var"] = np.where(below, asc["var"] - c_z ** 2 * red, asc["var"])
-            notes.append(f"the descent re-measured {both.sum() * layer / 1000:.1f} km of the ascent's layers; its winds "
-                         f"differ there by ({du:+.1f}, {dv:+.1f}) m/s (east, north) near {zref / 1000:.1f} km: the "
-                         "ascent winds below are corrected by their correlation in height "
+            asc["u"] = np.where(below, asc["u"] + Kt.T @ (dsc["u"] - asc["u"])[io], asc["u"])
+            asc["v"] = np.where(below, asc["v"] + Kt.T @ (dsc["v"] - asc["v"])[io], asc["v"])
+            red = np.minimum(np.sum(cross * Kt.T, axis=1), 0.95 * c_z ** 2)
+            asc["var"] = np.where(below, asc["var"] - red, asc["var"])
+            notes.append(f"the descent re-measured {both.sum() * layer / 1000:.1f} km of the ascent's layers; its "
+                         f"winds differ there by ({du:+.1f}, {dv:+.1f}) m/s (east, north) near {zref / 1000:.1f} km: "
+                         "the ascent winds below are corrected by optimal interpolation with the change's covariance "
+                         "in height "
                          f"({DEEP_FRACTION:.0%} of the change correlated over {DEEP_CORRELATION / 1000:g} km, the "
                          f"rest over {ERROR_CORRELATION / 1000:g} km)")
     measured = np.zeros(levels.size, bool)
@@ -818,8 +822,8 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
 
     ``burst_altitude``: used while the balloon still climbs (default 30 km, or 500 m above the current altitude if
     that is higher; spread 1.5 km when given, 3 km when assumed); ``descent_rate``: the sea-level descent rate used
-    until a fall has been observed (spread 20% when given; 5 m/s with a 50% spread when not: parachutes and bare
-    balloons fall at 2-15 m/s).  ``landing_altitude`` (m) or ``dem`` (a GeoTIFF of ground heights) end the descent.
+    until a fall has been observed (spread 20% when given; the payload class's prior when not).
+    ``landing_altitude`` (m) or ``dem`` (a GeoTIFF of ground heights) end the descent.
     ``members``: the landing ensemble (member 0 is the unperturbed forecast).  ``payload``: what falls, which sets
     the fall law's prior: 'payload' (an amateur payload under a parachute, :data:`PAYLOAD_PRIOR`), 'radiosonde'
     (:data:`RADIOSONDE_PRIOR`) or 'auto' (:func:`payload_kind`, said in the notes); ``fall_prior`` (a
