@@ -262,7 +262,7 @@ def budget(tm, s, replays, wind):
 
 def print_budget(budgets):
     print("Error budget of the replay (km; diagnosis: the true path and the fall law fitted to the whole descent are "
-          "used here, never by a method)")
+          "used here; a flight's own fit never by a method)")
     print(f"{'flight':<16}{'v0 m/s':>7}{'beta':>6}  per row: drift / wind share / fall+burst share / replay error / "
           "wind share after the model's gradient correction")
     shares = {}

@@ -93,8 +93,6 @@ V0_GIVEN_LOG_SD = 0.2
 #: law of every balloon predictor); the spread covers a parachute not fully open high up and the remnants of the
 #: balloon above it; an observed descent updates it
 BETA_PRIOR = (0.5, 0.12)
-#: vague prior of the sea-level rate (log sd), kept for callers that want the observed fall alone to decide
-V0_VAGUE_LOG_SD = 2.0
 
 
 @dataclass(frozen=True)
