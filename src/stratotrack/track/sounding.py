@@ -64,7 +64,7 @@ CHANGE_GROWTH = 1.5 / 3600.0
 #: shear of the stratosphere's winds; a first guess of 2 m/s per km gave the climatology a weight that made the
 #: Oakland forecasts from the ascent worse in all six flights (by 0.1-1.2 km)
 EXTRAPOLATION_GROWTH = 1.0 / 1000.0
-#: vertical correlation of the profile's errors (m): the ensemble's perturbations and the descent's corrections
+#: vertical correlation of the profile's errors (the ensemble's perturbations and the descent's corrections), on
 #: two scales: how the ascent winds differ from the winds the descent met (descent minus ascent, per 250 m layer,
 #: the six Oakland flights: RMS 3.2 m/s per component; correlation 0.51 at 1 km apart, 0.29 at 2 km, 0.22 at 3 km,
 #: 0.20 at 4 km, 0.13 at 6 and 8 km) is a short-scale part (gravity waves, the pendulum, mesoscale structure: 1 km)
@@ -80,6 +80,8 @@ def error_correlation(dz):
     """Correlation of wind errors (and of the weather's change) ``dz`` metres apart in height: the two scales."""
     dz = np.abs(np.asarray(dz, float))
     return (1.0 - DEEP_FRACTION) * np.exp(-dz / ERROR_CORRELATION) + DEEP_FRACTION * np.exp(-dz / DEEP_CORRELATION)
+
+
 #: sea-level fall rates that parachutes and bare burst balloons give (m/s)
 FALL_RATE_RANGE = (2.0, 15.0)
 #: the sea-level descent rate assumed when none is given or observed (m/s)
@@ -123,10 +125,10 @@ class FallPrior:
 PAYLOAD_PRIOR = FallPrior("payload", DEFAULT_DESCENT, V0_LOG_SD, BETA_PRIOR[0], BETA_PRIOR[1],
                           "amateur payload under a parachute: the usual drag law and the usual 5 m/s landing")
 #: an operational radiosonde (about 0.1 kg) falls with the remnants of its 0.2-0.6 kg balloon, 30-50 m of unwinder
-#: string and a small parachute (or none): the train is mostly balloon remnants, whose drag area is not fixed, and
-#: it falls faster near the ground and slower high up than an amateur payload (Ingleby et al. 2022, "On the quality
-#: of RS41 radiosonde descent data", AMT 15, 165: fall rates vary widely between stations, with and without
-#: parachutes).  No published fit of the law was found: the centre and spread are CALIBRATED ON THE SIX OAKLAND RS41
+#: string and a small parachute (or none): the train is mostly balloon remnants, whose drag area is not fixed; the
+#: six Oakland sondes fell about twice as fast near the ground as an amateur payload but no faster at 30 km (their
+#: rate grows with height as rho^-1/3, not rho^-1/2).  Fall rates vary widely between stations, with and without
+#: parachutes (Ingleby et al. 2022, "On the quality of RS41 radiosonde descent data", AMT 15, 165).  No published fit of the law was found: the centre and spread are CALIBRATED ON THE SIX OAKLAND RS41
 #: DESCENTS in shared/ (whole-descent fits: v0 5.6-16.4 m/s, geometric mean 10.2, log sd 0.36; beta 0.18-0.47, mean
 #: 0.33, sd 0.10), widened for a sample of six and for other stations' parachutes (v0 log sd 0.5, beta sd 0.12).
 #: validation/track_oakland.py evaluates it leave-one-out (each flight with the prior of the other five).
