@@ -160,7 +160,7 @@ class Integrator:
         self.next_out = self._p[:, 7]
         self.next_out[:] = self.t + self.sgn * self.out_dt
         self.clamped = np.zeros((n, 4), dtype=np.int64)
-        self._scratch = K.scratch(n)
+        self._scratch = K.run_scratch(n)
         self._trig = self._p[:, 9:12]
         self._trig[:] = K.particle_trig(n)
         self._order = None
