@@ -172,6 +172,7 @@ class Integrator:
         # outputs: one set of [n, capacity] buffers written by the kernel in place (count[i] columns of row i are
         # valid), the start point first; made when first needed (run() sizes them for the whole run at once)
         self._out = None
+        self._out_block = None
         self._start_point = self._p[:, :4].copy()  # (t, lat, lon, alt) for the first column
         self._count = np.ones(n, dtype=np.int64)
         self._mark = np.zeros(n, dtype=np.int64)  # outputs before it were handed out by take_chunks(keep=True)
@@ -265,7 +266,8 @@ class Integrator:
             return
         if not exact:
             width = max(width, 2 * cap)
-        new = [np.empty((self.n, width)) for _ in range(4)] + [np.empty((self.n, width), dtype=np.int8)]
+        block = np.empty((4, self.n, width))  # (time, lat, lon, alt in one allocation: copied out at once)
+        new = [*block, np.empty((self.n, width), dtype=np.int8)]
         if self._out is not None:
             used = int(self._count.max(initial=0))
             for a, b in zip(new, self._out):
@@ -276,6 +278,7 @@ class Integrator:
             new[4][:, 0] = 0
             self._start_point = None
         self._out = new
+        self._out_block = block
 
     def _outputs(self) -> list:
         """The output buffers (made, holding the start points, if no run has made them yet)."""
@@ -472,16 +475,21 @@ class Integrator:
         self._outputs()
         if padded:
             self._pad(width)
-        o_t, o_la, o_lo, o_z, o_st = ((a[:, :width].copy() for a in self._out) if copy else
-                                      (a[:, :width] for a in self._out))
+        block = self._out_block[:, :, :width]
+        if copy:
+            block = block.copy()
+            o_st = self._out[4][:, :width].copy()
+        else:
+            o_st = self._out[4][:, :width]
+        o_t, o_la, o_lo, o_z = block
         np.add(o_lo, 180.0, out=o_lo)  # in place: the kernel continues from its own state, not from these
         np.mod(o_lo, 360.0, out=o_lo)
         np.subtract(o_lo, 180.0, out=o_lo)
         if padded:
             total = int(counts.sum())
             finite = all(np.count_nonzero(np.isfinite(arr)) == total for arr in (o_t, o_la, o_lo, o_z))
-        else:  # (no padding: any non-finite value makes the sum non-finite; the sums cannot overflow)
-            finite = math.isfinite(o_t.sum() + o_la.sum() + o_lo.sum() + o_z.sum())
+        else:  # (no padding: any non-finite value makes the sum non-finite; the sum cannot overflow)
+            finite = math.isfinite(block.sum())
         if not finite:
             raise RuntimeError("internal error: the integrator produced non-finite positions")
         ev = self.ev
