@@ -166,7 +166,7 @@ class Integrator:
         self._order = None
         self._order_time = None
         n_ev = self.codes.shape[1] + 2
-        evf = np.full((4, n, n_ev), np.nan)
+        self._ev_block = evf = np.full((4, n, n_ev), np.nan)  # (t, lat, lon, alt of the events in one allocation)
         self.ev = {"t": evf[0], "lat": evf[1], "lon": evf[2], "alt": evf[3],
                    "kind": np.full((n, n_ev), -99, dtype=np.int64), "n": np.zeros(n, dtype=np.int64)}
         # outputs: one set of [n, capacity] buffers written by the kernel in place (count[i] columns of row i are
@@ -222,7 +222,7 @@ class Integrator:
         self._order = None
         self._order_time = None
         ev = self.ev
-        ev["t"].base.fill(np.nan)  # (the four float event arrays share one allocation)
+        self._ev_block.fill(np.nan)
         ev["kind"].fill(-99)
         ev["n"].fill(0)
         if self._out is None:
@@ -493,11 +493,14 @@ class Integrator:
         if not finite:
             raise RuntimeError("internal error: the integrator produced non-finite positions")
         ev = self.ev
-        ev_lon = ev["lon"] + 180.0  # (NaN where no event: NaN stays NaN)
+        if copy:  # (the four float event arrays are one allocation: copied at once)
+            ev_t, ev_la, ev_lon, ev_z = self._ev_block.copy()
+            ev_k = ev["kind"].copy()
+            np.add(ev_lon, 180.0, out=ev_lon)  # (NaN where no event: NaN stays NaN)
+        else:
+            ev_t, ev_la, ev_z, ev_k = ev["t"], ev["lat"], ev["alt"], ev["kind"]
+            ev_lon = ev["lon"] + 180.0
         np.mod(ev_lon, 360.0, out=ev_lon)
         np.subtract(ev_lon, 180.0, out=ev_lon)
-        ev_t, ev_la, ev_z, ev_k = ev["t"], ev["lat"], ev["alt"], ev["kind"]
-        if copy:
-            ev_t, ev_la, ev_z, ev_k = ev_t.copy(), ev_la.copy(), ev_z.copy(), ev_k.copy()
         return RawTrajectories(o_t, o_la, o_lo, o_z, o_st, counts, ev_t, ev_la, ev_lon, ev_z, ev_k,
                                self.status.copy(), self.clamped.copy())
