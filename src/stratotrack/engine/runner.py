@@ -216,7 +216,7 @@ class Integrator:
         self._pi.fill(0)
         self.clamped.fill(0)
         if self._scratch0 is None:
-            self._scratch0 = K.scratch(self.n)
+            self._scratch0 = K.run_scratch(self.n)
         np.copyto(self._scratch[0], self._scratch0[0])
         self._scratch[1].fill(0)
         self._order = None
