@@ -22,7 +22,8 @@ CHUNK_BUFFER_BYTES = 256 * 2**20
 _BYTES_PER_OUTPUT = 8 * 4 + 1
 #: simulated time after which the particles are ordered by position again (they drift apart)
 REORDER_SECONDS = 6 * 3600.0
-#: blocks of kernels.BLOCK particles a thread takes at a time
+#: groups of blocks of kernels.BLOCK particles (one block each up to kernels.SCRATCH_SLICES blocks) a thread takes
+#: at a time
 PARALLEL_CHUNK_BLOCKS = 4
 # float columns of a particle's record: t, lat, lon, alt, q0, q1, command, next output time, end time, cos/sin of
 # latitude and the latitude they belong to (see Integrator.__init__)
