@@ -251,9 +251,10 @@ def test_uniform_measured_wind_lands_where_the_exact_answer_says():
 
 
 def test_descent_winds_correct_the_ascent_winds_below():
-    """Seen down to 10 km: with unchanged winds the forecast lands on the truth (the fitted fall law; the replay's
-    drag-law fall misses by more than a kilometre); when the jet strengthened by up to 5 m/s around 9 km between
-    the ascent and the descent, the descent's re-measured upper layers correct the ascent winds below."""
+    """Seen down to 10 km: with unchanged winds the forecast lands within 0.5 km of the truth (the fitted fall law,
+    its early pieces weighing less (LAW_DRIFT): 0.40 km; the replay's drag-law fall misses by more than a
+    kilometre); when the jet strengthened by up to 5 m/s around 9 km between the ascent and the descent, the
+    descent's re-measured upper layers correct the ascent winds below (by 35-64% of the change at 7-9.5 km)."""
     u = 5.0 + 10.0 * np.exp(-((SLEVELS - 11000.0) / 4000.0) ** 2)
     v = np.full(SLEVELS.size, 2.0)
     change = 5.0 * np.exp(-((SLEVELS - 9000.0) / 3000.0) ** 2)
@@ -267,12 +268,12 @@ def test_descent_winds_correct_the_ascent_winds_below():
         assert err / 1000.0 <= fc.radii()[1]
         if not ch.any():
             rp = ascent_wind_replay(seen)
-            assert err < 200.0 and float(great_circle_distance(rp[0], rp[1], *s.landing[:2])) > 1000.0
+            assert err < 500.0 and float(great_circle_distance(rp[0], rp[1], *s.landing[:2])) > 1000.0
         else:
             p = fc.profile
             at = (p.levels >= 7000) & (p.levels <= 9500)
             moved = (p.u[at] - np.interp(p.levels[at], SLEVELS, u)) / np.interp(p.levels[at], SLEVELS, ch)
-            assert np.all(moved > 0.2), moved
+            assert np.all(moved > 0.25), moved
             assert any("re-measured" in n for n in fc.notes) and err < 1500.0
 
 

@@ -85,12 +85,13 @@ def register(app):
                                                                 help="Sounding: burst altitude (m) while still "
                                                                      "climbing [default: 30000].")] = None,
         descent_rate: Annotated[Optional[float], typer.Option(
-            "--descent-rate", help="Sounding: sea-level descent rate (m/s) until a fall is observed [default: 5, "
-                                   "with a wide spread].")] = None,
+            "--descent-rate", help="Sounding: sea-level descent rate (m/s) until a fall is observed [default: the "
+                                   "payload class's prior, with its spread].")] = None,
         payload: Annotated[str, typer.Option(
-            "--payload", help="Sounding: what falls, for the fall rate's prior: payload (an amateur payload under a "
-                              "parachute, 5 m/s), radiosonde (fall rates vary widely: the observed fall decides) or "
-                              "auto (from the telemetry's source; said in the summary).")] = "auto",
+            "--payload", help="Sounding: what falls, for the fall law's prior: payload (an amateur payload under a "
+                              "parachute: 5 m/s at sea level, drag-law exponent 0.5), radiosonde (sonde and balloon "
+                              "remnants: 10 m/s, exponent 0.33) or auto (from the telemetry's source; said in the "
+                              "summary).")] = "auto",
         landing_altitude: Annotated[Optional[float], typer.Option(
             "--landing-altitude", help="Sounding: ground altitude at the landing, m [default: 0, sea level].")] = None,
         dem: Annotated[Optional[Path], typer.Option("--dem", help="Sounding: a GeoTIFF of ground heights (m); the "

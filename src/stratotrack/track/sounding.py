@@ -8,18 +8,23 @@ What a careful chaser does by hand, on the engine, with its uncertainty:
   gaps) the nearest measurement and the model are weighted by their error variances: a measurement's error grows
   with its age at the time the balloon will meet the layer again and with the height it is carried to, the model's
   is fixed for a climatology (10 m/s per component) and grows with the lead time of a forecast.  When the descent
-  has re-measured upper layers, its difference from the ascent winds there (the weather changed, the balloon moved)
-  corrects the ascent winds below, by their correlation in height (one-observation optimal interpolation).
+  has re-measured upper layers, their differences from the ascent winds over the lowest 4 km re-measured (the
+  weather changed, the balloon moved) correct the ascent winds below by optimal interpolation with the change's
+  two-scale covariance in height (the short part just below, the deep part, which does not average out over a
+  fall, all the way down).
 * the **ascent rate** is the median observed climb rate of the last ten minutes of ascent;
 * **burst** is where the climb ends: the last climbing fix, and when reception was lost before burst (the next fix
   is already falling) the altitude where a climb at the ascent rate and a drag fall meet both fixes;
 * the **fall law** v = v0 (rho0/rho) ** beta is fitted jointly to the observed fall (rates over time spans of a
-  minute or more, so that fixes a second apart weigh by the time they cover) and a stated prior (beta 0.5 +- 0.12;
-  v0 5 m/s +- 50% for an amateur payload under a parachute, vague for a radiosonde, 20% around a given rate), and
-  checked against what parachutes and bare balloons do (2-15 m/s): outside that it is a warning and the default is
-  used with a wider spread;
-* the **landing ensemble** draws each member's wind profile (the profile's own error, correlated over 2 km in
-  height), fall rate, and before burst ascent rate and burst altitude; the members' landings give the 50/90% radii.
+  minute or more, so that fixes a second apart weigh by the time they cover; pieces fallen far above the latest
+  weigh less, :data:`LAW_DRIFT`: the train settles after burst) and a prior per payload class (:class:`FallPrior`:
+  an amateur payload under a parachute, :data:`PAYLOAD_PRIOR`, 5 m/s +- 50% and exponent 0.5 +- 0.12; a
+  radiosonde, :data:`RADIOSONDE_PRIOR`, 10 m/s +- 50% and 0.33 +- 0.12, calibrated on six Oakland descents; a given
+  rate +- 20%), and checked against what parachutes and bare balloons do (2-15 m/s): outside that it is a warning
+  and the prior is used with a wider spread;
+* the **landing ensemble** draws each member's wind profile (the profile's own error, correlated on two scales in
+  height: 1 km, and a deep quarter over 15 km, :func:`error_correlation`), fall rate, and before burst ascent rate
+  and burst altitude; the members' landings give the 50/90% radii.
   The profile is horizontally uniform and steady, so a member's perturbed wind moves its landing by exactly the
   integral of the perturbation along its own path: members are flown through the engine with their rates, and
   their wind perturbation is integrated along their paths.
@@ -49,18 +54,34 @@ from .observations import collect, screen, where
 LAYER = 250.0
 #: error of a measured layer wind (m/s per component): GPS over about a minute, pendulum residue
 MEASURED_SD = 0.7
-#: how a measured wind ages (m/s per component): representativeness at no delay, and growth per hour of age.  Against
-#: the winds actually met on the way down, ascent winds are off by about 2.8 m/s RMS 1-2 h later (issue 16's 32
-#: flights), i.e. sqrt(1.0^2 + (1.5 * 1.75 h)^2)
-CHANGE_SD0 = 1.0
+#: how a measured wind ages (m/s per component): representativeness at no delay (the descent passes 30-60 km from
+#: where the ascent measured), and growth per hour of age.  Against the winds actually met on the way down, ascent
+#: winds are off by about 2.8 m/s RMS 1-2 h later (issue 16's 32 flights) and 3.2 m/s on the six Oakland flights
+#: (0.6-2 h): sqrt(0.7^2 + 1.7^2 + (1.5 * 1.5 h)^2) = 2.9
+CHANGE_SD0 = 1.7
 CHANGE_GROWTH = 1.5 / 3600.0
 #: error of a wind carried up or down from the nearest measured layer (m/s per component per metre): about the
 #: shear of the stratosphere's winds; a first guess of 2 m/s per km gave the climatology a weight that made the
 #: Oakland forecasts from the ascent worse in all six flights (by 0.1-1.2 km)
 EXTRAPOLATION_GROWTH = 1.0 / 1000.0
-#: vertical correlation of the profile's errors (m): the ensemble's perturbations and the descent's corrections
-ERROR_CORRELATION = 2000.0
-CHANGE_CORRELATION = 3000.0
+#: vertical correlation of the profile's errors (the ensemble's perturbations and the descent's corrections), on
+#: two scales: how the ascent winds differ from the winds the descent met (descent minus ascent, per 250 m layer,
+#: the six Oakland flights: RMS 3.2 m/s per component; correlation 0.51 at 1 km apart, 0.29 at 2 km, 0.22 at 3 km,
+#: 0.20 at 4 km, 0.13 at 6 and 8 km) is a short-scale part (gravity waves, the pendulum, mesoscale structure: 1 km)
+#: and a deep part (the synoptic change over 1-2 h and 30-60 km: a quarter of the variance, correlated over 15 km).
+#: The deep part does not average out over a fall: it sets most of a landing's wind error, and it is what the
+#: descent's re-measured upper winds can tell about the layers below.  Calibrated on the six Oakland flights.
+ERROR_CORRELATION = 1000.0
+DEEP_CORRELATION = 15000.0
+DEEP_FRACTION = 0.25
+
+
+def error_correlation(dz):
+    """Correlation of wind errors (and of the weather's change) ``dz`` metres apart in height: the two scales."""
+    dz = np.abs(np.asarray(dz, float))
+    return (1.0 - DEEP_FRACTION) * np.exp(-dz / ERROR_CORRELATION) + DEEP_FRACTION * np.exp(-dz / DEEP_CORRELATION)
+
+
 #: sea-level fall rates that parachutes and bare burst balloons give (m/s)
 FALL_RATE_RANGE = (2.0, 15.0)
 #: the sea-level descent rate assumed when none is given or observed (m/s)
@@ -70,10 +91,52 @@ DEFAULT_DESCENT = 5.0
 #: rate given by the user is trusted to 20%
 V0_LOG_SD = 0.5
 V0_GIVEN_LOG_SD = 0.2
-#: operational radiosondes fall with or without a parachute, and their fall rates vary widely (Motl et al. 2022,
-#: "On the quality of RS41 radiosonde descent data", AMT 15, 165): for them the sea-level rate's prior is vague
-#: (a factor of 7 either way is one standard deviation) and the observed fall decides
-V0_SONDE_LOG_SD = 2.0
+#: prior of the fall law's exponent for an amateur payload under a parachute: a fixed drag area gives 0.5 (the drag
+#: law of every balloon predictor); the spread covers a parachute not fully open high up and the remnants of the
+#: balloon above it; an observed descent updates it
+BETA_PRIOR = (0.5, 0.12)
+
+
+@dataclass(frozen=True)
+class FallPrior:
+    """Prior of the fall law v = v0 (rho0/rho) ** beta: ln v0 ~ N(ln ``v0``, ``v0_log_sd``), beta ~ N(``beta``,
+    ``beta_sd``), independent; ``source`` says where it comes from (printed in the forecast's notes)."""
+
+    kind: str
+    v0: float
+    v0_log_sd: float
+    beta: float
+    beta_sd: float
+    source: str
+
+    def given(self, v0: float) -> "FallPrior":
+        """The same class with a sea-level rate given by the user (trusted to :data:`V0_GIVEN_LOG_SD`)."""
+        return FallPrior(self.kind, float(v0), V0_GIVEN_LOG_SD, self.beta, self.beta_sd,
+                         f"the given sea-level rate {float(v0):g} m/s (+- {V0_GIVEN_LOG_SD:.0%}); exponent of the "
+                         f"{self.kind} prior")
+
+    def describe(self) -> str:
+        return (f"{self.v0:g} m/s at sea level +- {self.v0_log_sd:.0%} (log), exponent {self.beta:g} +- "
+                f"{self.beta_sd:g} ({self.source})")
+
+
+#: an amateur payload (0.3-3 kg) under a parachute chosen for about 5 m/s at the ground: the parachute's drag
+#: dominates the falling train, so the fixed-drag-area law (exponent 0.5) with the chosen rate, each with its spread
+PAYLOAD_PRIOR = FallPrior("payload", DEFAULT_DESCENT, V0_LOG_SD, BETA_PRIOR[0], BETA_PRIOR[1],
+                          "amateur payload under a parachute: the usual drag law and the usual 5 m/s landing")
+#: an operational radiosonde (about 0.1 kg) falls with the remnants of its 0.2-0.6 kg balloon, 30-50 m of unwinder
+#: string and a small parachute (or none): the train is mostly balloon remnants, whose drag area is not fixed; the
+#: six Oakland sondes fell about twice as fast near the ground as an amateur payload but no faster at 30 km (their
+#: rate grows with height as rho^-1/3, not rho^-1/2).  Fall rates vary widely between stations, with and without
+#: parachutes (Ingleby et al. 2022, "On the quality of RS41 radiosonde descent data", AMT 15, 165).  No published fit of the law was found: the centre and spread are CALIBRATED ON THE SIX OAKLAND RS41
+#: DESCENTS in shared/ (whole-descent fits: v0 5.6-16.4 m/s, geometric mean 10.2, log sd 0.36; beta 0.18-0.47, mean
+#: 0.33, sd 0.10), widened for a sample of six and for other stations' parachutes (v0 log sd 0.5, beta sd 0.12).
+#: validation/track_oakland.py evaluates it leave-one-out (each flight with the prior of the other five).
+RADIOSONDE_PRIOR = FallPrior("radiosonde", 10.0, 0.5, 0.33, 0.12,
+                             "radiosonde train: calibrated on six Oakland RS41 descents, see RADIOSONDE_PRIOR")
+FALL_PRIORS = {"payload": PAYLOAD_PRIOR, "radiosonde": RADIOSONDE_PRIOR}
+
+
 #: words that name a radiosonde in a telemetry source (file names of sonde receivers, SondeHub frames' type)
 SONDE_WORDS = {"rs41", "rs92", "rs41sg", "rs41sgp", "dfm", "dfm09", "dfm17", "m10", "m20", "lms6", "imet", "imet4",
                "ims100", "rs11g", "mrz", "meisei", "sonde", "radiosonde", "sondehub"}
@@ -183,9 +246,14 @@ def _rates(t, z, span=30.0):
 
 
 def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None,
-            prior_log_sd=V0_LOG_SD) -> SoundingState:
-    """Phase, burst, ascent rate and (if falling) sea-level descent rate of a sounding so far (``default_descent``:
-    the sea-level fall rate's prior, ``prior_log_sd`` its spread in log)."""
+            prior_log_sd=V0_LOG_SD, prior: FallPrior | None = None) -> SoundingState:
+    """Phase, burst, ascent rate and (if falling) sea-level descent rate of a sounding so far.  ``prior``: the fall
+    law's prior (:class:`FallPrior`); without it, ``default_descent`` with ``prior_log_sd`` in log and
+    :data:`BETA_PRIOR`."""
+    if prior is None:
+        prior = FallPrior("payload", float(default_descent), float(prior_log_sd), BETA_PRIOR[0], BETA_PRIOR[1],
+                          "given to analyse")
+    default_descent = prior.v0
     notes: list[str] = []
     name = (lambda k: where(fixes[k])) if fixes is not None else (lambda k: f"fix {k + 1}")
     k_top = int(np.argmax(alt))
@@ -198,7 +266,8 @@ def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None,
     if not up.any():
         notes.append("no climb observed: an ascent rate of 5 m/s is assumed")
     if not falling:
-        return SoundingState(t, lat, lon, alt, "ascent", None, ascent, None, notes=notes)
+        return SoundingState(t, lat, lon, alt, "ascent", None, ascent, None, notes=notes, fall_beta=prior.beta,
+                             fall_beta_sd=prior.beta_sd)
     # the descent: fixes after the climb that do not rise again (a rise is said and left out)
     after = np.arange(k_top + 1, alt.size)
     low = np.minimum.accumulate(alt[after])
@@ -216,8 +285,8 @@ def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None,
     d0, dsd = None, 0.1
     if desc.size >= 2:
         d0, dsd, _ = sea_level_rate(t[desc], alt[desc], 0.5, window)
-    fv0, beta, beta_sd, pivot, post = _fit_fall_law(t[desc], alt[desc], window, default_descent, prior_log_sd) \
-        if desc.size >= 2 else (None, BETA_PRIOR[0], BETA_PRIOR[1], None, None)
+    fv0, beta, beta_sd, pivot, post = _fit_fall_law(t[desc], alt[desc], window, prior) \
+        if desc.size >= 2 else (None, prior.beta, prior.beta_sd, None, None)
     # where the climb ended: the last climbing fix, and above it if the next fix already falls (reception lost)
     burst = float(alt[k_top])
     k1 = int(desc[0]) if desc.size else k_top + 1
@@ -225,7 +294,7 @@ def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None,
     climbed = k_top > 0 and alt[k_top] > alt[k_top - 1]
     if gap > 30.0 and ascent > 0.5 and climbed:
         ok = fv0 is not None and FALL_RATE_RANGE[0] <= fv0 <= FALL_RATE_RANGE[1]
-        v, b = (math.exp(post[0][0]), beta) if ok else (default_descent, BETA_PRIOR[0])
+        v, b = (math.exp(post[0][0]), beta) if ok else (default_descent, prior.beta)
         lo, hi = 0.0, gap
         for _ in range(50):  # climb for tau at the ascent rate, then fall to the next fix in the rest of the gap
             tau = 0.5 * (lo + hi)
@@ -241,14 +310,13 @@ def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None,
                          pivot, post)
 
 
-#: prior of the fall law's exponent: a fixed drag area gives 0.5 (the usual drag law); real falls differ (the drag
-#: area of a parachute or of balloon remnants changes as the air thickens: the six Oakland descents fit 0.2-0.39 over
-#: their whole falls), hence the spread; an observed descent updates it
-BETA_PRIOR = (0.5, 0.12)
 
 
 #: a minute's fall rate departs from any power law by about 5% (the pendulum, turbulence, vertical air motion)
 PIECE_LOG_SD = 0.05
+#: how far the fall departs from one power law, per unit of ln(rho0/rho) between a piece and the latest piece (about
+#: 8 km of height low down, 6.5 km in the stratosphere)
+LAW_DRIFT = 0.1
 #: the law's misfit is correlated in height: at most one independent piece per this many metres fallen
 PIECE_HEIGHT = 1000.0
 
@@ -276,12 +344,14 @@ def fall_pieces(td, zd, *, span=60.0):
     return x, np.log(dz / dt), dz
 
 
-def fall_law_posterior(td, zd, *, prior_v0=DEFAULT_DESCENT, prior_log_sd=V0_LOG_SD, sigma_z=30.0):
+def fall_law_posterior(td, zd, *, prior_v0=DEFAULT_DESCENT, prior_log_sd=V0_LOG_SD, sigma_z=30.0,
+                       prior: FallPrior | None = None):
     """The fall law v = v0 (rho0/rho) ** beta from a descent and a prior: (ln v0, beta) posterior mean (2,) and
     covariance (2, 2), or None without a fall.
 
     Bayesian linear regression of each piece's ln(rate) on x = ln(rho0/rho) (:func:`fall_pieces`), with the prior
-    ln v0 ~ N(ln ``prior_v0``, ``prior_log_sd``) and beta ~ :data:`BETA_PRIOR`: a fall seen only high up says
+    ln v0 ~ N(ln ``prior_v0``, ``prior_log_sd``) and beta ~ :data:`BETA_PRIOR` (or ``prior``, a
+    :class:`FallPrior`, for both): a fall seen only high up says
     little about the rate near the ground (x near 0), and how much of a fast fall up there is a fast parachute
     (v0) and how much a slowly growing drag (beta) is shared by the two priors.  Each piece's noise: its two end
     altitudes (``sigma_z``) over the height fallen and :data:`PIECE_LOG_SD`; pieces count at most one per
@@ -289,14 +359,18 @@ def fall_law_posterior(td, zd, *, prior_v0=DEFAULT_DESCENT, prior_log_sd=V0_LOG_
     x, y, dz = fall_pieces(td, zd)
     if x.size == 0:
         return None
-    var = (math.sqrt(2.0) * sigma_z / dz) ** 2 + PIECE_LOG_SD ** 2
+    # the law is a local description: a piece fallen far above the latest one says less about the fall still to
+    # come (the train settles after burst: the parachute opens, remnants tangle and free themselves)
+    var = (math.sqrt(2.0) * sigma_z / dz) ** 2 + PIECE_LOG_SD ** 2 + (LAW_DRIFT * (x - x[-1])) ** 2
     w = 1.0 / var
     cap = max(float(dz.sum()) / PIECE_HEIGHT, 1.0)
     if x.size > cap:
         w *= cap / x.size
     X = np.stack([np.ones_like(x), x], 1)
-    m0 = np.array([math.log(prior_v0), BETA_PRIOR[0]])
-    P0 = np.diag([1.0 / prior_log_sd ** 2, 1.0 / BETA_PRIOR[1] ** 2])
+    if prior is None:
+        prior = FallPrior("payload", float(prior_v0), float(prior_log_sd), BETA_PRIOR[0], BETA_PRIOR[1], "given")
+    m0 = np.array([math.log(prior.v0), prior.beta])
+    P0 = np.diag([1.0 / prior.v0_log_sd ** 2, 1.0 / prior.beta_sd ** 2])
 
     def solve(wt):
         A = P0 + (X * wt[:, None]).T @ X
@@ -310,12 +384,12 @@ def fall_law_posterior(td, zd, *, prior_v0=DEFAULT_DESCENT, prior_log_sd=V0_LOG_
     return m, cov
 
 
-def _fit_fall_law(td, zd, window, prior_v0=DEFAULT_DESCENT, prior_log_sd=V0_LOG_SD):
+def _fit_fall_law(td, zd, window, prior: FallPrior):
     """(v0 m/s at sea level from the last ``window`` s at the fitted exponent: the data alone, for the physics
     check; beta, its sd; the altitude observed; the posterior (ln v0, beta) mean and covariance)."""
-    post = fall_law_posterior(td, zd, prior_v0=prior_v0, prior_log_sd=prior_log_sd)
+    post = fall_law_posterior(td, zd, prior=prior)
     if post is None:
-        return None, BETA_PRIOR[0], BETA_PRIOR[1], None, None
+        return None, prior.beta, prior.beta_sd, None, None
     m, cov = post
     beta = float(m[1])
     v0, _, pivot = sea_level_rate(td, zd, beta, window)
@@ -473,25 +547,31 @@ def wind_profile(field_, st: SoundingState, meet, *, top, layer=LAYER, lat0=None
             & (asc["dz"] < layer) & (dsc["dz"] < layer)
         if both.sum() >= 2:
             zb = levels[both]
-            near = zb <= zb.min() + 2000.0
+            near = zb <= zb.min() + 4000.0  # the lowest 4 km re-measured
             zref = float(zb[near].mean())
             du = float(np.mean((dsc["u"] - asc["u"])[both][near]))
             dv = float(np.mean((dsc["v"] - asc["v"])[both][near]))
-            age_ref = float(np.mean(np.abs(dsc["t"] - asc["t"])[both][near]))
-            c_ref2 = CHANGE_SD0 ** 2 + (CHANGE_GROWTH * age_ref) ** 2
-            noise2 = 2 * MEASURED_SD ** 2 / max(near.sum() * layer / 1000.0, 1.0)
+            # optimal interpolation of the change: every re-measured layer of the lowest 4 km an observation of it,
+            # the change's covariance two-scale, each layer's difference noisy by both passes' measurement error
+            zo = zb[near]
+            io = np.flatnonzero(both)[near]
+            c_o = np.sqrt(CHANGE_SD0 ** 2 + (CHANGE_GROWTH * np.abs(dsc["t"] - asc["t"])[io]) ** 2)
             c_z = np.sqrt(np.maximum(asc["var"] - MEASURED_SD ** 2 - (EXTRAPOLATION_GROWTH * asc["dz"]) ** 2, 0.0))
-            rho = np.exp(-np.abs(levels - zref) / CHANGE_CORRELATION)
-            gain = c_z * math.sqrt(c_ref2) * rho / (c_ref2 + noise2)
+            B = c_o[:, None] * c_o[None, :] * error_correlation(zo[:, None] - zo[None, :])
+            B[np.diag_indices_from(B)] += 2 * MEASURED_SD ** 2
+            cross = c_z[:, None] * c_o[None, :] * error_correlation(levels[:, None] - zo[None, :])
+            Kt = np.linalg.solve(B, cross.T)  # the gains, one column per level
             below = levels < dsc["zmin"]
-            asc["u"] = np.where(below, asc["u"] + gain * du, asc["u"])
-            asc["v"] = np.where(below, asc["v"] + gain * dv, asc["v"])
-            red = 1.0 - rho ** 2 * c_ref2 / (c_ref2 + noise2)
-            asc["var"] = np.where(below, asc["var"] - c_z ** 2 * (1.0 - red), asc["var"])
-            notes.append(f"the descent re-measured {both.sum() * layer / 1000:.1f} km of the ascent's layers; its winds "
-                         f"differ there by ({du:+.1f}, {dv:+.1f}) m/s (east, north) near {zref / 1000:.1f} km: the "
-                         "ascent winds below are corrected by their correlation in height "
-                         f"({CHANGE_CORRELATION / 1000:g} km)")
+            asc["u"] = np.where(below, asc["u"] + Kt.T @ (dsc["u"] - asc["u"])[io], asc["u"])
+            asc["v"] = np.where(below, asc["v"] + Kt.T @ (dsc["v"] - asc["v"])[io], asc["v"])
+            red = np.minimum(np.sum(cross * Kt.T, axis=1), 0.95 * c_z ** 2)
+            asc["var"] = np.where(below, asc["var"] - red, asc["var"])
+            notes.append(f"the descent re-measured {both.sum() * layer / 1000:.1f} km of the ascent's layers; its "
+                         f"winds differ there by ({du:+.1f}, {dv:+.1f}) m/s (east, north) near {zref / 1000:.1f} km: "
+                         "the ascent winds below are corrected by optimal interpolation with the change's covariance "
+                         "in height "
+                         f"({DEEP_FRACTION:.0%} of the change correlated over {DEEP_CORRELATION / 1000:g} km, the "
+                         f"rest over {ERROR_CORRELATION / 1000:g} km)")
     measured = np.zeros(levels.size, bool)
     for p in passes.values():
         measured |= p["dz"] < layer
@@ -719,6 +799,12 @@ def _meet_function(now, alt_now, burst, ascent, v0, beta, phase):
     return meet
 
 
+def two_scale_normal(rng, m, levels):
+    """``m`` standard normal profiles on ``levels`` with the two-scale correlation :func:`error_correlation`."""
+    return (math.sqrt(1.0 - DEEP_FRACTION) * _correlated_normal(rng, m, levels, ERROR_CORRELATION)
+            + math.sqrt(DEEP_FRACTION) * _correlated_normal(rng, m, levels, DEEP_CORRELATION))
+
+
 def _correlated_normal(rng, m, levels, length):
     """``m`` standard normal profiles on ``levels`` with correlation exp(-dz/length) (AR(1) in height)."""
     x = np.empty((m, levels.size))
@@ -731,16 +817,17 @@ def _correlated_normal(rng, m, levels, length):
 
 def predict_landing(observations, wind="climatology", *, burst_altitude=None, descent_rate=None,
                     landing_altitude=None, dem=None, members=200, seed=0, step=10.0,
-                    payload="auto") -> LandingForecast:
+                    payload="auto", fall_prior: FallPrior | None = None) -> LandingForecast:
     """Re-predict the landing of a sounding from its telemetry so far (see the module docstring).
 
     ``burst_altitude``: used while the balloon still climbs (default 30 km, or 500 m above the current altitude if
     that is higher; spread 1.5 km when given, 3 km when assumed); ``descent_rate``: the sea-level descent rate used
-    until a fall has been observed (spread 20% when given; 5 m/s with a 50% spread when not: parachutes and bare
-    balloons fall at 2-15 m/s).  ``landing_altitude`` (m) or ``dem`` (a GeoTIFF of ground heights) end the descent.
-    ``members``: the landing ensemble (member 0 is the unperturbed forecast).  ``payload``: 'payload' (an amateur
-    payload under a parachute: the sea-level rate's prior is 5 m/s +- 50%), 'radiosonde' (a vague prior,
-    :data:`V0_SONDE_LOG_SD`) or 'auto' (:func:`payload_kind`, said in the notes).
+    until a fall has been observed (spread 20% when given; the payload class's prior when not).
+    ``landing_altitude`` (m) or ``dem`` (a GeoTIFF of ground heights) end the descent.
+    ``members``: the landing ensemble (member 0 is the unperturbed forecast).  ``payload``: what falls, which sets
+    the fall law's prior: 'payload' (an amateur payload under a parachute, :data:`PAYLOAD_PRIOR`), 'radiosonde'
+    (:data:`RADIOSONDE_PRIOR`) or 'auto' (:func:`payload_kind`, said in the notes); ``fall_prior`` (a
+    :class:`FallPrior`) replaces the class's prior (e.g. a station's own, or leave-one-out in the validation).
     """
     from ..api import predict
     from ..flight import Profile, Stage
@@ -755,8 +842,12 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
     if payload not in ("auto", "payload", "radiosonde"):
         raise InputError(f"payload {payload!r} is unknown; expected 'auto', 'payload' or 'radiosonde'")
     kind, why_kind = payload_kind(tm.fixes) if payload == "auto" else (payload, "given")
-    prior_sd = V0_GIVEN_LOG_SD if given else (V0_SONDE_LOG_SD if kind == "radiosonde" else V0_LOG_SD)
-    st = analyse(t, lat, lon, alt, default_descent=descent_rate, fixes=tm.fixes, prior_log_sd=prior_sd)
+    prior = fall_prior if fall_prior is not None else FALL_PRIORS[kind]
+    if given:
+        prior = prior.given(descent_rate)
+    descent_rate = prior.v0
+    prior_sd = prior.v0_log_sd
+    st = analyse(t, lat, lon, alt, fixes=tm.fixes, prior=prior)
     field_ = open_wind(wind, time=t[-1])
     ground = Ground(0.0 if landing_altitude is None else landing_altitude, dem)
     notes = [n for n in tm.notes if n.startswith("warning")] + list(st.notes)
@@ -771,14 +862,10 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
                                st.burst_altitude or float(alt.max()), st.fall_v0 or descent_rate,
                                xr.Dataset(), {}, notes, None, tm.rejected)
     d_sd = prior_sd
-    spread = (f"+- {d_sd:.0%} (log)" if d_sd < 1.0 else
-              f"vague: members evenly in log over {FALL_RATE_RANGE[0]:g}-{FALL_RATE_RANGE[1]:g} m/s until a fall "
-              "is seen")
-    notes.append(f"fall-rate prior: {'the given rate' if given else kind} ({why_kind}): {descent_rate:g} m/s at sea "
-                 f"level {spread}, exponent {BETA_PRIOR[0]:g} +- {BETA_PRIOR[1]:g}")
+    notes.append(f"fall-rate prior: {'the given rate' if given else kind} ({why_kind}): {prior.describe()}")
     beta, beta_sd = st.fall_beta, st.fall_beta_sd
     post = None  # the fall law's posterior (ln v0, beta) once a plausible fall is seen
-    why_d = "given" if given else f"assumed (not given; {FALL_RATE_RANGE[0]:g}-{FALL_RATE_RANGE[1]:g} m/s plausible)"
+    why_d = "given" if given else f"from the {kind} prior"
     if st.phase == "ascent":
         burst = float(burst_altitude) if burst_altitude is not None else max(30000.0, float(alt[-1]) + 500.0)
         b_sd = 1500.0 if burst_altitude is not None else 3000.0
@@ -800,8 +887,8 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
         elif not lo_r <= d0 <= hi_r:
             notes.append(f"warning: the observed fall fits a sea-level rate of {d0:.2f} m/s, outside what parachutes "
                          f"and bare balloons do ({lo_r:g}-{hi_r:g} m/s): the fixes' altitudes or times are suspect; "
-                         f"{descent_rate:g} m/s is used with a 50% spread instead")
-            d0, d_sd, beta, beta_sd = descent_rate, 0.5, BETA_PRIOR[0], BETA_PRIOR[1]
+                         f"the prior ({descent_rate:g} m/s) is used with at least a 50% spread instead")
+            d0, d_sd, beta, beta_sd = descent_rate, max(prior_sd, 0.5), prior.beta, prior.beta_sd
         else:
             post = st.fall_posterior
             d0, beta = float(math.exp(post[0][0])), float(post[0][1])
@@ -847,8 +934,8 @@ def predict_landing(observations, wind="climatology", *, burst_altitude=None, de
     elat, elon, ealt, etime, kend, frac = _ground_crossing(ds, ground, now)
     # each member's own wind error, integrated along its own path (exact on the uniform profile)
     if m > 1:
-        xi_u = _correlated_normal(rng, m, prof.levels, ERROR_CORRELATION)
-        xi_v = _correlated_normal(rng, m, prof.levels, ERROR_CORRELATION)
+        xi_u = two_scale_normal(rng, m, prof.levels)
+        xi_v = two_scale_normal(rng, m, prof.levels)
         xi_u[0] = xi_v[0] = 0.0
         z = ds.altitude.values
         tt = (ds.time.values - np.datetime64(0, "ns")) / np.timedelta64(1, "s")
