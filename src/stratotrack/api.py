@@ -162,10 +162,12 @@ def _check_outside(field, profile, outside, alt, burst_altitude, float_altitude)
 
 #: idle integrators of single calls, per (plan key, output interval, outside, backend): a single call restarts
 #: one (Integrator.restart) instead of allocating its buffers again.  A call takes one out of the list while it
-#: runs (so nested or concurrent calls get their own) and puts it back after copying its outputs.
+#: runs (so nested or concurrent calls get their own) and puts it back after copying its outputs.  All are
+#: dropped when they would hold more than _IDLE_BYTES (a long flight's buffers are not worth keeping).
 _IDLE: dict = {}
-_IDLE_KEYS = 256
 _IDLE_PER_KEY = 4
+_IDLE_BYTES = 32 * 2**20
+_idle_bytes = [0]
 
 
 def _single(key, field, lat, lon, alt, t0, output_interval, outside, backend, result):
@@ -179,7 +181,13 @@ def _single(key, field, lat, lon, alt, t0, output_interval, outside, backend, re
         _check_outside(field, key[0], outside, alt, key[7], key[9])
     pool_key = (key, output_interval, outside, backend)
     idle = _IDLE.get(pool_key)
-    integ = idle.pop() if idle else None
+    integ = size = None
+    if idle:
+        try:
+            integ, size = idle.pop()
+            _idle_bytes[0] -= size
+        except IndexError:  # (another thread took the last one)
+            integ = size = None
     if integ is None:
         integ = Integrator(field, np.array([t0]), np.array([lat]), np.array([lon]), np.array([alt]), codes.copy(),
                            vals.copy(), t_end, step=step, output_interval=output_interval, backward=prof.backward,
@@ -190,12 +198,17 @@ def _single(key, field, lat, lon, alt, t0, output_interval, outside, backend, re
     pred = _collect(integ, prof, field, params, step, outside, copy=True)
     if integ.backend in ("serial", "cpu"):  # (not a first uncompiled run, nor the gpu's device buffers)
         integ.release()  # (the pool keeps no wind field alive)
+        if size is None:  # (a restarted integrator's buffers keep their size: the same plan, the same span)
+            size = integ.nbytes
+        if _idle_bytes[0] + size > _IDLE_BYTES:
+            _IDLE.clear()
+            _idle_bytes[0] = 0
+            idle = None
         if idle is None:
-            if len(_IDLE) >= _IDLE_KEYS:
-                _IDLE.clear()
             idle = _IDLE.setdefault(pool_key, [])
-        if len(idle) < _IDLE_PER_KEY:
-            idle.append(integ)
+        if len(idle) < _IDLE_PER_KEY and size <= _IDLE_BYTES // 8:
+            idle.append((integ, size))
+            _idle_bytes[0] += size
     return pred if result == "light" else pred.to_dataset()
 
 _SCALARS = (float, int)

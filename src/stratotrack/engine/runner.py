@@ -186,6 +186,14 @@ class Integrator:
         self._scratch0 = None  # the scratch as made, for restart()
         self._identity = None  # the order of a single block
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the particles' state, the scratch and the output and event buffers."""
+        arrays = [self._p, self._pi, self.clamped, self._ev_block, self.ev["kind"], *self._scratch]
+        if self._out is not None:
+            arrays += [self._out_block, self._out[4]]
+        return int(sum(a.nbytes for a in arrays))
+
     def release(self) -> None:
         """Let go of the wind field (until :meth:`restart` is given one): an idle integrator kept for reuse."""
         self.field = None
