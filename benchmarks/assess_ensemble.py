@@ -8,6 +8,10 @@ and the North Atlantic), airspace per member (countries tested at hourly points)
 3 hours along the path (release points drawn from the members, 20 samples per piece).  Peak RSS is the process's
 high-water mark (ru_maxrss), reset is not possible, so the ensemble's and the assessment's share are printed.
 The first run in a fresh cache also builds the borders and land-mask caches (about 25 s): run it twice.
+
+With ``--workers N`` the assessment runs again with its termination falls on a ``LocalCluster`` of N worker
+processes (1 thread each; ``assess(client=)``), checks that the report is the same (timeline, windows, impacts)
+and prints both times.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ def main():
     ap.add_argument("--days", type=float, default=10.0)
     ap.add_argument("--sites", type=int, default=50)
     ap.add_argument("--every-hours", type=float, default=3.0)
+    ap.add_argument("--workers", type=int, default=0, help="also run the falls on a LocalCluster of this many")
     args = ap.parse_args()
     import stratotrack as st
     from stratotrack.analysis import Site, assess, write_report
@@ -54,6 +59,20 @@ def main():
           f"{rss_ens:.0f} MB")
     print(f"assess: {len(sites)} sites, airspace, termination every {args.every_hours:g} h: {t_assess:.1f} s "
           f"({res['timings_seconds']}), peak RSS now {rss_mb():.0f} MB")
+    if args.workers:
+        from distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None) as lc, \
+                Client(lc) as client:
+            assess(ens, sites[:1], wind=w, every=args.every_hours * 3600.0, samples=20, client=client)  # (warm)
+            t2 = time.perf_counter()
+            dist = assess(ens, sites, wind=w, every=args.every_hours * 3600.0, samples=20, client=client)
+            t_dist = time.perf_counter() - t2
+        same = (dist["termination"]["timeline"] == res["termination"]["timeline"] and all(
+            np.array_equal(a.lat, b.lat) and np.array_equal(a.lon, b.lon)
+            for a, b in zip(dist["termination"]["_footprints"], res["termination"]["_footprints"])))
+        print(f"assess with the falls on {args.workers} workers: {t_dist:.1f} s ({dist['timings_seconds']}); "
+              f"report the same as in one process: {same}")
     p = [r["p_in_reach"] for r in res["sites"]]
     print(f"sites in reach with probability > 0.5: {sum(x > 0.5 for x in p)}; windows: "
           f"{len(res['termination']['windows'])}, earliest {res['termination']['earliest'] and res['termination']['earliest']['start']}")

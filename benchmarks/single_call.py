@@ -10,11 +10,18 @@ drag descent, 60 s step and output) on the embedded climatology:
   * one start, the default CF Dataset (``result="dataset"``), for comparison;
 and the kernel's own share (``engine_seconds``).  Each line also gives the process CPU time per call (what the call
 costs whatever else runs) and the load average: the machine may be shared.
+
+The distribution of the whole call is bimodal on the shared 2-core machine (two peaks about 1.7x apart, the slow
+calls in runs of several): the last lines time a fixed pure-Python loop of about the same length (no NumPy, no
+allocation, nothing for the garbage collector) the same way, which shows the same two peaks, so they come from the
+machine (the core's share of a physical core), not from the call; and the one-start case with the garbage
+collector disabled and frozen (``gc.disable()``, ``gc.freeze()``), which changes neither peak.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import time
 
@@ -79,6 +86,21 @@ def main():
         engine.append(1e3 * st.predict(**one, result="light").engine_seconds)
     print(f"{'  of which the kernel (engine_seconds)':<44} median {np.median(engine):6.3f} ms")
     report("one start, CF Dataset (default)", timed([lambda: st.predict(**one)] * max(50, args.calls // 5)))
+    light = [lambda: st.predict(**one, result="light")] * args.calls
+    gc.disable()
+    report("one start, light, garbage collector disabled", timed(light))
+    gc.enable()
+    gc.freeze()
+    report("one start, light, garbage collector frozen", timed(light))
+    gc.unfreeze()
+    report("a fixed pure-Python loop (the machine's own spread)", timed([_fixed_work] * args.calls))
+
+
+def _fixed_work():
+    s = 0
+    for i in range(3000):
+        s += i * i
+    return s
 
 
 if __name__ == "__main__":

@@ -180,6 +180,34 @@ def test_paths_do_not_depend_on_which_particles_share_a_block(name):
     assert np.any(np.abs(a.lat) > POLAR_LATITUDE)
 
 
+@pytest.mark.parametrize("slices", [1, 3])
+def test_paths_do_not_depend_on_how_blocks_share_the_scratch(monkeypatch, slices):
+    """The kernels step groups of consecutive blocks one after another in one slice of scratch (at most
+    kernels.SCRATCH_SLICES of them); a block that follows another in the same slice, at every call of a run cut into
+    short calls as a controller's is, must follow the paths it follows in a slice of its own."""
+    from stratotrack.engine import kernels
+
+    wind = field("pressure levels")
+    rng = np.random.default_rng(5)
+    n = 4 * BLOCK + 3
+    lat = rng.uniform(-85.0, 85.0, n)
+    lon = rng.uniform(-180.0, 180.0, n)
+    alt = rng.uniform(12000.0, 25000.0, n)
+    codes, vals = Profile("test", [Stage("drift", "target", (alt, 60.0, 5.0, 5.0), "none", None, "end")]).encode(n)
+
+    def paths():
+        integ = Integrator(wind, np.full(n, T0), lat, lon, alt, codes, vals, np.full(n, T0 + 6 * 3600.0),
+                           step=120.0, output_interval=600.0)
+        integ.run(chunk_seconds=360.0)
+        return integ.result()
+
+    a = paths()
+    monkeypatch.setattr(kernels, "SCRATCH_SLICES", slices)
+    b = paths()
+    for x, y in ((a.time, b.time), (a.lat, b.lat), (a.lon, b.lon), (a.alt, b.alt)):
+        np.testing.assert_array_equal(x, y)
+
+
 def test_locality_order_is_a_permutation_with_nearby_running_particles_together():
     lat = np.array([10.0, -40.0, 10.01, 60.0, -40.02, 10.02])
     lon = np.array([20.0, 100.0, 20.01, -10.0, 100.01, 20.0])

@@ -164,3 +164,33 @@ def test_silent_listener_is_refused_within_10_s():
         assert time.perf_counter() - t < 10.0
     finally:
         srv.close()
+
+
+def test_distributed_assess_equals_local(client):
+    """The termination falls of assess(client=) on an ensemble run as tasks on the workers (3 batches of release
+    times), and the result is the local one, bit for bit: timeline, windows, every footprint's impacts.  (Called
+    as engagement_windows, which assess calls with its client: the rest of assess, sites and airspace, runs here
+    either way, and its first airspace in this module's new cache folder would build the borders for half a
+    minute.)"""
+    from distributed import get_task_stream
+
+    from stratotrack import analysis as A
+
+    wind = st.open_wind("climatology")
+    ens = st.ensemble(45.7, -109.5, 18300.0, "2023-02-01T21:00Z", "drift", members=6, seed=2, duration="36h",
+                      wind=wind, wind_error=True, keep="trajectories", step=120.0, output_interval=600.0)
+    kw = dict(wind=wind, every=7200.0, samples=3, seed=5, batch_releases=8)  # 19 release times: 8 + 8 + 3
+    local = A.engagement_windows(ens, **kw)
+    with get_task_stream(client) as ts:
+        dist = A.engagement_windows(ens, client=client, **kw)
+    assert sum(str(t.get("key", "")).startswith("('_task") or str(t.get("key", "")).startswith("_task")
+               for t in ts.data) == 3
+    assert len(local["timeline"]) == 19
+    assert local["timeline"] == dist["timeline"] and local["windows"] == dist["windows"]
+    for fa, fb in zip(local["_footprints"], dist["_footprints"]):
+        for name in ("lat", "lon", "time", "piece", "weight", "density"):
+            assert np.array_equal(getattr(fa, name), getattr(fb, name)), name
+        assert fa.ec == fb.ec
+    # the batches draw their own streams: another seed, other impacts
+    other = A.engagement_windows(ens, **{**kw, "seed": 6})
+    assert not np.array_equal(other["_footprints"][0].lat, local["_footprints"][0].lat)

@@ -94,3 +94,36 @@ def test_the_same_standard_flight_at_another_time_starts_and_bursts_then(climato
         assert p.event("launch")["time"][0] == seconds == p.time[0, 0]
         assert p.event("burst")["time"][0] - seconds == pytest.approx((30000.0 - 10.0) / 5.0, abs=1e-6)
         assert p.end_time[0] > p.event("burst")["time"][0]
+
+
+def test_single_calls_reuse_buffers_but_never_share_results(climatology):
+    """Single calls restart an idle integrator rather than allocate one: every result keeps its own arrays, equal
+    bit for bit to a run on a new integrator, and the idle ones keep no wind field alive."""
+    import gc
+    import weakref
+
+    from stratotrack.wind.analytic import uniform_wind
+
+    starts = [(37.74, -122.22, 10.0, "2023-01-17T11:00:00Z"), (-33.9, 151.2, 500.0, "2023-06-02T00:00:00Z"),
+              (64.8, -147.7, 0.0, "2023-03-05T12:00:00Z")]
+    names = ("time", "latitude", "longitude", "altitude", "stage", "n_obs", "event_time", "event_latitude",
+             "event_longitude", "event_altitude", "clamped_steps")
+    kept = [st.predict(*s, wind=climatology, backend="serial", result="light") for s in starts]
+    copies = [{k: getattr(p, k).copy() for k in names} for p in kept]
+    for _ in range(3):  # the same integrator restarted for other starts
+        again = [st.predict(*s, wind=climatology, backend="serial", result="light") for s in starts]
+    for p, c, q, s in zip(kept, copies, again, starts):
+        fresh = st.predict([s[0]], [s[1]], [s[2]], s[3], wind=climatology, backend="serial", result="light")
+        for k in names:
+            np.testing.assert_array_equal(getattr(p, k), c[k], err_msg=k)  # not overwritten by later calls
+            np.testing.assert_array_equal(getattr(q, k), getattr(fresh, k), err_msg=k)
+            assert not np.shares_memory(getattr(p, k), getattr(q, k)), k
+        assert p.end_reason == q.end_reason == fresh.end_reason == ["landed"]
+    # another field on the same plan: its own winds, and no reference to it kept once the caller drops it
+    field = st.open_wind(uniform_wind(u=20.0, v=0.0))
+    east = st.predict(*starts[0], wind=field, backend="serial", result="light")
+    assert east.end_latitude[0] == pytest.approx(starts[0][0], abs=1e-6) and east.end_longitude[0] > -122.0
+    ref = weakref.ref(field)
+    del field, east
+    gc.collect()
+    assert ref() is None

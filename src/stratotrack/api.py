@@ -99,56 +99,117 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
             if not math.isfinite(v):
                 raise InputError(f"{name} {float(v)!r} {unit} is invalid; expected a finite number")
         lat, lon, alt = float(lat), float(lon), float(alt)
+        if not -90.0 <= lat <= 90.0:
+            raise InputError(f"latitude {lat!r} is beyond ±90 degrees")
+        if not -180.0 <= lon <= 360.0:
+            raise InputError(f"longitude {lon!r} is outside -180..360 degrees; expected degrees east in either "
+                             "convention (-180..180 or 0..360)")
     else:
         lat = _array("latitude", lat, "degrees")
         lon = _array("longitude", lon, "degrees")
         alt = _array("altitude", alt, "m")
-    if np.any(np.abs(lat) > 90):
-        raise InputError(f"latitude {float(np.asarray(lat)[np.abs(lat) > 90].ravel()[0])!r} is beyond ±90 degrees")
-    if np.any((lon < -180.0) | (lon > 360.0)):
-        lon_a = np.asarray(lon)
-        bad = float(lon_a[(lon_a < -180.0) | (lon_a > 360.0)].ravel()[0])
-        raise InputError(f"longitude {bad!r} is outside -180..360 degrees; expected degrees east in either "
-                         "convention (-180..180 or 0..360)")
+        if np.any(np.abs(lat) > 90):
+            raise InputError(f"latitude {float(lat[np.abs(lat) > 90].ravel()[0])!r} is beyond ±90 degrees")
+        if np.any((lon < -180.0) | (lon > 360.0)):
+            bad = float(lon[(lon < -180.0) | (lon > 360.0)].ravel()[0])
+            raise InputError(f"longitude {bad!r} is outside -180..360 degrees; expected degrees east in either "
+                             "convention (-180..180 or 0..360)")
     t0 = _epoch(time)
     field = open_wind(wind, time=t0)  # a fetched source ("gfs"...) picks the cache entry covering the start times
     step = float(step)
-    if not (np.isfinite(step) and step > 0):
+    if not (math.isfinite(step) and step > 0):
         raise InputError(f"step {step!r} s is invalid; expected a positive number of seconds")
     kw = dict(ascent_rate=ascent_rate, burst_altitude=burst_altitude, descent_rate=descent_rate,
               float_altitude=float_altitude, duration=duration, stop=stop, landing_altitude=landing_altitude,
               launch_altitude=launch_altitude)
     key = None
-    if scalar and isinstance(profile, str) and np.ndim(t0) == 0:
+    if scalar and type(profile) is str and (type(t0) is float or np.ndim(t0) == 0):
+        t0 = float(t0)
         # a standard flight's plan does not depend on its start time (its stages end at altitudes): made at t = 0
-        key = (profile, bool(backward), alt, 0.0 if profile == "standard" else float(t0), step, max_duration,
-               *kw.values())
-        if not all(v is None or type(v) in _KEY_TYPES for v in key):
-            key = None
+        key = (profile, bool(backward), alt, 0.0 if profile == "standard" else t0, step, max_duration,
+               ascent_rate, burst_altitude, descent_rate, float_altitude, duration, stop, landing_altitude,
+               launch_altitude)
+        for v in key:
+            if v is not None and type(v) not in _KEY_TYPES:
+                key = None
+                break
     if key is not None:
-        # the profile, its kernel arrays and end time depend on these numbers only: made once (shared, read-only)
-        prof, shape, codes, vals, t_end, params = _cached_plan(key)
-        codes, vals = codes.copy(), vals.copy()
-        t_end = t_end + (float(t0) - key[3])
-        lat, lon, alt, t0 = np.array([lat]), np.array([lon]), np.array([alt]), np.array([float(t0)])
-    else:
-        lat, lon, alt, t0 = np.broadcast_arrays(lat, lon, alt, t0)
-        prof, shape, codes, vals, t_end, params = _plan(profile, bool(backward), lat.shape, alt, t0, step,
-                                                        max_duration, kw)
-        lat, lon, alt, t0 = (np.broadcast_to(a, shape).ravel() for a in (lat, lon, alt, t0))
+        return _single(key, field, lat, lon, alt, t0, output_interval, outside, backend, result)
+    kw = dict(ascent_rate=ascent_rate, burst_altitude=burst_altitude, descent_rate=descent_rate,
+              float_altitude=float_altitude, duration=duration, stop=stop, landing_altitude=landing_altitude,
+              launch_altitude=launch_altitude)
+    lat, lon, alt, t0 = np.broadcast_arrays(lat, lon, alt, t0)
+    prof, shape, codes, vals, t_end, params = _plan(profile, bool(backward), lat.shape, alt, t0, step,
+                                                    max_duration, kw)
+    lat, lon, alt, t0 = (np.broadcast_to(a, shape).ravel() for a in (lat, lon, alt, t0))
     field.check_times(t0)
-    if outside == "stop" and not isinstance(profile, Profile):
-        # a run asked to stop at the edge of the data would end at once: say so before integrating
-        check_altitude(field, alt, what="the start altitude")
-        top = {"standard": ("burst altitude", burst_altitude), "float": ("float altitude", float_altitude)}
-        if profile in top and top[profile][1] is not None:
-            check_altitude(field, top[profile][1], what=f"the {top[profile][0]}")
+    _check_outside(field, profile, outside, alt, burst_altitude, float_altitude)
     integ = Integrator(field, t0, lat, lon, alt, codes, vals, t_end, step=step, output_interval=output_interval,
                        backward=prof.backward, outside=outside, backend=backend)
     integ.run()
     pred = _collect(integ, prof, field, params, step, outside)
     return pred if result == "light" else pred.to_dataset()
 
+
+def _check_outside(field, profile, outside, alt, burst_altitude, float_altitude):
+    if outside == "stop" and not isinstance(profile, Profile):
+        # a run asked to stop at the edge of the data would end at once: say so before integrating
+        check_altitude(field, alt, what="the start altitude")
+        top = {"standard": ("burst altitude", burst_altitude), "float": ("float altitude", float_altitude)}
+        if profile in top and top[profile][1] is not None:
+            check_altitude(field, top[profile][1], what=f"the {top[profile][0]}")
+
+
+#: idle integrators of single calls, per (plan key, output interval, outside, backend): a single call restarts
+#: one (Integrator.restart) instead of allocating its buffers again.  A call takes one out of the list while it
+#: runs (so nested or concurrent calls get their own) and puts it back after copying its outputs.  All are
+#: dropped when they would hold more than _IDLE_BYTES (a long flight's buffers are not worth keeping).
+_IDLE: dict = {}
+_IDLE_PER_KEY = 4
+_IDLE_BYTES = 32 * 2**20
+_idle_bytes = [0]
+
+
+def _single(key, field, lat, lon, alt, t0, output_interval, outside, backend, result):
+    """predict() for one start whose plan is cached (``key``, see :func:`_cached_plan`)."""
+    prof, shape, codes, vals, t_end, params = _cached_plan(key)
+    t_end = float(t_end[0]) + (t0 - key[3])
+    step = key[4]
+    if field.time_mode == "series":
+        field.check_times(t0)
+    if outside == "stop":
+        _check_outside(field, key[0], outside, alt, key[7], key[9])
+    pool_key = (key, output_interval, outside, backend)
+    idle = _IDLE.get(pool_key)
+    integ = size = None
+    if idle:
+        try:
+            integ, size = idle.pop()
+            _idle_bytes[0] -= size
+        except IndexError:  # (another thread took the last one)
+            integ = size = None
+    if integ is None:
+        integ = Integrator(field, np.array([t0]), np.array([lat]), np.array([lon]), np.array([alt]), codes.copy(),
+                           vals.copy(), t_end, step=step, output_interval=output_interval, backward=prof.backward,
+                           outside=outside, backend=backend)
+    else:
+        integ.restart(t0, lat, lon, alt, t_end, field=field)
+    integ.run()
+    pred = _collect(integ, prof, field, params, step, outside, copy=True)
+    if integ.backend in ("serial", "cpu"):  # (not a first uncompiled run, nor the gpu's device buffers)
+        integ.release()  # (the pool keeps no wind field alive)
+        if size is None:  # (a restarted integrator's buffers keep their size: the same plan, the same span)
+            size = integ.nbytes
+        if _idle_bytes[0] + size > _IDLE_BYTES:
+            _IDLE.clear()
+            _idle_bytes[0] = 0
+            idle = None
+        if idle is None:
+            idle = _IDLE.setdefault(pool_key, [])
+        if len(idle) < _IDLE_PER_KEY and size <= _IDLE_BYTES // 8:
+            idle.append((integ, size))
+            _idle_bytes[0] += size
+    return pred if result == "light" else pred.to_dataset()
 
 _SCALARS = (float, int)
 _KEY_TYPES = (float, int, str, bool)
@@ -245,17 +306,28 @@ def _natural_duration(prof, codes, vals, t0, alt, step):
     return total + 600.0
 
 
-def _collect(integ, prof, field: WindField, params, step, outside) -> Prediction:
-    """The light result of a finished Integrator run (``params``: the profile's parameters per trajectory)."""
-    raw = integ.result()
+def _collect(integ, prof, field: WindField, params, step, outside, copy=False) -> Prediction:
+    """The light result of a finished Integrator run (``params``: the profile's parameters per trajectory;
+    ``copy``: outputs copied out of the integrator's buffers rather than views of them)."""
+    raw = integ.result(copy=copy)
     n = raw.time.shape[0]
     names = prof.event_names
     n_ev = len(names)
-    ev_t, ev_la, ev_lo, ev_z = (np.full((n, n_ev), np.nan) for _ in range(4))
+    ev = np.full((4, n, n_ev), np.nan)
+    ev_t, ev_la, ev_lo, ev_z = ev
     ev_t[:, 0], ev_la[:, 0], ev_lo[:, 0], ev_z[:, 0] = raw.time[:, 0], raw.lat[:, 0], raw.lon[:, 0], raw.alt[:, 0]
     kind = raw.ev_kind
-    rows, cols = np.nonzero(kind >= 0)
-    if rows.size:
+    if n <= 16:  # a few trajectories (a single call): element by element costs less than fancy indexing
+        src = (raw.ev_time, raw.ev_lat, raw.ev_lon, raw.ev_alt)
+        for i, row in enumerate(kind.tolist()):
+            for c, k in enumerate(row):
+                if k >= 0:
+                    for a, b in zip(ev, src):
+                        a[i, k + 1] = b[i, c]
+        rows = ()
+    else:
+        rows, cols = np.nonzero(kind >= 0)
+    if len(rows):
         dest = kind[rows, cols] + 1
         ev_t[rows, dest] = raw.ev_time[rows, cols]
         ev_la[rows, dest] = raw.ev_lat[rows, cols]

@@ -28,12 +28,14 @@ __all__ = ["assess", "write_report"]
 
 def assess(traj, sites=(), *, sensor=None, tles=None, min_elevation=10.0, bands=DEFAULT_BANDS, zones=(),
            pieces=LARGE_PAYLOAD, wind="climatology", every=3600.0, samples=20, threshold=RCC321_EC,
-           criterion="either", population=None, termination=True, seed=0, pattern_sites=None) -> dict:
+           criterion="either", population=None, termination=True, seed=0, pattern_sites=None, client=None) -> dict:
     """Sites, satellites, airspace and termination windows of a trajectory or an ensemble, as one dict.
 
     ``traj``: a CF trajectory Dataset (``predict``, ``io.read``; several trajectories = an ensemble) or an ensemble
     result kept with ``keep="trajectories"``.  ``pattern_sites``: the sites compared with satellites (default: all
-    point sites, at most 5).  ``termination=False`` skips the falls (the slowest part).
+    point sites, at most 5).  ``termination=False`` skips the falls (the slowest part).  ``client``: a
+    ``distributed.Client`` (or a scheduler address) runs the falls' batches as tasks on that Dask cluster (see
+    :func:`~stratotrack.analysis.engagement_windows`; the same result as without it, bit for bit).
     """
     wall = _time.perf_counter()
     tr = T.as_track(traj)
@@ -72,7 +74,7 @@ def assess(traj, sites=(), *, sensor=None, tles=None, min_elevation=10.0, bands=
     term = None
     if termination:
         term = engagement_windows(tr, pieces, wind=wind, every=every, samples=samples, seed=seed,
-                                  threshold=threshold, criterion=criterion, population=population)
+                                  threshold=threshold, criterion=criterion, population=population, client=client)
     timings["termination"] = _time.perf_counter() - t
     out = {
         "kind": "ensemble" if tr.n > 1 else "flight", "members": tr.n, "start": T.iso(tr.start), "end": T.iso(tr.end),

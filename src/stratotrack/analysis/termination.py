@@ -288,14 +288,33 @@ def _default_population():
     return _POP
 
 
+#: release times per batch of falls in :func:`engagement_windows`: one engine run (and one task on a cluster) each
+RELEASE_BATCH = 16
+
+
+def _fall_task(spec, fields):
+    """One batch of releases' falls (a task of :func:`stratotrack.engine.cluster.run_batches`): its own random
+    stream, so that the result depends on the seed and the batches only, not on where the batch ran."""
+    rng = np.random.default_rng(spec["seed"])
+    rel, pid, ilat, ilon, itime = _fall_batch(fields[0], spec["t0"], spec["la"], spec["lo"], spec["z"],
+                                              spec["pieces"], spec["samples"], rng, spec["wind_error"],
+                                              spec["reference"], spec["step"], spec["interval"])
+    return rel + spec["first"], pid, ilat, ilon, itime
+
+
 def engagement_windows(traj, pieces=LARGE_PAYLOAD, *, wind="climatology", every=3600.0, samples=30, seed=0,
                        wind_error=True, threshold=RCC321_EC, criterion="either", population=None, start=None,
-                       end=None, step=10.0) -> dict:
+                       end=None, step=10.0, client=None, batch_releases=RELEASE_BATCH) -> dict:
     """Termination risk along a path: a footprint every ``every`` s, whether it is acceptable, and the windows.
 
     ``criterion``: ``"water"`` (every impact sample at sea), ``"ec"`` (``E_c`` below ``threshold``) or
     ``"either"``.  A window is a run of consecutive acceptable release times; reported with its start, end (the
     last acceptable release time), the earliest and the longest, and the footprint at each window's start.
+
+    The falls run in batches of ``batch_releases`` release times, batch *b* drawing from
+    ``SeedSequence(seed).spawn(...)[b]``: one after another here, or as tasks on a Dask cluster with ``client``
+    (a ``distributed.Client`` or a scheduler address; the wind reaches the workers by memory map).  The result
+    depends on ``seed`` and ``batch_releases`` only: the same, bit for bit, wherever the batches ran.
     """
     if criterion not in ("water", "ec", "either"):
         raise InputError(f"criterion {criterion!r} is invalid; expected 'water', 'ec' or 'either'")
@@ -328,8 +347,20 @@ def engagement_windows(traj, pieces=LARGE_PAYLOAD, *, wind="climatology", every=
         lo[sel] = wrap_longitude(np.interp(tt, tr.t[m][v], un))
         z[sel] = np.interp(tt, tr.t[m][v], tr.alt[m][v])
     _release(la.ravel(), lo.ravel(), z.ravel(), la.size)
-    rel, pid, ilat, ilon, itime = _fall_batch(field_, np.repeat(times, samples), la.ravel(), lo.ravel(), z.ravel(),
-                                              pieces, samples, rng, wind_error, tr.start, step, 120.0)
+    batch_releases = int(batch_releases)
+    if batch_releases < 1:
+        raise InputError(f"batch_releases {batch_releases} is invalid; expected at least 1 release time per batch")
+    from ..engine import cluster
+
+    client = cluster.check_client(client)
+    starts = range(0, R, batch_releases)
+    seeds = np.random.SeedSequence(seed).spawn(len(starts))
+    specs = [{"first": a, "seed": seeds[b], "t0": np.repeat(times[a:a + batch_releases], samples),
+              "la": la[a:a + batch_releases].ravel(), "lo": lo[a:a + batch_releases].ravel(),
+              "z": z[a:a + batch_releases].ravel(), "pieces": pieces, "samples": samples, "wind_error": wind_error,
+              "reference": float(tr.start), "step": step, "interval": 120.0} for b, a in enumerate(starts)]
+    parts = list(cluster.run_batches(_fall_task, specs, [field_], client=client))
+    rel, pid, ilat, ilon, itime = (np.concatenate([p[k] for p in parts]) for k in range(5))
     rows = []
     fps = []
     for k, t in enumerate(times):

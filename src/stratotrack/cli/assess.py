@@ -57,8 +57,9 @@ def register(app):
         out: Annotated[Optional[list[Path]], typer.Option("--out", "-o", help="Report file (.html, .json); "
                                                           "repeat.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-        scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Run the ensemble (--members) on this "
-                                                         "Dask scheduler, e.g. tcp://10.0.0.5:8786.")] = None,
+        scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Run the ensemble (--members) and the "
+                                                         "termination falls on this Dask scheduler, e.g. "
+                                                         "tcp://10.0.0.5:8786.")] = None,
     ):
         """Sites, satellites, airspace and termination windows of a flight, in one report."""
         import stratotrack as st
@@ -129,33 +130,43 @@ def _assess(st, A, wind, track, lat, lon, alt, time, duration, members, seed, wi
             min_elevation, zones, piece_list, every, samples, threshold, criterion, pop, termination, out, as_json,
             scheduler=None):
     from stratotrack.errors import InputError
-    from stratotrack.timeutil import parse_duration
 
     w = st.open_wind(wind)
-    if track is not None:
-        import stratotrack.io as sio
+    if track is None and (lat is None or lon is None):
+        raise InputError("give --lat and --lon of a drift, or --track with a flight file")
+    client = _connect(scheduler)  # the ensemble (--members) and the termination falls run on it
+    try:
+        if track is not None:
+            import stratotrack.io as sio
 
-        traj = sio.read(track)
-    else:
-        if lat is None or lon is None:
-            raise InputError("give --lat and --lon of a drift, or --track with a flight file")
-        if members > 0:
-            from .ensemble import _client
-
-            client = _client(scheduler)
-            try:
-                traj = st.ensemble(lat, lon, alt, time, "drift", members=members, seed=seed, duration=duration,
-                                   wind=w, wind_error=wind_error or None, keep="trajectories", interval=600.0,
-                                   output_interval=600.0, step=120.0, client=client)
-            finally:
-                if client is not None:
-                    client.close()
+            traj = sio.read(track)
+        elif members > 0:
+            traj = st.ensemble(lat, lon, alt, time, "drift", members=members, seed=seed, duration=duration,
+                               wind=w, wind_error=wind_error or None, keep="trajectories", interval=600.0,
+                               output_interval=600.0, step=120.0, client=client)
         else:
             traj = st.predict(lat, lon, alt, time, "drift", duration=duration, wind=w, step=120.0,
                               output_interval=600.0)
+        return _report(A, traj, site_list, sensor, tles, min_elevation, zones, piece_list, w, every, samples,
+                       threshold, criterion, pop, termination, seed, out, as_json, client)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _connect(scheduler):
+    from .ensemble import _client
+
+    return _client(scheduler)
+
+
+def _report(A, traj, site_list, sensor, tles, min_elevation, zones, piece_list, w, every, samples, threshold,
+            criterion, pop, termination, seed, out, as_json, client):
+    from stratotrack.timeutil import parse_duration
+
     res = A.assess(traj, site_list, sensor=sensor, tles=tles, min_elevation=min_elevation, zones=zones,
                    pieces=piece_list, wind=w, every=parse_duration(every), samples=samples, threshold=threshold,
-                   criterion=criterion, population=pop, termination=termination, seed=seed)
+                   criterion=criterion, population=pop, termination=termination, seed=seed, client=client)
     winds = res["winds"]
     written = A.write_report(res, *(out or []))
     if as_json:

@@ -22,7 +22,8 @@ CHUNK_BUFFER_BYTES = 256 * 2**20
 _BYTES_PER_OUTPUT = 8 * 4 + 1
 #: simulated time after which the particles are ordered by position again (they drift apart)
 REORDER_SECONDS = 6 * 3600.0
-#: blocks of kernels.BLOCK particles a thread takes at a time
+#: groups of blocks of kernels.BLOCK particles (one block each up to kernels.SCRATCH_SLICES blocks) a thread takes
+#: at a time
 PARALLEL_CHUNK_BLOCKS = 4
 # float columns of a particle's record: t, lat, lon, alt, q0, q1, command, next output time, end time, cos/sin of
 # latitude and the latitude they belong to (see Integrator.__init__)
@@ -160,18 +161,19 @@ class Integrator:
         self.next_out = self._p[:, 7]
         self.next_out[:] = self.t + self.sgn * self.out_dt
         self.clamped = np.zeros((n, 4), dtype=np.int64)
-        self._scratch = K.scratch(n)
+        self._scratch = K.run_scratch(n)
         self._trig = self._p[:, 9:12]
         self._trig[:] = K.particle_trig(n)
         self._order = None
         self._order_time = None
         n_ev = self.codes.shape[1] + 2
-        evf = np.full((4, n, n_ev), np.nan)
+        self._ev_block = evf = np.full((4, n, n_ev), np.nan)  # (t, lat, lon, alt of the events in one allocation)
         self.ev = {"t": evf[0], "lat": evf[1], "lon": evf[2], "alt": evf[3],
                    "kind": np.full((n, n_ev), -99, dtype=np.int64), "n": np.zeros(n, dtype=np.int64)}
         # outputs: one set of [n, capacity] buffers written by the kernel in place (count[i] columns of row i are
         # valid), the start point first; made when first needed (run() sizes them for the whole run at once)
         self._out = None
+        self._out_block = None
         self._start_point = self._p[:, :4].copy()  # (t, lat, lon, alt) for the first column
         self._count = np.ones(n, dtype=np.int64)
         self._mark = np.zeros(n, dtype=np.int64)  # outputs before it were handed out by take_chunks(keep=True)
@@ -181,6 +183,70 @@ class Integrator:
         #: a few particles, ``cpu`` otherwise)
         self.backend = backends.choose(backend, n, self._expected_steps)
         self._kernel = None  # (advance function, the field's kernel arguments), made on the first advance
+        self._scratch0 = None  # the scratch as made, for restart()
+        self._identity = None  # the order of a single block
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the particles' state, the scratch and the output and event buffers."""
+        arrays = [self._p, self._pi, self.clamped, self._ev_block, self.ev["kind"], *self._scratch]
+        if self._out is not None:
+            arrays += [self._out_block, self._out[4]]
+        return int(sum(a.nbytes for a in arrays))
+
+    def release(self) -> None:
+        """Let go of the wind field (until :meth:`restart` is given one): an idle integrator kept for reuse."""
+        self.field = None
+        self._kernel = None
+
+    def restart(self, t0, lat, lon, alt, t_end, field=None) -> None:
+        """Start again from new positions and times, keeping the stages (``codes``/``vals``), the backend and the
+        buffers (the single call's path: a run made again without allocating), on ``field`` if given (the same
+        grid's arguments are looked up again).  Everything the previous run left (state, events, outputs,
+        scratch) is reset as :meth:`__init__` sets it; ``state`` and ``command`` start at zero.  The arrays
+        :meth:`result` returned before are overwritten: copy them first (``result(copy=True)``)."""
+        if field is not None and field is not self.field:
+            self.field = field
+            self._kernel = None
+        if self.field is None:
+            raise ValueError("restart() of a released integrator needs a field")
+        p = self._p
+        if self.n == 1:  # (one row at once)
+            p[0] = (t0, lat, lon, alt, 0.0, 0.0, 0.0, t0 + self.sgn * self.out_dt, t_end, 0.0, 0.0, K.NO_LATITUDE)
+        else:
+            p.fill(0.0)
+            self.t[:] = t0
+            self.lat[:] = lat
+            self.lon[:] = lon
+            self.alt[:] = alt
+            self.t_end[:] = t_end
+            np.add(self.t, self.sgn * self.out_dt, out=self.next_out)
+            p[:, 11] = K.NO_LATITUDE  # (particle_trig)
+        self._pi.fill(0)
+        self.clamped.fill(0)
+        if self._scratch0 is None:
+            self._scratch0 = K.run_scratch(self.n)
+        np.copyto(self._scratch[0], self._scratch0[0])
+        self._scratch[1].fill(0)
+        self._order = None
+        self._order_time = None
+        ev = self.ev
+        self._ev_block.fill(np.nan)
+        ev["kind"].fill(-99)
+        ev["n"].fill(0)
+        if self._out is None:
+            self._start_point = p[:, :4].copy()
+        elif self.n == 1:
+            o = self._out
+            o[0][0, 0], o[1][0, 0], o[2][0, 0], o[3][0, 0], o[4][0, 0] = t0, lat, lon, alt, 0
+        else:
+            for k in range(4):
+                self._out[k][:, 0] = p[:, k]
+            self._out[4][:, 0] = 0
+        self._count.fill(1)
+        self._mark.fill(0)
+        self.engine_seconds = 0.0
+        self.control_seconds = 0.0
 
     def _expected_steps(self) -> float:
         """About how many steps the longest particle takes (for the backend choice)."""
@@ -209,7 +275,8 @@ class Integrator:
             return
         if not exact:
             width = max(width, 2 * cap)
-        new = [np.empty((self.n, width)) for _ in range(4)] + [np.empty((self.n, width), dtype=np.int8)]
+        block = np.empty((4, self.n, width))  # (time, lat, lon, alt in one allocation: copied out at once)
+        new = [*block, np.empty((self.n, width), dtype=np.int8)]
         if self._out is not None:
             used = int(self._count.max(initial=0))
             for a, b in zip(new, self._out):
@@ -220,6 +287,7 @@ class Integrator:
             new[4][:, 0] = 0
             self._start_point = None
         self._out = new
+        self._out_block = block
 
     def _outputs(self) -> list:
         """The output buffers (made, holding the start points, if no run has made them yet)."""
@@ -253,8 +321,12 @@ class Integrator:
         same = self._order is not None and abs(t_until - self._order_time) < REORDER_SECONDS
         if not same:
             # (one block needs no order)
-            self._order = (np.arange(self.n, dtype=np.int64) if self.n <= K.BLOCK
-                           else K.locality_order(self.lat, self.lon, run))
+            if self.n > K.BLOCK:
+                self._order = K.locality_order(self.lat, self.lon, run)
+            else:
+                if self._identity is None:  # (the kernel does not write to it)
+                    self._identity = np.arange(self.n, dtype=np.int64)
+                self._order = self._identity
             self._order_time = t_until
         if self._kernel is None:
             if self.backend == "cpu":
@@ -270,7 +342,7 @@ class Integrator:
                 ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped,
                 self._order, self._trig, *self._scratch, same)
         self.engine_seconds += _time.perf_counter() - start
-        if self._count.max(initial=0) >= o_t.shape[1]:
+        if (max(self._count.tolist()) if self.n <= K.BLOCK else self._count.max(initial=0)) >= o_t.shape[1]:
             raise RuntimeError("internal error: the output buffers overflowed")
 
     def _decide(self, t: float, run) -> None:
@@ -309,6 +381,8 @@ class Integrator:
     def run(self, chunk_seconds=None) -> None:
         """Advance until every particle has ended (each has an end time, so this terminates), calling the
         controller every ``control_interval`` seconds of model time (on one clock from the earliest start)."""
+        if self.controller is None and self.n <= K.BLOCK:
+            return self._run_few(chunk_seconds)
         run = self.running
         if not run.any():
             return
@@ -343,6 +417,32 @@ class Integrator:
             if not run.any():
                 break
 
+    def _run_few(self, chunk_seconds=None) -> None:
+        """:meth:`run` without a controller for one block of particles or fewer: the same chunks, with the
+        bookkeeping on Python numbers (for one particle, numpy's per-call costs were most of a run's Python)."""
+        running = [s == K.RUNNING for s in self.status.tolist()]
+        if not any(running):
+            return
+        t = [x for x, r in zip(self.t.tolist(), running) if r]
+        t_end = [x for x, r in zip(self.t_end.tolist(), running) if r]
+        span = max(abs(b - a) for a, b in zip(t, t_end))
+        self._reserve(max(self._count.tolist()) + self._columns_for(span))
+        chunk_seconds = max(REORDER_SECONDS if chunk_seconds is None else chunk_seconds, abs(self.h))
+        steps_per_chunk = max(1, int(round(chunk_seconds / abs(self.h))))
+        fwd = self.sgn > 0
+        last = max(t_end) if fwd else min(t_end)
+        run = None  # (_advance needs the running mask only to order more than one block)
+        while True:
+            base = min(t) if fwd else max(t)
+            until = base + self.sgn * steps_per_chunk * abs(self.h)
+            if self.sgn * (until - last) > 0:
+                until = last + self.h  # one more step covers the end event
+            self._advance(until, run)
+            running = [s == K.RUNNING for s in self.status.tolist()]
+            if not any(running):
+                break
+            t = [x for x, r in zip(self.t.tolist(), running) if r]
+
     # -- outputs ----------------------------------------------------------------------------------------------------
     def take_chunks(self, keep=False) -> list:
         """Hand over the outputs recorded since the last call (streaming consumers).
@@ -370,22 +470,46 @@ class Integrator:
             self._count[:] = self._mark
         return [tuple(chunk) + (cnt.copy(),)]
 
-    def result(self) -> RawTrajectories:
-        """Outputs kept so far as ``[n, obs]`` views of the integrator's buffers, NaN-padded; longitudes in
-        [-180, 180)."""
+    def result(self, copy=False) -> RawTrajectories:
+        """Outputs kept so far as ``[n, obs]`` views of the integrator's buffers (copies with ``copy``),
+        NaN-padded; longitudes in [-180, 180)."""
         counts = self._count.copy()
-        width = int(counts.max(initial=1))
+        few = self.n <= K.BLOCK
+        if few:
+            c = counts.tolist()
+            width, padded = max(c, default=1), min(c, default=1) < max(c, default=1)
+        else:
+            width = int(counts.max(initial=1))
+            padded = True
         self._outputs()
-        self._pad(width)
-        o_t, o_la, o_lo, o_z, o_st = (a[:, :width] for a in self._out)
+        if padded:
+            self._pad(width)
+        block = self._out_block[:, :, :width]
+        if copy:
+            block = block.copy()
+            o_st = self._out[4][:, :width].copy()
+        else:
+            o_st = self._out[4][:, :width]
+        o_t, o_la, o_lo, o_z = block
         np.add(o_lo, 180.0, out=o_lo)  # in place: the kernel continues from its own state, not from these
         np.mod(o_lo, 360.0, out=o_lo)
         np.subtract(o_lo, 180.0, out=o_lo)
-        total = int(counts.sum())
-        for arr in (o_t, o_la, o_lo, o_z):
-            if np.count_nonzero(np.isfinite(arr)) != total:
-                raise RuntimeError("internal error: the integrator produced non-finite positions")
+        if padded:
+            total = int(counts.sum())
+            finite = all(np.count_nonzero(np.isfinite(arr)) == total for arr in (o_t, o_la, o_lo, o_z))
+        else:  # (no padding: any non-finite value makes the sum non-finite; the sum cannot overflow)
+            finite = math.isfinite(block.sum())
+        if not finite:
+            raise RuntimeError("internal error: the integrator produced non-finite positions")
         ev = self.ev
-        ev_lon = np.where(np.isfinite(ev["lon"]), (ev["lon"] + 180.0) % 360.0 - 180.0, np.nan)
-        return RawTrajectories(o_t, o_la, o_lo, o_z, o_st, counts, ev["t"], ev["lat"], ev_lon, ev["alt"],
-                               ev["kind"], self.status.copy(), self.clamped.copy())
+        if copy:  # (the four float event arrays are one allocation: copied at once)
+            ev_t, ev_la, ev_lon, ev_z = self._ev_block.copy()
+            ev_k = ev["kind"].copy()
+            np.add(ev_lon, 180.0, out=ev_lon)  # (NaN where no event: NaN stays NaN)
+        else:
+            ev_t, ev_la, ev_z, ev_k = ev["t"], ev["lat"], ev["alt"], ev["kind"]
+            ev_lon = ev["lon"] + 180.0
+        np.mod(ev_lon, 360.0, out=ev_lon)
+        np.subtract(ev_lon, 180.0, out=ev_lon)
+        return RawTrajectories(o_t, o_la, o_lo, o_z, o_st, counts, ev_t, ev_la, ev_lon, ev_z, ev_k,
+                               self.status.copy(), self.clamped.copy())

@@ -189,9 +189,11 @@ class WindField:
         out = []
         if self.kind == "climatology":
             out.append("winds are a monthly climatology, not a forecast: expect errors of hundreds of km")
-        t = np.asarray(seconds, dtype=float).ravel()
-        t = t[np.isfinite(t)]
-        if self.time_mode == "steady" and self.valid_time is not None and t.size:
+        t = ()
+        if self.time_mode == "steady" and self.valid_time is not None:
+            t = np.asarray(seconds, dtype=float).ravel()
+            t = t[np.isfinite(t)]
+        if len(t):
             valid = float((np.datetime64(self.valid_time, "s") - np.datetime64(0, "s")) / np.timedelta64(1, "s"))
             gap = float(np.max(np.abs(t - valid)))
             if gap > self.STEADY_GAP:
