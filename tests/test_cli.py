@@ -191,3 +191,20 @@ def test_bad_input_in_a_subprocess_has_no_traceback(tmp_path, warm):
         assert p.stdout == ""
         assert len(p.stderr.splitlines()) == 1 and "Traceback" not in p.stderr, p.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_only_the_named_command_is_built_and_help_still_lists_every_command(capsys):
+    """Typer builds only the command named on the line (each command's parameters cost time to build); help and a
+    misspelt name still see the whole application."""
+    from stratotrack.cli import run
+    from stratotrack.cli.app import _click_command
+
+    assert list(_click_command(["predict", "--lat", "1"]).commands) == ["predict"]
+    assert list(_click_command(["steer", "arena"]).commands) == ["steer"]
+    everything = set(_click_command(["--help"]).commands)
+    assert {"predict", "assess", "windows", "track", "serve", "steer"} <= everything
+    assert run(["predikt", "--lat", "1"]) == 2
+    assert "Did you mean 'predict'" in capsys.readouterr().err
+    assert run(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("predict", "assess", "steer"))
