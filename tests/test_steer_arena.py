@@ -15,13 +15,13 @@ from stratotrack.cli import run
 from stratotrack.errors import InputError
 from stratotrack.flight.superpressure import (
     MAX_SUPERPRESSURE, atmosphere_tables, atm_at_height, atm_at_pressure, compressor_efficiency, compressor_power,
-    stable_state, superpressure_and_volume, system_mass, valve_mass_flow, vertical_speed,
+    superpressure_and_volume, system_mass, valve_mass_flow, vertical_speed,
 )
 from stratotrack.steer.arena import parse_seeds
 from stratotrack.steer.arena.runner import AnalyticWind, fly_episode, load_scenarios, scenario_at
 from stratotrack.steer.arena.sim import S, new_state, simulate_interval
 from stratotrack.steer.arena.wind import (
-    DecoderWeights, decode_wind_grid, load_decoder_weights, resize_half_pixel, stream_to_wind,
+    decode_wind_grid, load_decoder_weights, resize_half_pixel, stream_to_wind,
 )
 from stratotrack.steer.control import DOWN, STAY, UP, Forecast
 from stratotrack.steer.power import BATTERY_CAPACITY_WH, next_sunrise_sunset, sun_position

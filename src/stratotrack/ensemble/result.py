@@ -128,7 +128,7 @@ class EnsembleResult:
             data[f"{tag}_density"] = ((la, lo), prob / area, {
                 "long_name": f"probability density: {name}", "units": "km-2", **attrs})
             thr = p.hdr_thresholds(prob, area, self.levels)
-            data[f"{tag}_hdr_threshold"] = (f"level", np.array(thr), {
+            data[f"{tag}_hdr_threshold"] = ("level", np.array(thr), {
                 "long_name": f"density above which the highest-density region holds each level: {name}",
                 "units": "km-2"})
             ell = self.ellipses(name)

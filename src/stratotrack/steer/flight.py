@@ -205,7 +205,6 @@ def _reach(spec: BalloonSpec, z0: float):
 
 def _stages(spec: BalloonSpec, z0: float, t_end: float, gas_t: float):
     """(profile, initial state [2], start command) of the flight."""
-    from ..flight import superpressure as sp
     from ..flight.models import superpressure as spm
     from ..flight.models import zeropressure as zp
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
 from ..flight.superpressure import MIN_SOLAR_ELEVATION_DEG, solar_attenuation

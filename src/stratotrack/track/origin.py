@@ -17,7 +17,6 @@ A small table of real radiosonde stations ships as an example (:data:`STATIONS`)
 from __future__ import annotations
 
 import csv as _csv
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 

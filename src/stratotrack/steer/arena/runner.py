@@ -27,7 +27,7 @@ from ..control import DOWN, STAY, UP, Observation
 from ..power import BATTERY_CAPACITY_WH, BATTERY_START_SOC, is_day, latlng_from_offset, sun_position
 from ..safety import PowerSafety, SafetyLayers
 from .sim import OK, STATUS_NAMES, S, new_state, simulate_interval
-from .wind import ArenaForecast, DecoderWeights, decode_wind_grid, load_decoder_weights
+from .wind import ArenaForecast, DecoderWeights, decode_wind_grid
 
 __all__ = ["Scenario", "EpisodeResult", "load_scenarios", "find_weights", "fly_episode", "arena_wind",
            "AnalyticWind", "scenario_at",
