@@ -1020,9 +1020,10 @@ def _load_row(sf, si, r, i, t, la, lo, z, xs, stage, status, next_out, t_end, co
 def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, khint, thint, next_out,
                    codes, vals, t_end, h, t_until, out_dt, stop_outside,
                    o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, trig, sf, si):
-    """Whole steps for the particles ``rows`` (one block, stepped in the thread's scratch sf, si) in lockstep; a step with an event, an output point inside it or a sample outside the data
-    (when stopping there) is redone by the scalar state machine :func:`_advance_one`.  The state of a row stays in
-    the scratch between steps and goes back to the particle arrays when it ends and around the state machine."""
+    """Whole steps for the particles ``rows`` (one block, stepped in the thread's scratch sf, si) in lockstep; a
+    step with an event, an output point inside it or a sample outside the data (when stopping there) is redone by
+    the scalar state machine :func:`_advance_one`. The state of a row stays in the scratch between steps and goes
+    back to the particle arrays when it ends and around the state machine."""
     B = BLOCK
     sgn = 1.0 if h > 0 else -1.0
     nr = rows.shape[0]

@@ -20,7 +20,8 @@ __all__ = ["Waypoint", "Route", "parse_waypoint", "GreedyController"]
 def check_place(what: str, lat, lon, radius) -> None:
     """One clear :class:`InputError` for a place (``what`` names it) with an invalid latitude, longitude or radius."""
     if not (-90.0 <= float(lat) <= 90.0) or not np.isfinite(lon):
-        raise InputError(f"{what} at {lat!r}, {lon!r} is invalid; expected a latitude in -90..90 and a finite longitude")
+        raise InputError(f"{what} at {lat!r}, {lon!r} is invalid; expected a latitude in -90..90 and a finite "
+                         f"longitude")
     if not (np.isfinite(radius) and radius > 0):
         raise InputError(f"{what} radius {radius!r} m is invalid; expected a positive distance")
 

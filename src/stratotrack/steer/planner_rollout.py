@@ -1,13 +1,15 @@
 """The planner's roll-out: many candidate altitude plans flown at once over a forecast grid in the local x/y plane.
 
 A plan is a sequence of target pressures, each held over a segment of the look-ahead (segment k ends
-``seg_end[plan, k]`` seconds after the decision). Each plan is flown from the balloon's state with the same pressure tracker the controller executes
-(:func:`tracker_action`): below the target by more than ``deadband`` it pumps (DOWN, the pressure rises at the
-learned ``rate_down``), above it it vents (UP, the pressure falls at ``rate_up``), otherwise it stays. The wind is
-the forecast interpolated multilinearly (each coordinate clipped to the grid, as ``Forecast.uv``) plus the
-measured-minus-forecast correction at that pressure, fading with lead time (``exp(-lead / tau_corr)``); pumping between
-``night_from`` and ``night_until`` (s from the decision) stops after ``night_pump_budget_wh`` (the battery must
-last the night) and nothing moves vertically before ``frozen_until`` (a power safety layer that paused control). The wind is held over each roll-out step, as the arena holds it over each 3-minute decision.
+``seg_end[plan, k]`` seconds after the decision). Each plan is flown from the balloon's state with the same pressure
+tracker the controller executes (:func:`tracker_action`): below the target by more than ``deadband`` it pumps (DOWN,
+the pressure rises at the learned ``rate_down``), above it it vents (UP, the pressure falls at ``rate_up``), otherwise
+it stays. The wind is the forecast interpolated multilinearly (each coordinate clipped to the grid, as
+``Forecast.uv``) plus the measured-minus-forecast correction at that pressure, fading with lead time (``exp(-lead /
+tau_corr)``); pumping between ``night_from`` and ``night_until`` (s from the decision) stops after
+``night_pump_budget_wh`` (the battery must last the night) and nothing moves vertically before ``frozen_until`` (a
+power safety layer that paused control). The wind is held over each roll-out step, as the arena holds it over each
+3-minute decision.
 
 Each plan's score: the discounted sum over steps of the station-keeping reward (1 within the radius plus a small
 bonus for being nearer the centre; outside, BLE's shaped reward ``c 2^(-(d - R) / tau)``), in reward-hours; minus

@@ -127,10 +127,11 @@ PAYLOAD_PRIOR = FallPrior("payload", DEFAULT_DESCENT, V0_LOG_SD, BETA_PRIOR[0], 
 #: an operational radiosonde (about 0.1 kg) falls with the remnants of its 0.2-0.6 kg balloon, 30-50 m of unwinder
 #: string and a small parachute (or none): the train is mostly balloon remnants, whose drag area is not fixed; the
 #: six Oakland sondes fell about twice as fast near the ground as an amateur payload but no faster at 30 km (their
-#: rate grows with height as rho^-1/3, not rho^-1/2).  Fall rates vary widely between stations, with and without
-#: parachutes (Ingleby et al. 2022, "On the quality of RS41 radiosonde descent data", AMT 15, 165).  No published fit of the law was found: the centre and spread are CALIBRATED ON THE SIX OAKLAND RS41
-#: DESCENTS in shared/ (whole-descent fits: v0 5.6-16.4 m/s, geometric mean 10.2, log sd 0.36; beta 0.18-0.47, mean
-#: 0.33, sd 0.10), widened for a sample of six and for other stations' parachutes (v0 log sd 0.5, beta sd 0.12).
+#: rate grows with height as rho^-1/3, not rho^-1/2). Fall rates vary widely between stations, with and without
+#: parachutes (Ingleby et al. 2022, "On the quality of RS41 radiosonde descent data", AMT 15, 165). No published fit
+#: of the law was found: the centre and spread are CALIBRATED ON THE SIX OAKLAND RS41 DESCENTS in shared/
+#: (whole-descent fits: v0 5.6-16.4 m/s, geometric mean 10.2, log sd 0.36; beta 0.18-0.47, mean 0.33, sd 0.10),
+#: widened for a sample of six and for other stations' parachutes (v0 log sd 0.5, beta sd 0.12).
 #: validation/track_oakland.py evaluates it leave-one-out (each flight with the prior of the other five).
 RADIOSONDE_PRIOR = FallPrior("radiosonde", 10.0, 0.5, 0.33, 0.12,
                              "radiosonde train: calibrated on six Oakland RS41 descents, see RADIOSONDE_PRIOR")
