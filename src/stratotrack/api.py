@@ -119,9 +119,6 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
     step = float(step)
     if not (math.isfinite(step) and step > 0):
         raise InputError(f"step {step!r} s is invalid; expected a positive number of seconds")
-    kw = dict(ascent_rate=ascent_rate, burst_altitude=burst_altitude, descent_rate=descent_rate,
-              float_altitude=float_altitude, duration=duration, stop=stop, landing_altitude=landing_altitude,
-              launch_altitude=launch_altitude)
     key = None
     if scalar and type(profile) is str and (type(t0) is float or np.ndim(t0) == 0):
         t0 = float(t0)
@@ -134,7 +131,8 @@ def predict(lat, lon, alt=0.0, time=None, profile="standard", *, ascent_rate=5.0
                 key = None
                 break
     if key is not None:
-        return _single(key, field, lat, lon, alt, t0, output_interval, outside, backend, result)
+        return _single(key, field, lat, lon, alt, t0, output_interval, outside, backend, result,
+                       burst_altitude, float_altitude)
     kw = dict(ascent_rate=ascent_rate, burst_altitude=burst_altitude, descent_rate=descent_rate,
               float_altitude=float_altitude, duration=duration, stop=stop, landing_altitude=landing_altitude,
               launch_altitude=launch_altitude)
@@ -170,7 +168,8 @@ _IDLE_BYTES = 32 * 2**20
 _idle_bytes = [0]
 
 
-def _single(key, field, lat, lon, alt, t0, output_interval, outside, backend, result):
+def _single(key, field, lat, lon, alt, t0, output_interval, outside, backend, result, burst_altitude,
+            float_altitude):
     """predict() for one start whose plan is cached (``key``, see :func:`_cached_plan`)."""
     prof, shape, codes, vals, t_end, params = _cached_plan(key)
     t_end = float(t_end[0]) + (t0 - key[3])
@@ -178,7 +177,7 @@ def _single(key, field, lat, lon, alt, t0, output_interval, outside, backend, re
     if field.time_mode == "series":
         field.check_times(t0)
     if outside == "stop":
-        _check_outside(field, key[0], outside, alt, key[7], key[9])
+        _check_outside(field, key[0], outside, alt, burst_altitude, float_altitude)
     pool_key = (key, output_interval, outside, backend)
     idle = _IDLE.get(pool_key)
     integ = size = None

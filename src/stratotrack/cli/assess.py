@@ -134,7 +134,9 @@ def _assess(st, A, wind, track, lat, lon, alt, time, duration, members, seed, wi
     w = st.open_wind(wind)
     if track is None and (lat is None or lon is None):
         raise InputError("give --lat and --lon of a drift, or --track with a flight file")
-    client = _connect(scheduler)  # the ensemble (--members) and the termination falls run on it
+    from .ensemble import _client
+
+    client = _client(scheduler)  # the ensemble (--members) and the termination falls run on it
     try:
         if track is not None:
             import stratotrack.io as sio
@@ -152,12 +154,6 @@ def _assess(st, A, wind, track, lat, lon, alt, time, duration, members, seed, wi
     finally:
         if client is not None:
             client.close()
-
-
-def _connect(scheduler):
-    from .ensemble import _client
-
-    return _client(scheduler)
 
 
 def _report(A, traj, site_list, sensor, tles, min_elevation, zones, piece_list, w, every, samples, threshold,

@@ -311,8 +311,6 @@ def analyse(t, lat, lon, alt, *, window=600.0, default_descent=5.0, fixes=None,
                          pivot, post)
 
 
-
-
 #: a minute's fall rate departs from any power law by about 5% (the pendulum, turbulence, vertical air motion)
 PIECE_LOG_SD = 0.05
 #: how far the fall departs from one power law, per unit of ln(rho0/rho) between a piece and the latest piece (about
