@@ -118,9 +118,13 @@ def _key() -> str:
     from ._twins import reachable_modules
 
     h = hashlib.sha256(f"{_numba_version()} {sys.version} {sys.platform}".encode())
-    for mod in (*reachable_modules(), backends):  # the kernels and every module whose kernels they compile in
-        st = os.stat(mod.__file__)
-        h.update(f"{mod.__file__} {st.st_mtime_ns} {st.st_size}".encode())
+    # the kernels, every module whose kernels they compile in, and the sampler's intrinsic (not imported here: it
+    # needs numba)
+    files = [mod.__file__ for mod in (*reachable_modules(), backends)]
+    files.append(os.path.join(os.path.dirname(files[-1]), os.pardir, "wind", "_intrinsics.py"))
+    for file in files:
+        st = os.stat(file)
+        h.update(f"{file} {st.st_mtime_ns} {st.st_size}".encode())
     return h.hexdigest()[:16]
 
 
