@@ -19,7 +19,9 @@ processes load it in well under a second.  Routes considered:
 Loading the compiled kernels from numba's cache is itself 0.3-2 s in a new process (numba's type registries are
 set up on the first compiled call), more than a whole flight takes uncompiled; so the first small run of every
 process runs uncompiled too (:data:`stratotrack.engine.backends.PYTHON_FIRST_STEPS`), and the compiled kernels
-load on the second.  A one-shot ``stratotrack predict`` never loads them.
+load on the second.  A one-shot ``stratotrack predict`` never loads them, and does not import numba either: the
+kernels are declared through :mod:`stratotrack._jit`, which makes numba's dispatchers when compiled code is first
+needed; this module finds numba's cache folder and version without importing it.
 
 ``STRATOTRACK_COLD_START`` chooses: ``background`` (default, the route above), ``python`` (uncompiled small runs,
 no background compilation: tests), ``compile`` (always compile in the process).
