@@ -150,11 +150,11 @@ def _params(func) -> list:
 def _kernel():
     import numba
 
-    from .. import _jit
+    from .._jit import load
     from . import kernels as K
     from ._twins import twins
 
-    _jit.load()  # the kernels' globals are numba's dispatchers, as the CUDA target expects
+    load()  # the kernels' globals are numba's dispatchers, as the CUDA target expects
     swap = {}
     try:  # numba-cuda types its own literal_unroll, not numba's
         from numba.cuda.misc.special import literal_unroll as cuda_unroll

@@ -53,10 +53,10 @@ def _cache_dir() -> Path | None:
     """numba's cache folder for the kernels (where their compiled code goes), or None if there is none.  Found as
     numba's cache locator finds it, without importing numba while numba is not loaded (a one-shot run on the python
     backend never loads it); numba's own answer once it is (they agree: tests/test_cold_start.py)."""
-    from .. import _jit
+    from .._jit import loaded
     from . import kernels
 
-    if not _jit.loaded():
+    if not loaded():
         found = _numba_cache_dir(kernels.__file__)
         if found is not None:
             return found
