@@ -6,7 +6,9 @@ Cases, each with 1 and 2 numba threads: 10,000 drifters at 16-22 km for 72 h (ho
 flights (5 m/s to 30 km, drag descent at 5 m/s) from the ground; both from members spread over about 1,000 km.
 Then the drift again keeping every step's position (against the hourly run), the NumPy reference on a subsample
 (the ratio of the compiled engine to it), and steered balloons for 48 h with a trivial controller deciding every
-180 s against the same run without a controller.  The machine is shared: each line reports the load average.
+180 s against the same run without a controller (and with the particles' records left in their own order during
+the run, as before Integrator.physical_order).  ``--controller-only`` runs only this last case.  The machine is
+shared: each line reports the load average.
 
 The field has the shape of a GFS 0.25-degree cycle restricted to the stratosphere: 721 x 1440 points, 12
 pressure levels from 150 to 10 hPa with geopotential height, 3-hourly over 72 h (25 times), float32 (about 3.7 GB
@@ -106,6 +108,8 @@ def main():
     ap.add_argument("--reference-particles", type=int, default=300,
                     help="particles of the NumPy reference's subsample (timed over 20 steps)")
     ap.add_argument("--skip-single", action="store_true", help="skip the single-prediction latency")
+    ap.add_argument("--controller-only", action="store_true",
+                    help="only the controller case (with and without a controller; implies --skip-single)")
     args = ap.parse_args()
 
     import stratotrack as st
@@ -164,6 +168,9 @@ def main():
     threads = [int(x) for x in args.threads.split(",")]
     print(f"ensembles of {n} members, step {step:g} s ({os.cpu_count()} CPUs, numba threading layer "
           f"'{numba.threading_layer()}'; load = 1-minute load average at the end of each run)")
+    if args.controller_only:
+        numba.set_num_threads(max(threads))
+        return _controller_case(steer_run, trivial, n, c_dur, step, max(threads), args.repeat)
     rates = {}
     for nt in threads:
         numba.set_num_threads(nt)
@@ -199,21 +206,7 @@ def main():
         print(f"  compiled / NumPy, {case}: " + ", ".join(f"{rates[case, k] / ref[case]:.0f}x ({k} thr)"
                                                          for k in threads))
 
-    # the controller: a trivial decision every 180 s for every particle, 48 h, against the same run without
-    base, base_integ = _timed(steer_run(None), args.repeat)
-    _line("steer 48 h, no controller", n * c_dur / step, base, nt)
-    cbase = _CPU[-1]
-    wall, integ = _timed(steer_run(trivial), args.repeat)
-    decisions = int(c_dur // 180.0) + 1
-    kernel = integ.engine_seconds - base_integ.engine_seconds
-    python = (wall - base) - kernel - integ.control_seconds
-    _line("steer 48 h, controller every 180 s", n * c_dur / step, wall, nt,
-          f"  (+{100 * (wall - base) / base:.0f}% wall, +{100 * (_CPU[-1] - cbase) / cbase:.0f}% cpu; "
-          f"{1e3 * (wall - base) / decisions:.2f} ms wall per decision: {1e3 * integ.control_seconds / decisions:.2f} "
-          f"ms in the controller call and its checks, {1e3 * kernel / decisions:.2f} ms more in the kernel (a call "
-          f"per interval), {1e3 * python / decisions:.2f} ms in the runner's Python)")
-    print(f"peak RSS: {peak_rss_gb():.2f} GiB")
-
+    _controller_case(steer_run, trivial, n, c_dur, step, nt, args.repeat)
     if args.skip_single:
         return
     # single standard-profile prediction, warm
@@ -229,6 +222,31 @@ def main():
     print(f"single standard prediction (warm, 1 thread): engine {np.median(engine) * 1e3:.3f} ms, "
           f"whole predict() incl. Dataset {np.median(times) * 1e3:.1f} ms (median of 50)")
 
+
+def _controller_case(steer_run, trivial, n, c_dur, step, nt, repeat):
+    """The controller: a trivial decision every 180 s for every particle, 48 h, against the same run without; then
+    the same with the records left in the particles' order during the run (Integrator.physical_order False)."""
+    base, base_integ = _timed(steer_run(None), repeat)
+    _line("steer 48 h, no controller", n * c_dur / step, base, nt)
+    cbase = _CPU[-1]
+    decisions = int(c_dur // 180.0) + 1
+    for physical in (True, False):
+        def make():
+            integ = steer_run(trivial)()
+            integ.physical_order = physical
+            return integ
+
+        wall, integ = _timed(make, repeat)
+        kernel = integ.engine_seconds - base_integ.engine_seconds
+        python = (wall - base) - kernel - integ.control_seconds
+        label = "steer 48 h, controller every 180 s" + ("" if physical else " (records in particles' order)")
+        _line(label, n * c_dur / step, wall, nt,
+              f"  (+{100 * (wall - base) / base:.0f}% wall, +{100 * (_CPU[-1] - cbase) / cbase:.0f}% cpu; "
+              f"{1e3 * (wall - base) / decisions:.2f} ms wall per decision: "
+              f"{1e3 * integ.control_seconds / decisions:.2f} ms in the controller call and its checks, "
+              f"{1e3 * kernel / decisions:.2f} ms more in the kernel (a call per interval), "
+              f"{1e3 * python / decisions:.2f} ms in the runner's Python)")
+    print(f"peak RSS: {peak_rss_gb():.2f} GiB")
 
 if __name__ == "__main__":
     main()

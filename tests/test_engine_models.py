@@ -200,3 +200,94 @@ def test_blocks_whose_particles_are_in_different_models_follow_the_same_paths_as
         for x, y in ((together.time, alone.time), (together.lat, alone.lat), (together.lon, alone.lon),
                      (together.alt, alone.alt)):
             np.testing.assert_array_equal(x[i, :k], y[0, :k])
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_records_kept_in_locality_order_change_nothing(monkeypatch, backward):
+    """run() with a controller keeps the particles' records physically in locality order (permuted again at each
+    re-order) and puts them back when it returns.  Everything must be identical to the same run with the records
+    left in the particles' order (physical_order False): outputs, events, status, clamped counts, final state, the
+    views each decision saw, a change the controller makes to the stages, and streaming take_chunks."""
+    from stratotrack.engine import runner
+
+    monkeypatch.setattr(runner, "REORDER_SECONDS", 4 * H)  # re-ordered (and permuted) many times in the run
+    rng = np.random.default_rng(21)
+    n = 3 * BLOCK + 5
+    lat, lon = rng.uniform(-75.0, 75.0, n), rng.uniform(-180.0, 180.0, n)
+    alt, energy = rng.uniform(15000.0, 22000.0, n), rng.uniform(1e4, 1e5, n)
+    stage = Stage("fly", "valve", (2.0, 1.5, 10.0), "none", None, "end")
+    codes, vals = Profile("test", [stage]).encode(n)
+    sgn = -1.0 if backward else 1.0
+    t0 = np.full(n, T0) + sgn * rng.integers(0, 4, n) * H  # some start later (or earlier backward)
+    t_end = t0 + sgn * H * rng.integers(NSTEPS // 3, NSTEPS, n)  # some end mid-run: events, statuses
+
+    def run(physical):
+        seen = []
+
+        def controller(view):
+            seen.append((view.t, view.lat.copy(), view.lon.copy(), view.alt.copy(), view.time.copy(),
+                         view.state.copy(), view.command.copy(), view.stage.copy(), view.running.copy()))
+            if len(seen) == 4:  # the caller may change the stages between calls: here, half the ascent rates
+                view.integrator.vals[::2, 0, 0] = 3.0
+            # a function of each particle's own state: a permutation bug sends another particle's command
+            return np.where(view.alt < 17000.0 + 20.0 * view.lat, 1.0,
+                            np.where(view.state[:, 0] > 5e4, -1.0, 0.0))
+
+        integ = Integrator(field("pressure levels"), t0, lat, lon, alt, codes, vals.copy(), t_end, step=H,
+                           output_interval=2 * H, backward=backward, state=np.stack([energy, np.zeros(n)], axis=1),
+                           controller=controller, control_interval=EVERY * H)
+        integ.physical_order = physical
+        integ.run()
+        return integ, seen
+
+    a, seen_a = run(True)
+    b, seen_b = run(False)
+    assert len(seen_a) == len(seen_b) > 10
+    for x, y in zip(seen_a, seen_b):
+        for u, v in zip(x, y):
+            np.testing.assert_array_equal(u, v)
+    ra, rb = a.result(), b.result()
+    for f in ("time", "lat", "lon", "alt", "stage", "n_obs", "ev_time", "ev_lat", "ev_lon", "ev_alt", "ev_kind",
+              "status", "clamped"):
+        np.testing.assert_array_equal(getattr(ra, f), getattr(rb, f), err_msg=f)
+    for f in ("t", "lat", "lon", "alt", "state", "command", "stage", "status", "next_out", "t_end", "vals"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f)
+    # it did things: particles ended at many times (their events), commands moved them up and down
+    assert np.unique(ra.ev_time[:, 0]).size > 10 and np.ptp(ra.alt[np.isfinite(ra.alt)]) > 1000.0
+    assert a._pid is None  # records back in the particles' order
+    # the same particles again from the end state: streaming chunks equal too
+    for integ in (a, b):
+        integ.t_end[:] = integ.t + sgn * 6 * H
+        integ.status[:] = 0
+        integ.take_chunks()
+        integ.run()
+    for x, y in zip(a.take_chunks(), b.take_chunks()):
+        for u, v in zip(x, y):
+            np.testing.assert_array_equal(u, v)
+
+
+def test_a_bad_command_names_the_particle_in_its_own_order_with_records_in_locality_order():
+    rng = np.random.default_rng(3)
+    n = 2 * BLOCK + 1
+    lat, lon = rng.uniform(-60.0, 60.0, n), rng.uniform(-180.0, 180.0, n)
+    bad = 7
+
+    def controller(view):
+        if view.t > T0 + 5 * EVERY * H:  # after re-orders
+            return np.where(np.arange(n) == bad, np.where(view.running, 5.0, 0.0), 0.0)
+        return np.zeros(n)
+
+    stage = Stage("fly", "valve", (2.0, 1.5, 10.0), "none", None, "end")
+    codes, vals = Profile("test", [stage]).encode(n)
+    t0 = np.full(n, T0)
+    stopped = []
+    for physical in (True, False):
+        integ = Integrator(field("pressure levels"), t0, lat, lon, np.full(n, 18000.0), codes, vals,
+                           t0 + H * NSTEPS, step=H, controller=controller, control_interval=EVERY * H)
+        integ.physical_order = physical
+        with pytest.raises(InputError, match=f"command 5 for particle {bad} "):
+            integ.run()
+        stopped.append(integ)
+    # the run stopped with the records back in the particles' order
+    for f in ("t", "lat", "lon", "alt", "state", "command", "status"):
+        np.testing.assert_array_equal(getattr(stopped[0], f), getattr(stopped[1], f), err_msg=f)

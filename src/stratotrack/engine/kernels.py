@@ -851,13 +851,15 @@ def _status_from_flags(fl):
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, next_out,
                  codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                 o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf, si, row):
+                 o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, pid, sf, si, row):
     """Advance particle i (row ``row`` of the block scratch sf, si).  One RK4 call site, driven by a small state machine:
 
     phase 0 tries the rest of the current step and finds the earliest event in it; phase 1 computes output points
     that fall strictly before the end of what phase 0 covers (partial steps from the step's start); phase 2
     computes the state at an event inside the step.  Then the step (or its part up to the event) is accepted.
+    Its output points, events and clamped-sample counts go to row ``pid[i]`` of their buffers.
     """
+    p = pid[i]
     ti = t[i]
     lai = la[i]
     loi = lo[i]
@@ -932,7 +934,7 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, sta
             else:
                 target = ti + theta * rem
         elif phase == 1:
-            _append(i, o_t, o_la, o_lo, o_z, o_st, o_n, nxt, la1, lo1, z1, s)
+            _append(p, o_t, o_la, o_lo, o_z, o_st, o_n, nxt, la1, lo1, z1, s)
             nxt += sgn * out_dt
         # more output points strictly before the end of this (partial) step?
         if phase <= 1 and sgn * (nxt - target) < -TIME_TOL:
@@ -955,13 +957,13 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, sta
         if fle != 0:
             if stop_outside:
                 st = _status_from_flags(fle)
-                _append(i, o_t, o_la, o_lo, o_z, o_st, o_n, ti, lai, loi, zi, s)
-                _append(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, EV_LEFT)
+                _append(p, o_t, o_la, o_lo, o_z, o_st, o_n, ti, lai, loi, zi, s)
+                _append(p, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, EV_LEFT)
                 break
-            _count(clamp, i, fle)
+            _count(clamp, p, fle)
         if ev == 0:
             if abs(nxt - target) <= TIME_TOL:
-                _append(i, o_t, o_la, o_lo, o_z, o_st, o_n, target, ela, elo, ez, s)
+                _append(p, o_t, o_la, o_lo, o_z, o_st, o_n, target, ela, elo, ez, s)
                 nxt += sgn * out_dt
             ti = target
             lai, loi, zi, q0i, q1i = ela, elo, ez, eq0, eq1
@@ -969,17 +971,17 @@ def _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, sta
             continue
         if ev == 1 and (term == T_ABOVE or term == T_BELOW):
             ez = tv
-        _append(i, o_t, o_la, o_lo, o_z, o_st, o_n, target, ela, elo, ez, s)
+        _append(p, o_t, o_la, o_lo, o_z, o_st, o_n, target, ela, elo, ez, s)
         if abs(nxt - target) <= TIME_TOL:
             nxt += sgn * out_dt
         ti = target
         lai, loi, zi, q0i, q1i = ela, elo, ez, eq0, eq1
         rem = step_end - ti
         if ev == 2:
-            _append(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, EV_MAX_DURATION)
+            _append(p, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, EV_MAX_DURATION)
             st = MAX_DURATION
             break
-        _append(i, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, s)
+        _append(p, e_t, e_la, e_lo, e_z, e_kind, e_n, ti, lai, loi, zi, s)
         s += 1
         if s >= nst:
             s = nst - 1
@@ -1019,7 +1021,7 @@ def _load_row(sf, si, r, i, t, la, lo, z, xs, stage, status, next_out, t_end, co
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, khint, thint, next_out,
                    codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                   o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, trig, sf, si):
+                   o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, pid, trig, sf, si):
     """Whole steps for the particles ``rows`` (one block, stepped in the thread's scratch sf, si) in lockstep; a
     step with an event, an output point inside it or a sample outside the data (when stopping there) is redone by
     the scalar state machine :func:`_advance_one`. The state of a row stays in the scratch between steps and goes
@@ -1094,15 +1096,16 @@ def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage
                 next_out[i] = sf[F_NEXT * B + r]
                 _advance_one(i, data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, next_out,
                              codes, vals, t_end, h, t[i] + h, out_dt, stop_outside,
-                             o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, sf, si, r)
+                             o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, pid, sf, si,
+                             r)
                 _load_row(sf, si, r, i, t, la, lo, z, xs, stage, status, next_out, t_end, codes, vals, h)
                 continue
             fl = si[J_FLAGS * B + r]
             if fl != 0:
-                _count(clamp, i, fl)
+                _count(clamp, pid[i], fl)
             tn = sf[F_T0 * B + r]
             if abs(sf[F_NEXT * B + r] - tn) <= TIME_TOL:
-                _append(i, o_t, o_la, o_lo, o_z, o_st, o_n, tn, sf[F_LA0 * B + r], sf[F_LO0 * B + r],
+                _append(pid[i], o_t, o_la, o_lo, o_z, o_st, o_n, tn, sf[F_LA0 * B + r], sf[F_LO0 * B + r],
                         sf[F_Z0 * B + r], stage[i])
                 sf[F_NEXT * B + r] += sgn * out_dt
     for r in range(nr):
@@ -1124,7 +1127,7 @@ def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage
 @njit(cache=True, parallel=True, error_model="numpy", _nrt=False)
 def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, khint, thint, next_out,
             codes, vals, t_end, h, t_until, out_dt, stop_outside,
-            o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, order, trig, sf, si,
+            o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, pid, order, trig, sf, si,
             same_rows):
     """Advance every running particle by whole steps of ``h`` up to ``t_until`` (in place).  The engine's one
     entry point: every backend that runs these kernels calls it.
@@ -1134,7 +1137,8 @@ def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, khi
     parameters come from ``codes``/``vals`` (see :meth:`stratotrack.flight.Profile.encode`) and may be changed
     between calls.  Output points and events are appended to the ``o_*`` and ``e_*`` buffers; ``clamp`` counts,
     per particle, the steps that sampled outside the data (above, below, time, region) when not stopping there.
-    Particles are stepped in blocks of BLOCK consecutive entries of ``order`` (a permutation of the particles: the
+    These three are written at row ``pid[i]`` for particle i (the identity, or where the caller keeps the
+    particles' records in an order of its own: the particle each record belongs to).  Particles are stepped in blocks of BLOCK consecutive entries of ``order`` (a permutation of the particles: the
     results do not depend on it, but blocks of nearby particles share the wind data they read, see
     :func:`locality_order`).  ``trig`` [n, 3] carries each particle's cos/sin of latitude and the latitude they
     belong to from step to step (see :func:`particle_trig`).  ``sf``, ``si`` are the lockstep scratch from
@@ -1155,7 +1159,7 @@ def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, khi
             b1 = min(n, b0 + BLOCK)
             _advance_block(order[b0:b1], data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, khint,
                            thint, next_out, codes, vals, t_end, h, t_until, out_dt, stop_outside, o_t, o_la, o_lo,
-                           o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, trig, sf[g], si[g])
+                           o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, pid, trig, sf[g], si[g])
 
 
 def particle_trig(n):

@@ -69,14 +69,39 @@ class ControlState:
     ``t`` the decision time (s since 1970-01-01T00:00Z); per particle ``time``, ``lat``, ``lon`` (any convention),
     ``alt``, ``state`` [n, 2] (the model's state slots), ``command`` (the command in force), ``stage``, ``running``;
     ``integrator`` the integrator itself (its ``field``, ``codes``, ``vals`` for a look-ahead of its own).
+
+    Particle i is the integrator's particle i.  While :meth:`Integrator.run` keeps the particles' records in its
+    own order (see :attr:`Integrator.physical_order`), each of these is gathered into the particles' order when it
+    is first read (a controller pays only for what it reads).
     """
+
+    _FIELDS = {"time": "t", "lat": "lat", "lon": "lon", "alt": "alt", "state": "state", "command": "command",
+               "stage": "stage"}
 
     def __init__(self, integ: "Integrator", t: float, running=None):
         self.t = t
         self.integrator = integ
-        self.time, self.lat, self.lon, self.alt = integ.t, integ.lat, integ.lon, integ.alt
-        self.state, self.command, self.stage = integ.state, integ.command, integ.stage
-        self.running = integ.running if running is None else running
+        self._inv = integ._inv
+        if self._inv is None:
+            self.time, self.lat, self.lon, self.alt = integ.t, integ.lat, integ.lon, integ.alt
+            self.state, self.command, self.stage = integ.state, integ.command, integ.stage
+            self.running = integ.running if running is None else running
+        else:
+            self._running = running
+
+    def __getattr__(self, name):  # (only for the fields not set in __init__: records in the integrator's order)
+        inv = self.__dict__.get("_inv")
+        if inv is None:
+            raise AttributeError(name)
+        if name == "running":
+            run = self._running
+            value = (self.integrator.running if run is None else run)[inv]
+        elif name in self._FIELDS:
+            value = getattr(self.integrator, self._FIELDS[name])[inv]
+        else:
+            raise AttributeError(name)
+        self.__dict__[name] = value
+        return value
 
 
 def _describe(controller) -> str:
@@ -85,6 +110,11 @@ def _describe(controller) -> str:
 
 class Integrator:
     """Particles advanced by the compiled RK4 kernel, chunk by chunk.
+
+    ``physical_order`` (default True): during :meth:`run` with a controller (more than one block of particles), the
+    particles' records (position, state, command, stage, hints) are kept physically in locality order, permuted
+    each time the order is made again and put back in the particles' order when :meth:`run` returns, so that each
+    of the run's many short kernel calls reads them sequentially; results do not depend on it.
 
     Between calls to :meth:`advance` a caller may change ``codes``/``vals`` (for example the target altitude of a
     ``target`` stage: ``vals[:, stage, 0]``) or ``command`` (what the particle's model obeys, see
@@ -97,6 +127,8 @@ class Integrator:
     seconds; a bad answer (wrong shape, not finite, a command the particle's model does not know) raises
     :class:`~stratotrack.errors.InputError`.
     """
+
+    physical_order = True
 
     def __init__(self, field, t0, lat, lon, alt, codes, vals, t_end, *, step=60.0, output_interval=None,
                  backward=False, outside="clamp", state=None, command=None, controller=None,
@@ -185,7 +217,13 @@ class Integrator:
         self.backend = backends.choose(backend, n, self._expected_steps)
         self._kernel = None  # (advance function, the field's kernel arguments), made on the first advance
         self._scratch0 = None  # the scratch as made, for restart()
-        self._identity = None  # the order of a single block
+        self._identity = None  # the identity permutation (the order of a single block; pid when not permuted)
+        # While run() keeps the records physically in locality order (physical_order): the particle of each record
+        # (pid), its inverse, and the stages (codes, vals) in record order with a copy of the caller's to notice
+        # changes (None otherwise)
+        self._pid = None
+        self._inv = None
+        self._stages = None
 
     @property
     def nbytes(self) -> int:
@@ -231,6 +269,7 @@ class Integrator:
         self._scratch[1].fill(0)
         self._order = None
         self._order_time = None
+        self._pid = self._inv = self._stages = None
         ev = self.ev
         self._ev_block.fill(np.nan)
         ev["kind"].fill(-99)
@@ -323,11 +362,13 @@ class Integrator:
         if not same:
             # (one block needs no order)
             if self.n > K.BLOCK:
-                self._order = K.locality_order(self.lat, self.lon, run)
+                order = K.locality_order(self.lat, self.lon, run)
+                if self._pid is not None:  # records kept in locality order: permute them, step them in sequence
+                    self._permute(order)
+                    order = self._ids()
+                self._order = order
             else:
-                if self._identity is None:  # (the kernel does not write to it)
-                    self._identity = np.arange(self.n, dtype=np.int64)
-                self._order = self._identity
+                self._order = self._ids()
             self._order_time = t_until
         if self._kernel is None:
             if self.backend == "cpu":
@@ -337,19 +378,65 @@ class Integrator:
         ev = self.ev
         o_t, o_la, o_lo, o_z, o_st = self._out
         start = _time.perf_counter()
+        if self._pid is None:
+            codes, vals, pid = self.codes, self.vals, self._ids()
+        else:
+            codes, vals, pid = self._stage_records()
         advance(*field_args, self.t, self.lat, self.lon, self.alt, self.xs, self.stage, self.status,
-                self.khint, self.thint, self.next_out, self.codes, self.vals, self.t_end, self.h,
+                self.khint, self.thint, self.next_out, codes, vals, self.t_end, self.h,
                 t_until, self.out_dt, self.stop_outside, o_t, o_la, o_lo, o_z, o_st, self._count,
                 ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped,
-                self._order, self._trig, *self._scratch, same)
+                pid, self._order, self._trig, *self._scratch, same)
         self.engine_seconds += _time.perf_counter() - start
         if (max(self._count.tolist()) if self.n <= K.BLOCK else self._count.max(initial=0)) >= o_t.shape[1]:
             raise RuntimeError("internal error: the output buffers overflowed")
+
+    def _ids(self) -> np.ndarray:
+        """The identity permutation (made once; the kernel does not write to it)."""
+        if self._identity is None:
+            self._identity = np.arange(self.n, dtype=np.int64)
+        return self._identity
+
+    # -- records in the integrator's own order (run() with a controller) ---------------------------------------------
+    def _keep_in_order(self) -> None:
+        """From now on the records are permuted whenever the locality order is made again (see physical_order)."""
+        self._pid = self._ids().copy()
+        self._inv = self._pid.copy()
+        self._stages = None
+        self._order = None  # (ordered, and so permuted, at the next call)
+
+    def _permute(self, order) -> None:
+        """Record k becomes the record that was at order[k] (in place: the attributes stay views of them)."""
+        self._p[:] = self._p[order]
+        self._pi[:] = self._pi[order]
+        self._pid = self._pid[order]
+        self._inv[self._pid] = self._ids()
+        self._stages = None
+
+    def _stage_records(self):
+        """(codes, vals, pid) for the kernel with the records in the integrator's own order: the stages in record
+        order, made again when the caller's codes or vals changed since they were made."""
+        st = self._stages
+        if st is None or not (np.array_equal(st[2], self.codes) and np.array_equal(st[3], self.vals)):
+            pid = self._pid
+            st = self._stages = (self.codes[pid], self.vals[pid], self.codes.copy(), self.vals.copy())
+        return st[0], st[1], self._pid
+
+    def _back_in_order(self) -> None:
+        """The records back in the particles' order (the end of run())."""
+        if self._pid is None:
+            return
+        inv = self._inv
+        self._p[:] = self._p[inv]
+        self._pi[:] = self._pi[inv]
+        self._pid = self._inv = self._stages = None
+        self._order = None
 
     def _decide(self, t: float, run) -> None:
         """Ask the controller for the next interval's commands and check them (``run``: the running particles)."""
         start = _time.perf_counter()
         view = ControlState(self, t, run)
+        rec = self._pid  # (records in the integrator's order: the commands are checked in the particles' order)
         cmd = self.controller(view)
         name = _describe(self.controller)
         try:
@@ -360,23 +447,27 @@ class Integrator:
             raise InputError(f"controller {name} returned commands of shape {arr.shape}; expected ({self.n},), one "
                              f"per particle")
         if not np.isfinite(arr).all():
-            bad = run & ~np.isfinite(arr)
+            bad = (run if rec is None else view.running) & ~np.isfinite(arr)
             if bad.any():
                 i = int(np.argmax(bad))
                 raise InputError(f"controller {name} returned {arr[i]!r} for particle {i} at t = {t:.0f} s; expected "
                                  f"a finite command")
         if self._command_sets:  # models of this run that know a fixed set of commands
-            model = None if self._one_model else self.codes[np.arange(self.n), self.stage, 0]
+            model = None
             for code, known in self._command_sets:
                 ok = np.isin(arr, known)
                 if ok.all():
                     continue
-                unknown = run & ~ok if model is None else run & (model == code) & ~ok
+                running = run if rec is None else view.running
+                if not self._one_model:
+                    stage = self.stage if rec is None else view.stage
+                    model = self.codes[np.arange(self.n), stage, 0]
+                unknown = running & ~ok if model is None else running & (model == code) & ~ok
                 if unknown.any():
                     i = int(np.argmax(unknown))
                     raise InputError(f"controller {name} returned command {arr[i]:g} for particle {i} at t = {t:.0f} "
                                      f"s; the {_models.BY_CODE[code].name} model knows {known.tolist()}")
-        np.copyto(self.command, arr, where=run)
+        np.copyto(self.command, arr if rec is None else arr[rec], where=run)
         self.control_seconds += _time.perf_counter() - start
 
     def run(self, chunk_seconds=None) -> None:
@@ -399,7 +490,19 @@ class Integrator:
         fwd = self.sgn > 0
         # the latest end of a running particle (particles only stop running, so it bounds every later chunk)
         last = self._extreme(self.t_end, run, fwd)
+        physical = self.controller is not None and self.physical_order and self.n > K.BLOCK and self._pid is None
+        if physical:
+            self._keep_in_order()
+        try:
+            self._run_chunks(run, last, fwd, steps_per_chunk)
+        finally:
+            if physical:
+                self._back_in_order()
+
+    def _run_chunks(self, run, last, fwd, steps_per_chunk) -> None:
+        """run()'s loop: chunks up to the end, a decision before each chunk with a controller."""
         clock = None
+        base = None
         while True:
             if self.controller is None or clock is None:
                 # whole steps for the slowest running particle; particles started later catch up on their own grid
@@ -512,5 +615,6 @@ class Integrator:
             ev_lon = ev["lon"] + 180.0
         np.mod(ev_lon, 360.0, out=ev_lon)
         np.subtract(ev_lon, 180.0, out=ev_lon)
-        return RawTrajectories(o_t, o_la, o_lo, o_z, o_st, counts, ev_t, ev_la, ev_lon, ev_z, ev_k,
-                               self.status.copy(), self.clamped.copy())
+        status = self.status.copy() if self._inv is None else self.status[self._inv]  # (asked during run())
+        return RawTrajectories(o_t, o_la, o_lo, o_z, o_st, counts, ev_t, ev_la, ev_lon, ev_z, ev_k, status,
+                               self.clamped.copy())
