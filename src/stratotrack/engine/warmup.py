@@ -51,15 +51,14 @@ def _mode() -> str:
 
 def _cache_dir() -> Path | None:
     """numba's cache folder for the kernels (where their compiled code goes), or None if there is none.  Found as
-    numba's cache locator finds it, without importing numba while numba is not loaded (a one-shot run on the python
-    backend never loads it); numba's own answer once it is (they agree: tests/test_cold_start.py)."""
-    from .._jit import loaded
+    numba's cache locator finds it, without importing numba (a one-shot run on the python backend never loads it),
+    the same way in the process that compiles and in those that look for its stamp; numba is asked only where its
+    settings could say otherwise (tests/test_cold_start.py checks that the two agree)."""
     from . import kernels
 
-    if not loaded():
-        found = _numba_cache_dir(kernels.__file__)
-        if found is not None:
-            return found
+    found = _numba_cache_dir(kernels.__file__)
+    if found is not None:
+        return found
     try:
         return Path(kernels.advance._cache._cache_path)
     except Exception:  # a numba without this layout: no stamp, compile in the process
