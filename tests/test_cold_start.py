@@ -22,7 +22,7 @@ ONE_SHOT = textwrap.dedent("""
     with contextlib.redirect_stdout(out):
         code = run({args!r})
     summary = json.loads(out.getvalue())
-    modules = sorted(m for m in ("numba", "llvmlite", "xarray", "pandas") if m in sys.modules)
+    modules = sorted(m for m in ("numba", "llvmlite", "xarray", "pandas", "pydantic") if m in sys.modules)
     from stratotrack import _jit
     loaded_after_cli = _jit.loaded()
     import stratotrack as st
@@ -51,6 +51,7 @@ def test_one_shot_predict_imports_no_numba_and_compiled_runs_after_it_are_unchan
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert got["code"] == 0
+    # (pydantic: Typer's option adapters, replaced for plain options by the command line's own coercion)
     assert got["modules"] == [], f"a one-shot predict imported {got['modules']}"
     assert not got["loaded_after_cli"] and got["loaded"]
     # the command line's flight (uncompiled) lands where the python backend lands here
