@@ -74,7 +74,8 @@ def main():
         cpu = []
         walls = sorted(wall(CLI, env, cpu)[0] for _ in range(args.repeat))
         cpu.sort()
-        print(f"later processes: stratotrack predict wall min {walls[0]:.2f} s, median {walls[len(walls) // 2]:.2f} s, "
+        print(f"later processes: stratotrack predict wall min {walls[0]:.2f} s, "
+              f"median {walls[len(walls) // 2]:.2f} s, "
               f"max {walls[-1]:.2f} s; CPU (user + system) min {cpu[0]:.2f} s, median {cpu[len(cpu) // 2]:.2f} s "
               f"({args.repeat} runs; load average now {os.getloadavg()[0]:.2f})")
         t, out = wall([sys.executable, "-c", SNIPPET], env)

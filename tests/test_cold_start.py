@@ -29,7 +29,8 @@ ONE_SHOT = textwrap.dedent("""
     p = st.predict(37.74, -122.22, 10.0, "2023-01-17T11:00:00Z", result="light", backend="serial")
     q = st.predict(37.74, -122.22, 10.0, "2023-01-17T11:00:00Z", result="light", backend="cpu")
     print(json.dumps({{"code": code, "summary": summary, "modules": modules, "loaded_after_cli": loaded_after_cli,
-                      "loaded": _jit.loaded(), "serial": [p.latitude.tolist(), p.longitude.tolist(), p.altitude.tolist()],
+                      "loaded": _jit.loaded(),
+                      "serial": [p.latitude.tolist(), p.longitude.tolist(), p.altitude.tolist()],
                       "cpu": [q.latitude.tolist(), q.longitude.tolist(), q.altitude.tolist()]}}))
 """)
 
@@ -56,7 +57,8 @@ def test_one_shot_predict_imports_no_numba_and_compiled_runs_after_it_are_unchan
     assert not got["loaded_after_cli"] and got["loaded"]
     # the command line's flight (uncompiled) lands where the python backend lands here
     lat, lon = _landing(got["summary"])
-    assert abs(lat - float(uncompiled.end_latitude[0])) < 1e-4 and abs(lon - float(uncompiled.end_longitude[0])) < 1e-4
+    assert abs(lat - float(uncompiled.end_latitude[0])) < 1e-4
+    assert abs(lon - float(uncompiled.end_longitude[0])) < 1e-4
     # compiled runs after it, in the same process: bit for bit those of a process that compiled from the start
     for backend in ("serial", "cpu"):
         lat_, lon_, alt_ = (np.array(a) for a in got[backend])

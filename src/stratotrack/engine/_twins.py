@@ -2,9 +2,10 @@
 
 The engine's kernels are written once, as numba ``@njit`` functions in :mod:`stratotrack.engine.kernels` and
 :mod:`stratotrack.wind._sample` (declared through :mod:`stratotrack._jit`: stand-ins until numba is loaded, numba's
-dispatchers after; both carry ``py_func``, and neither state imports numba here).  The other backends do not copy
-them: :func:`twins` takes the Python function behind each ``@njit`` (``py_func``), gives it a private copy of its module's globals in which every
-other kernel it calls is replaced by that kernel's twin, and passes it through a decorator of the target:
+dispatchers after; both carry ``py_func``, and neither state imports numba here). The other backends do not copy
+them: :func:`twins` takes the Python function behind each ``@njit`` (``py_func``), gives it a private copy of its
+module's globals in which every other kernel it calls is replaced by that kernel's twin, and passes it through a
+decorator of the target:
 
 * identity: plain Python (the ``python`` backend, used while the compiled kernels are not built yet; NumPy
   scalars, no compilation at all),
