@@ -22,7 +22,7 @@ ONE_SHOT = textwrap.dedent("""
     with contextlib.redirect_stdout(out):
         code = run({args!r})
     summary = json.loads(out.getvalue())
-    modules = sorted(m for m in ("numba", "llvmlite", "xarray", "pandas", "pydantic") if m in sys.modules)
+    modules = sorted(m for m in ("numba", "llvmlite", "xarray", "pandas", "pydantic", "rich") if m in sys.modules)
     from stratotrack import _jit
     loaded_after_cli = _jit.loaded()
     import stratotrack as st
@@ -46,13 +46,16 @@ def test_one_shot_predict_imports_no_numba_and_compiled_runs_after_it_are_unchan
                      backend="serial")
     uncompiled = st.predict(37.74, -122.22, 0.0, "2023-01-17T11:00:00Z", wind=climatology, backend="python")
     # "python": small runs uncompiled and no background compilation (a later process's first run is uncompiled too)
-    env = dict(os.environ, STRATOTRACK_COLD_START="python")
+    # (stderr a pipe, no FORCE_COLOR: no progress spinner, so --json needs no rich)
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    env["STRATOTRACK_COLD_START"] = "python"
     proc = subprocess.run([sys.executable, "-c", ONE_SHOT.format(args=ARGS)], env=env, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert got["code"] == 0
-    # (pydantic: Typer's option adapters, replaced for plain options by the command line's own coercion)
+    # (pydantic: Typer's option adapters, replaced for plain options by the command line's own coercion; rich:
+    # the summary's table, which --json does not print)
     assert got["modules"] == [], f"a one-shot predict imported {got['modules']}"
     assert not got["loaded_after_cli"] and got["loaded"]
     # the command line's flight (uncompiled) lands where the python backend lands here
