@@ -114,3 +114,37 @@ def test_stand_ins_become_numba_dispatchers_with_their_options():
         return rate(z, 0.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0)
 
     assert climb(1.0) == (3.0, 0.0, 0.0) and rate(1.0, 0.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0) == (3.0, 0.0, 0.0)
+
+
+def test_the_command_line_s_plain_coercion_gives_typer_s_values_and_errors():
+    """The options of ``predict`` coerced without pydantic (cli/app.py) give what Typer's own coercion gives: the
+    same values, and the same error where the value is bad."""
+    import pytest
+
+    coercion = pytest.importorskip("typer._coercion", reason="a Typer without pydantic coercion")
+    from stratotrack.cli.app import _click_command, _PlainCoercion
+
+    group = _click_command(["predict"])
+    command = group.commands["predict"]
+    ctx = command.make_context("predict", ["--lat", "1", "--lon", "2"])
+    samples = {"lat": ["37.74", "-0", "abc", ""], "time": ["2023-01-17T11:00:00Z", ""],
+               "profile": ["float", "FLOAT", "x"], "outside": ["stop", "clamp"], "members": ["12", "007", "-3", "1.5", " 7", "1_000", "x"],
+               "batch_size": [25000, "25000"], "backward": [True, False], "spread": [("a=1", "b=2"), ()],
+               "out": [("x.kml",)], "plot": ["a.png"], "wind": ["climatology"]}
+
+    def outcome(runtime, param, value):
+        try:
+            return "ok", runtime.coerce(value, param=param, ctx=ctx)
+        except Exception as exc:  # noqa: BLE001 - the error itself is compared
+            return type(exc).__name__, str(exc)
+
+    params = {p.name: p for p in command.params}
+    checked = 0
+    for name, values in samples.items():
+        param = params[name]
+        for value in [None, *values]:
+            ours = outcome(_PlainCoercion(param.type_descriptor), param, value)
+            typers = outcome(coercion.build_runtime_param(param.type_descriptor), param, value)
+            assert ours == typers, (name, value)
+            checked += 1
+    assert checked > 30

@@ -552,6 +552,7 @@ class _PlainCoercion:
 def _plain_coercion(command) -> None:
     """Typer's pydantic coercion replaced by :class:`_PlainCoercion` on the parameters of ``command`` (and of its
     subcommands) that Typer has not coerced yet; nothing on a Typer without it (before 0.2x: click's types)."""
+
     def plain(param):
         if getattr(param, "_runtime_param", False) is None and hasattr(param, "type_descriptor"):
             param._runtime_param = _PlainCoercion(param.type_descriptor)
