@@ -87,6 +87,7 @@ class ControlState:
             self.running = integ.running if running is None else running
         else:
             self._running = running
+            self.command = integ._commands  # (the commands in the particles' order, kept by the integrator)
 
     def __getattr__(self, name):  # (only for the fields not set in __init__: records in the integrator's order)
         inv = self.__dict__.get("_inv")
@@ -223,6 +224,7 @@ class Integrator:
         self._pid = None
         self._inv = None
         self._stages = None
+        self._commands = None  # the commands in the particles' order (only set by _decide meanwhile)
 
     @property
     def nbytes(self) -> int:
@@ -268,7 +270,7 @@ class Integrator:
         self._scratch[1].fill(0)
         self._order = None
         self._order_time = None
-        self._pid = self._inv = self._stages = None
+        self._pid = self._inv = self._stages = self._commands = None
         ev = self.ev
         self._ev_block.fill(np.nan)
         ev["kind"].fill(-99)
@@ -403,6 +405,7 @@ class Integrator:
         self._inv = self._pid.copy()
         self._stages = None
         self._order = None  # (ordered, and so permuted, at the next call)
+        self._commands = self.command.copy()
 
     def _permute(self, order) -> None:
         """Record k becomes the record that was at order[k] (in place: the attributes stay views of them)."""
@@ -428,7 +431,7 @@ class Integrator:
         inv = self._inv
         self._p[:] = self._p[inv]
         self._pi[:] = self._pi[inv]
-        self._pid = self._inv = self._stages = None
+        self._pid = self._inv = self._stages = self._commands = None
         self._order = None
 
     def _decide(self, t: float, run) -> None:
@@ -466,7 +469,16 @@ class Integrator:
                     i = int(np.argmax(unknown))
                     raise InputError(f"controller {name} returned command {arr[i]:g} for particle {i} at t = {t:.0f} "
                                      f"s; the {_models.BY_CODE[code].name} model knows {known.tolist()}")
-        np.copyto(self.command, arr if rec is None else arr[rec], where=run)
+        if rec is None:
+            np.copyto(self.command, arr, where=run)
+        else:
+            new = arr[rec]
+            self._commands[:] = arr
+            if not run.all():  # (ended particles keep theirs)
+                ended = np.flatnonzero(~run)
+                new[ended] = self.command[ended]
+                self._commands[rec[ended]] = new[ended]
+            self.command[:] = new
         self.control_seconds += _time.perf_counter() - start
 
     def run(self, chunk_seconds=None) -> None:
