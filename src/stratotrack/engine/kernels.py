@@ -1138,8 +1138,9 @@ def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, khi
     between calls.  Output points and events are appended to the ``o_*`` and ``e_*`` buffers; ``clamp`` counts,
     per particle, the steps that sampled outside the data (above, below, time, region) when not stopping there.
     These three are written at row ``pid[i]`` for particle i (the identity, or where the caller keeps the
-    particles' records in an order of its own: the particle each record belongs to).  Particles are stepped in blocks of BLOCK consecutive entries of ``order`` (a permutation of the particles: the
-    results do not depend on it, but blocks of nearby particles share the wind data they read, see
+    particles' records in an order of its own: the particle each record belongs to).  Particles are stepped in
+    blocks of BLOCK consecutive entries of ``order`` (a permutation of the particles: the results do not depend on
+    it, but blocks of nearby particles share the wind data they read, see
     :func:`locality_order`).  ``trig`` [n, 3] carries each particle's cos/sin of latitude and the latitude they
     belong to from step to step (see :func:`particle_trig`).  ``sf``, ``si`` are the lockstep scratch from
     :func:`run_scratch`: a slice per group of consecutive blocks.  ``same_rows`` (``order`` is the one of the
