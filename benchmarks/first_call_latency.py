@@ -2,6 +2,8 @@
 climatology, summary printed) and of ``import stratotrack; st.predict(...)`` in a script.
 
 Run:  python benchmarks/first_call_latency.py [--compile-in-process]
+      python benchmarks/first_call_latency.py --later-only [--repeat 7]   (later processes only, numba's cache as
+      it is: run ``python -m stratotrack.engine.warmup`` first; quick A/B of the import path)
 
 Cases, each a new process:
   * fresh install: an empty numba cache (``NUMBA_CACHE_DIR`` set to a new folder), as right after ``pip install``.
@@ -12,13 +14,16 @@ Cases, each a new process:
     (the second loads the compiled kernels);
   * with ``--compile-in-process``: the old route for comparison (``STRATOTRACK_COLD_START=compile``, an empty
     cache: the first prediction compiles everything in the foreground; 30-120 s).
-Note the load average printed beside the figures: the machine may be shared.
+Note the load average printed beside the figures: the machine may be shared.  ``PYTHONDONTWRITEBYTECODE`` is
+dropped from the commands' environment (set, every process compiles stratotrack's ~50 modules from source again:
+0.15-0.2 s that no user of an installed package pays; pip writes the bytecode at install).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -35,12 +40,18 @@ SNIPPET = (
 )
 
 
-def wall(cmd, env):
+def wall(cmd, env, cpu=None):
+    """Wall seconds of ``cmd`` and its stdout; its CPU seconds (user + system) appended to ``cpu`` if given."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    took = time.perf_counter() - start
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:3])}... failed:\n{out.stderr[-2000:]}")
-    return time.perf_counter() - start, out.stdout
+    if cpu is not None:
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return took, out.stdout
 
 
 def stamp_in(cache):
@@ -51,8 +62,26 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--compile-in-process", action="store_true")
     ap.add_argument("--wait", type=float, default=600.0, help="seconds to wait for the background compilation")
+    ap.add_argument("--later-only", action="store_true",
+                    help="only later processes, on numba's cache as it is (no fresh install)")
+    ap.add_argument("--repeat", type=int, default=2, help="later processes to time")
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f}")
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    if args.later_only:
+        env = dict(os.environ)
+        env.pop("STRATOTRACK_COLD_START", None)
+        cpu = []
+        walls = sorted(wall(CLI, env, cpu)[0] for _ in range(args.repeat))
+        cpu.sort()
+        print(f"later processes: stratotrack predict wall min {walls[0]:.2f} s, median {walls[len(walls) // 2]:.2f} s, "
+              f"max {walls[-1]:.2f} s; CPU (user + system) min {cpu[0]:.2f} s, median {cpu[len(cpu) // 2]:.2f} s "
+              f"({args.repeat} runs; load average now {os.getloadavg()[0]:.2f})")
+        t, out = wall([sys.executable, "-c", SNIPPET], env)
+        first, b1, second, b2 = out.split()
+        print(f"later process, script: import + first st.predict {first} s ({b1}), second call {second} s ({b2}; "
+              f"loads the compiled kernels); process wall {t:.2f} s")
+        return
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         env.pop("STRATOTRACK_COLD_START", None)
@@ -67,7 +96,7 @@ def main():
                   f"started ({note})")
         else:
             print(f"  background compilation not finished after {args.wait:.0f} s")
-        for k in range(2):
+        for k in range(args.repeat):
             t, _ = wall(CLI, env)
             print(f"later process {k + 1}: stratotrack predict {t:.2f} s wall")
         t, out = wall([sys.executable, "-c", SNIPPET], env)

@@ -295,7 +295,8 @@ def _natural_duration(prof, codes, vals, t0, alt, step):
             continue
         # altitude terminators: the time to cover the height at the slowest speed of the law (declared by the model)
         speed = np.abs(rate)
-        for code in np.unique(model):
+        # (a set for a few rows: np.unique imports numpy.ma on its first call, 20-30 ms of a one-shot prediction)
+        for code in sorted(set(model.tolist())) if model.size <= 64 else np.unique(model):
             m = models.BY_CODE[int(code)]
             rows = model == code
             if m.speed is not None:

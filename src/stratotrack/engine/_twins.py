@@ -1,8 +1,9 @@
 """Twins of the compiled kernels for other targets, made from the same Python source.
 
 The engine's kernels are written once, as numba ``@njit`` functions in :mod:`stratotrack.engine.kernels` and
-:mod:`stratotrack.wind._sample`.  The other backends do not copy them: :func:`twins` takes the Python function
-behind each ``@njit`` dispatcher (``py_func``), gives it a private copy of its module's globals in which every
+:mod:`stratotrack.wind._sample` (declared through :mod:`stratotrack._jit`: stand-ins until numba is loaded, numba's
+dispatchers after; both carry ``py_func``, and neither state imports numba here).  The other backends do not copy
+them: :func:`twins` takes the Python function behind each ``@njit`` (``py_func``), gives it a private copy of its module's globals in which every
 other kernel it calls is replaced by that kernel's twin, and passes it through a decorator of the target:
 
 * identity: plain Python (the ``python`` backend, used while the compiled kernels are not built yet; NumPy
@@ -19,8 +20,7 @@ from __future__ import annotations
 import sys
 import types
 
-from numba.core.dispatcher import Dispatcher
-from numba.core.extending import _Intrinsic
+from .._jit import kind as _kind
 
 
 def corner_sums_py(flat, bases, weights, off_a, off_b):
@@ -58,8 +58,8 @@ def _kernel_modules():
 
 
 def _kernels_in(value):
-    """The kernels (numba dispatchers, intrinsics) in a global value: itself, or inside (nested) tuples."""
-    if isinstance(value, (Dispatcher, _Intrinsic)):
+    """The kernels (compiled functions, intrinsics) in a global value: itself, or inside (nested) tuples."""
+    if _kind(value) is not None:
         yield value
     elif isinstance(value, tuple):
         for v in value:
@@ -74,7 +74,7 @@ def reachable_modules(modules=None):
     while k < len(out):
         for value in list(vars(out[k]).values()):
             for kern in _kernels_in(value):
-                if isinstance(kern, Dispatcher):
+                if _kind(kern) == "jit":
                     mod = sys.modules.get(kern.py_func.__module__)
                     if mod is not None and mod not in out:
                         out.append(mod)
@@ -118,14 +118,14 @@ def twins(decorate, overrides=None, extra=None, modules=None, swap=None) -> dict
         g.update(helpers)
 
     def kernel_of(value):
-        return isinstance(value, (Dispatcher, _Intrinsic))
+        return _kind(value) is not None
 
     # kernels reachable only inside tuples (no module-level name of their own) are twinned too
     for m in modules:
         for name, value in vars(m).items():
             if isinstance(value, tuple):
                 for kern in _kernels_in(value):
-                    if isinstance(kern, Dispatcher) and not any(v is kern for v in vars(m).values()):
+                    if _kind(kern) == "jit" and not any(v is kern for v in vars(m).values()):
                         home = sys.modules.get(kern.py_func.__module__)
                         if home is not None and not any(v is kern for v in vars(home).values()):
                             raise TypeError(f"kernel {kern.py_func.__qualname__} has no module-level name")
@@ -135,16 +135,17 @@ def twins(decorate, overrides=None, extra=None, modules=None, swap=None) -> dict
         for name, value in vars(m).items():
             if not kernel_of(value) or id(value) in plain:
                 continue
-            if isinstance(value, Dispatcher) and value.py_func.__name__ != name and name not in overrides:
+            jit = _kind(value) == "jit"
+            if jit and value.py_func.__name__ != name and name not in overrides:
                 name = value.py_func.__name__  # imported under another name: its own name
             home = env[m.__name__]
-            if isinstance(value, Dispatcher):
+            if jit:
                 home = env.get(value.py_func.__module__)
                 if home is None:
                     continue  # a kernel from a module not twinned: left to fail loudly if called
             if name in overrides:
                 func = _rebind(overrides[name], home)
-            elif isinstance(value, Dispatcher):
+            elif jit:
                 func = _rebind(value.py_func, home)
             else:
                 raise TypeError(f"no twin for the intrinsic {name!r}: give one in overrides")

@@ -148,11 +148,13 @@ def _params(func) -> list:
 
 @functools.cache
 def _kernel():
+    import numba
+
+    from .._jit import load
     from . import kernels as K
     from ._twins import twins
 
-    import numba
-
+    load()  # the kernels' globals are numba's dispatchers, as the CUDA target expects
     swap = {}
     try:  # numba-cuda types its own literal_unroll, not numba's
         from numba.cuda.misc.special import literal_unroll as cuda_unroll

@@ -19,8 +19,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
 
+from .._jit import njit, prange
 from ..flight import models as _models
 from ..flight.models.drag import sqrt_density_ratio
 from ..geodesy import EARTH_RADIUS

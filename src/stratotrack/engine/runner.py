@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import threading
 
-import numba
 import numpy as np
 
 from ..errors import InputError
@@ -38,6 +37,8 @@ def _parallel_chunks() -> None:
     and restored around every call; numba code that thread runs afterwards schedules the same way)."""
     if getattr(_chunk_set, "done", False):
         return
+    import numba  # (here: a run on the python backend needs no numba)
+
     numba.set_parallel_chunksize(PARALLEL_CHUNK_BLOCKS)
     _chunk_set.done = True
 

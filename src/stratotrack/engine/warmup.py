@@ -19,7 +19,9 @@ processes load it in well under a second.  Routes considered:
 Loading the compiled kernels from numba's cache is itself 0.3-2 s in a new process (numba's type registries are
 set up on the first compiled call), more than a whole flight takes uncompiled; so the first small run of every
 process runs uncompiled too (:data:`stratotrack.engine.backends.PYTHON_FIRST_STEPS`), and the compiled kernels
-load on the second.  A one-shot ``stratotrack predict`` never loads them.
+load on the second.  A one-shot ``stratotrack predict`` never loads them, and does not import numba either: the
+kernels are declared through :mod:`stratotrack._jit`, which makes numba's dispatchers when compiled code is first
+needed; this module finds numba's cache folder and version without importing it.
 
 ``STRATOTRACK_COLD_START`` chooses: ``background`` (default, the route above), ``python`` (uncompiled small runs,
 no background compilation: tests), ``compile`` (always compile in the process).
@@ -48,26 +50,82 @@ def _mode() -> str:
 
 
 def _cache_dir() -> Path | None:
-    """numba's cache folder for the kernels (where their compiled code goes), or None if there is none."""
+    """numba's cache folder for the kernels (where their compiled code goes), or None if there is none.  Found as
+    numba's cache locator finds it, without importing numba (a one-shot run on the python backend never loads it),
+    the same way in the process that compiles and in those that look for its stamp; numba is asked only where its
+    settings could say otherwise (tests/test_cold_start.py checks that the two agree)."""
     from . import kernels
 
+    found = _numba_cache_dir(kernels.__file__)
+    if found is not None:
+        return found
     try:
         return Path(kernels.advance._cache._cache_path)
     except Exception:  # a numba without this layout: no stamp, compile in the process
         return None
 
 
-def _key() -> str:
-    """Changes whenever numba would compile the kernels again (their sources, numba, Python)."""
+def _numba_cache_dir(py_file: str) -> Path | None:
+    """Where ``numba.core.caching`` puts the compiled code of functions defined in ``py_file``: under
+    ``NUMBA_CACHE_DIR`` if set, else in the ``__pycache__`` beside the file if it is writable, else in the user's
+    cache folder (POSIX).  None where numba's settings could say otherwise (a ``.numba_config.yaml``, other cache
+    locators, Windows, macOS): ask numba then."""
+    if os.environ.get("NUMBA_CACHE_LOCATOR_CLASSES") or os.path.exists(".numba_config.yaml"):
+        return None
+    if sys.platform.startswith(("win", "darwin")) or getattr(sys, "frozen", False):
+        return None
+
+    def usable(d: str) -> bool:
+        try:
+            os.makedirs(d, exist_ok=True)
+        except OSError:
+            return False
+        return os.access(d, os.W_OK | os.X_OK)
+
+    def subpath() -> str:  # numba's _CacheLocator.get_suitable_cache_subpath
+        folder = os.path.dirname(os.path.abspath(py_file))
+        return "_".join([os.path.split(folder)[-1], hashlib.sha1(folder.encode()).hexdigest()])
+
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        d = os.path.join(os.environ["NUMBA_CACHE_DIR"], subpath())
+        if usable(d):
+            return Path(d)
+    d = os.path.join(os.path.dirname(py_file), "__pycache__")
+    if usable(d):
+        return Path(d)
+    d = os.path.join(os.getenv("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "numba", subpath())
+    return Path(d) if usable(d) else None
+
+
+def _numba_version() -> str:
+    """numba's version file (its release and revision) without importing numba."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("numba")
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        for name in ("_version.py", "__init__.py"):
+            try:
+                return hashlib.sha256(Path(folder, name).read_bytes()).hexdigest()
+            except OSError:
+                continue
     import numba
 
+    return numba.__version__
+
+
+def _key() -> str:
+    """Changes whenever numba would compile the kernels again (their sources, numba, Python)."""
     from . import backends
     from ._twins import reachable_modules
 
-    h = hashlib.sha256(f"{numba.__version__} {sys.version} {sys.platform}".encode())
-    for mod in (*reachable_modules(), backends):  # the kernels and every module whose kernels they compile in
-        st = os.stat(mod.__file__)
-        h.update(f"{mod.__file__} {st.st_mtime_ns} {st.st_size}".encode())
+    h = hashlib.sha256(f"{_numba_version()} {sys.version} {sys.platform}".encode())
+    # the kernels, every module whose kernels they compile in, and the sampler's intrinsic (not imported here: it
+    # needs numba)
+    files = [mod.__file__ for mod in (*reachable_modules(), backends)]
+    files.append(os.path.join(os.path.dirname(files[-1]), os.pardir, "wind", "_intrinsics.py"))
+    for file in files:
+        st = os.stat(file)
+        h.update(f"{file} {st.st_mtime_ns} {st.st_size}".encode())
     return h.hexdigest()[:16]
 
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from .._jit import njit
 
 __all__ = [
     "GRAVITY", "R_GAS", "M_AIR", "M_HE", "R_AIR",

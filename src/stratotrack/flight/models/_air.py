@@ -4,8 +4,7 @@ net lift shared by the buoyant models."""
 
 import math
 
-from numba import njit
-
+from ..._jit import njit
 from ... import atmosphere as _atm
 from .drag import sqrt_density_ratio
 

@@ -7,8 +7,8 @@ kernels vectorise with the winds (no loop over layers, no power or exponential p
 1e-13 against :func:`stratotrack.atmosphere.density` (tested)."""
 
 import numpy as np
-from numba import njit
 
+from ..._jit import njit
 from ... import atmosphere as _atm
 from .base import Model
 

@@ -1,8 +1,8 @@
 """``rate``: constant rate of climb ``p0`` (m/s; negative descends)."""
 
 import numpy as np
-from numba import njit
 
+from ..._jit import njit
 from .base import Model
 
 

@@ -3,8 +3,8 @@
 command with ``Integrator(..., command=start altitudes)``."""
 
 import numpy as np
-from numba import njit
 
+from ..._jit import njit
 from .base import Model
 
 

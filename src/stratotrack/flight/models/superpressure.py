@@ -19,8 +19,8 @@ Events, detected by the steering loop between intervals (:data:`EVENTS`): ``burs
 
 
 import numpy as np
-from numba import njit
 
+from ..._jit import njit
 from .. import superpressure as sp
 # (the physics functions as module globals, so that the engine's twins for other targets find and convert them)
 from ..superpressure import (DRAG_COEFFICIENT, M_AIR, compressor_mass_flow, superpressure_and_volume, system_mass,

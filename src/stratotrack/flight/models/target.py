@@ -3,8 +3,8 @@
 changing ``p0`` between intervals (or use ``steer``, which follows the command)."""
 
 import numpy as np
-from numba import njit
 
+from ..._jit import njit
 from .base import Model
 
 

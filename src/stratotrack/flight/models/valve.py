@@ -4,8 +4,8 @@ descends.  State: ``energy`` (J, slot 0; it stops obeying when the battery is em
 """
 
 import numpy as np
-from numba import njit
 
+from ..._jit import njit
 from .base import Model
 
 

@@ -25,8 +25,8 @@ at the ground with a ``below`` terminator.
 import math
 
 import numpy as np
-from numba import njit
 
+from ..._jit import njit
 from ... import atmosphere as _atm
 from .base import Model
 from ._air import air, buoyant_speed
