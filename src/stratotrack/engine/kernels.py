@@ -1021,7 +1021,8 @@ def _load_row(sf, si, r, i, t, la, lo, z, xs, stage, status, next_out, t_end, co
 @njit(cache=True, fastmath=True, error_model="numpy", _nrt=False)
 def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, khint, thint, next_out,
                    codes, vals, t_end, h, t_until, out_dt, stop_outside,
-                   o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, pid, trig, sf, si):
+                   o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, pid, trig, sf, si,
+                   st_key, st_val, stencil_io):
     """Whole steps for the particles ``rows`` (one block, stepped in the thread's scratch sf, si) in lockstep; a
     step with an event, an output point inside it or a sample outside the data (when stopping there) is redone by
     the scalar state machine :func:`_advance_one`. The state of a row stays in the scratch between steps and goes
@@ -1038,7 +1039,14 @@ def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage
         sf[F_COS0 * B + r] = trig[i, 0]
         sf[F_SIN0 * B + r] = trig[i, 1]
         sf[F_CLAT * B + r] = trig[i, 2]
-        sf[F_KB * B + r] = -1.0  # no stencil held yet (refilled at the level hint of the row's particle)
+        if stencil_io == 2:  # the particle's stencil cache as the last call left it (see advance)
+            sf[F_KB * B + r] = st_key[i, 0]
+            sf[F_KDX * B + r] = st_key[i, 1]
+            sf[F_KDT * B + r] = st_key[i, 2]
+            for c in range(48):
+                sf[(F_C + c) * B + r] = st_val[i, c]
+        else:
+            sf[F_KB * B + r] = -1.0  # no stencil held yet (refilled at the level hint of the row's particle)
     while True:
         n_act = 0
         for r in range(nr):
@@ -1122,13 +1130,19 @@ def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage
         trig[i, 0] = sf[F_COS0 * B + r]
         trig[i, 1] = sf[F_SIN0 * B + r]
         trig[i, 2] = sf[F_CLAT * B + r]
+        if stencil_io != 0:
+            st_key[i, 0] = sf[F_KB * B + r]
+            st_key[i, 1] = sf[F_KDX * B + r]
+            st_key[i, 2] = sf[F_KDT * B + r]
+            for c in range(48):  # (values of the float32 field: exact in float32)
+                st_val[i, c] = sf[(F_C + c) * B + r]
 
 
 @njit(cache=True, parallel=True, error_model="numpy", _nrt=False)
 def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, khint, thint, next_out,
             codes, vals, t_end, h, t_until, out_dt, stop_outside,
             o_t, o_la, o_lo, o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, pid, order, trig, sf, si,
-            same_rows):
+            same_rows, st_key, st_val, stencil_io):
     """Advance every running particle by whole steps of ``h`` up to ``t_until`` (in place).  The engine's one
     entry point: every backend that runs these kernels calls it.
 
@@ -1138,12 +1152,16 @@ def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, khi
     between calls.  Output points and events are appended to the ``o_*`` and ``e_*`` buffers; ``clamp`` counts,
     per particle, the steps that sampled outside the data (above, below, time, region) when not stopping there.
     These three are written at row ``pid[i]`` for particle i (the identity, or where the caller keeps the
-    particles' records in an order of its own: the particle each record belongs to).  Particles are stepped in blocks of BLOCK consecutive entries of ``order`` (a permutation of the particles: the
-    results do not depend on it, but blocks of nearby particles share the wind data they read, see
+    particles' records in an order of its own: the particle each record belongs to).  Particles are stepped in
+    blocks of BLOCK consecutive entries of ``order`` (a permutation of the particles: the results do not depend on
+    it, but blocks of nearby particles share the wind data they read, see
     :func:`locality_order`).  ``trig`` [n, 3] carries each particle's cos/sin of latitude and the latitude they
     belong to from step to step (see :func:`particle_trig`).  ``sf``, ``si`` are the lockstep scratch from
     :func:`run_scratch`: a slice per group of consecutive blocks.  ``same_rows`` (``order`` is the one of the
-    previous call) is not used by the CPU kernels.  Groups of blocks go to the threads in chunks of numba's
+    previous call) is not used by the CPU kernels.  ``stencil_io``: 0, the stencil caches start empty at each call;
+    1, each particle's stencil cache (its corners ``st_key`` [n, 3], values ``st_val`` [n, 48] float32) is saved
+    at the end of the call; 2, also loaded at the start (saved by the previous call, for the same particles): a
+    block's first step then need not refill them from the field.  Groups of blocks go to the threads in chunks of numba's
     parallel chunk size of the calling thread (see stratotrack.engine.runner).
     """
     n = t.shape[0]
@@ -1159,7 +1177,8 @@ def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, khi
             b1 = min(n, b0 + BLOCK)
             _advance_block(order[b0:b1], data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, khint,
                            thint, next_out, codes, vals, t_end, h, t_until, out_dt, stop_outside, o_t, o_la, o_lo,
-                           o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, pid, trig, sf[g], si[g])
+                           o_z, o_st, o_n, e_t, e_la, e_lo, e_z, e_kind, e_n, clamp, pid, trig, sf[g], si[g],
+                           st_key, st_val, stencil_io)
 
 
 def particle_trig(n):

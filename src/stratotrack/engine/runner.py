@@ -21,6 +21,9 @@ CHUNK_BUFFER_BYTES = 256 * 2**20
 _BYTES_PER_OUTPUT = 8 * 4 + 1
 #: simulated time after which the particles are ordered by position again (they drift apart)
 REORDER_SECONDS = 6 * 3600.0
+#: run() with a controller keeps each particle's stencil cache from one kernel call to the next (with its records
+#: in locality order): a block's first step of a call does not refill them from the field
+KEEP_STENCILS = True
 #: groups of blocks of kernels.BLOCK particles (one block each up to kernels.SCRATCH_SLICES blocks) a thread takes
 #: at a time
 PARALLEL_CHUNK_BLOCKS = 4
@@ -28,6 +31,7 @@ PARALLEL_CHUNK_BLOCKS = 4
 # latitude and the latitude they belong to (see Integrator.__init__)
 _P_COLUMNS = 12
 _chunk_set = threading.local()
+_NO_STENCILS = (np.zeros((1, 3)), np.zeros((1, 48), dtype=np.float32))  # (stencils not kept: not used)
 
 
 def _parallel_chunks() -> None:
@@ -88,6 +92,7 @@ class ControlState:
             self.running = integ.running if running is None else running
         else:
             self._running = running
+            self.command = integ._commands  # (the commands in the particles' order, kept by the integrator)
 
     def __getattr__(self, name):  # (only for the fields not set in __init__: records in the integrator's order)
         inv = self.__dict__.get("_inv")
@@ -224,6 +229,8 @@ class Integrator:
         self._pid = None
         self._inv = None
         self._stages = None
+        self._commands = None  # the commands in the particles' order (only set by _decide meanwhile)
+        self._stencils = None  # the particles' stencil caches between calls (records in locality order only)
 
     @property
     def nbytes(self) -> int:
@@ -269,7 +276,7 @@ class Integrator:
         self._scratch[1].fill(0)
         self._order = None
         self._order_time = None
-        self._pid = self._inv = self._stages = None
+        self._pid = self._inv = self._stages = self._commands = None
         ev = self.ev
         self._ev_block.fill(np.nan)
         ev["kind"].fill(-99)
@@ -380,13 +387,17 @@ class Integrator:
         start = _time.perf_counter()
         if self._pid is None:
             codes, vals, pid = self.codes, self.vals, self._ids()
+            st_key, st_val = _NO_STENCILS
+            io = 0
         else:
             codes, vals, pid = self._stage_records()
+            st_key, st_val = self._stencils
+            io = (2 if same else 1) if KEEP_STENCILS else 0
         advance(*field_args, self.t, self.lat, self.lon, self.alt, self.xs, self.stage, self.status,
                 self.khint, self.thint, self.next_out, codes, vals, self.t_end, self.h,
                 t_until, self.out_dt, self.stop_outside, o_t, o_la, o_lo, o_z, o_st, self._count,
                 ev["t"], ev["lat"], ev["lon"], ev["alt"], ev["kind"], ev["n"], self.clamped,
-                pid, self._order, self._trig, *self._scratch, same)
+                pid, self._order, self._trig, *self._scratch, same, st_key, st_val, io)
         self.engine_seconds += _time.perf_counter() - start
         if (max(self._count.tolist()) if self.n <= K.BLOCK else self._count.max(initial=0)) >= o_t.shape[1]:
             raise RuntimeError("internal error: the output buffers overflowed")
@@ -404,6 +415,11 @@ class Integrator:
         self._inv = self._pid.copy()
         self._stages = None
         self._order = None  # (ordered, and so permuted, at the next call)
+        self._commands = self.command.copy()
+        if self._stencils is None or self._stencils[0].shape[0] != self.n:
+            # each particle's stencil cache kept from one call to the next (216 bytes a particle)
+            self._stencils = (np.full((self.n, 3), -1.0), np.zeros((self.n, 48), dtype=np.float32))
+        self._stencils[0][:, 0] = -1.0
 
     def _permute(self, order) -> None:
         """Record k becomes the record that was at order[k] (in place: the attributes stay views of them)."""
@@ -429,7 +445,7 @@ class Integrator:
         inv = self._inv
         self._p[:] = self._p[inv]
         self._pi[:] = self._pi[inv]
-        self._pid = self._inv = self._stages = None
+        self._pid = self._inv = self._stages = self._commands = None
         self._order = None
 
     def _decide(self, t: float, run) -> None:
@@ -467,7 +483,16 @@ class Integrator:
                     i = int(np.argmax(unknown))
                     raise InputError(f"controller {name} returned command {arr[i]:g} for particle {i} at t = {t:.0f} "
                                      f"s; the {_models.BY_CODE[code].name} model knows {known.tolist()}")
-        np.copyto(self.command, arr if rec is None else arr[rec], where=run)
+        if rec is None:
+            np.copyto(self.command, arr, where=run)
+        else:
+            new = arr[rec]
+            self._commands[:] = arr
+            if not run.all():  # (ended particles keep theirs)
+                ended = np.flatnonzero(~run)
+                new[ended] = self.command[ended]
+                self._commands[rec[ended]] = new[ended]
+            self.command[:] = new
         self.control_seconds += _time.perf_counter() - start
 
     def run(self, chunk_seconds=None) -> None:
