@@ -1161,8 +1161,8 @@ def advance(data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage, status, khi
     previous call) is not used by the CPU kernels.  ``stencil_io``: 0, the stencil caches start empty at each call;
     1, each particle's stencil cache (its corners ``st_key`` [n, 3], values ``st_val`` [n, 48] float32) is saved
     at the end of the call; 2, also loaded at the start (saved by the previous call, for the same particles): a
-    block's first step then need not refill them from the field.  Groups of blocks go to the threads in chunks of numba's
-    parallel chunk size of the calling thread (see stratotrack.engine.runner).
+    block's first step then need not refill them from the field.  Groups of blocks go to the threads in chunks of
+    numba's parallel chunk size of the calling thread (see stratotrack.engine.runner).
     """
     n = t.shape[0]
     nb = (n + BLOCK - 1) // BLOCK

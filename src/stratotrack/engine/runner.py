@@ -416,10 +416,8 @@ class Integrator:
         self._stages = None
         self._order = None  # (ordered, and so permuted, at the next call)
         self._commands = self.command.copy()
-        if self._stencils is None or self._stencils[0].shape[0] != self.n:
-            # each particle's stencil cache kept from one call to the next (216 bytes a particle)
-            self._stencils = (np.full((self.n, 3), -1.0), np.zeros((self.n, 48), dtype=np.float32))
-        self._stencils[0][:, 0] = -1.0
+        # each particle's stencil cache kept from one call to the next (216 bytes a particle, for the run)
+        self._stencils = (np.full((self.n, 3), -1.0), np.zeros((self.n, 48), dtype=np.float32))
 
     def _permute(self, order) -> None:
         """Record k becomes the record that was at order[k] (in place: the attributes stay views of them)."""
@@ -445,7 +443,7 @@ class Integrator:
         inv = self._inv
         self._p[:] = self._p[inv]
         self._pi[:] = self._pi[inv]
-        self._pid = self._inv = self._stages = self._commands = None
+        self._pid = self._inv = self._stages = self._commands = self._stencils = None
         self._order = None
 
     def _decide(self, t: float, run) -> None:
