@@ -1131,11 +1131,17 @@ def _advance_block(rows, data, lat, knots, kidx, fp, ip, t, la, lo, z, xs, stage
         trig[i, 1] = sf[F_SIN0 * B + r]
         trig[i, 2] = sf[F_CLAT * B + r]
         if stencil_io != 0:
-            st_key[i, 0] = sf[F_KB * B + r]
-            st_key[i, 1] = sf[F_KDX * B + r]
-            st_key[i, 2] = sf[F_KDT * B + r]
-            for c in range(48):  # (values of the float32 field: exact in float32)
-                st_val[i, c] = sf[(F_C + c) * B + r]
+            kb = sf[F_KB * B + r]
+            kdx = sf[F_KDX * B + r]
+            kdt = sf[F_KDT * B + r]
+            # (loaded at the start and the same corners now: the values held are the ones loaded, since a stencil
+            # is a function of its corners; most particles stay within their cell for a decision interval)
+            if stencil_io != 2 or kb != st_key[i, 0] or kdx != st_key[i, 1] or kdt != st_key[i, 2]:
+                st_key[i, 0] = kb
+                st_key[i, 1] = kdx
+                st_key[i, 2] = kdt
+                for c in range(48):  # (values of the float32 field: exact in float32)
+                    st_val[i, c] = sf[(F_C + c) * B + r]
 
 
 @njit(cache=True, parallel=True, error_model="numpy", _nrt=False)
