@@ -74,8 +74,8 @@ class Stay:
         return STAY
 
 
-@pytest.mark.parametrize("credit,vertical", [(0.0, 0.0), (0.6, 0.0), (0.6, 1.0)])
-def test_rollout_matches_numpy_reference(credit, vertical):
+@pytest.mark.parametrize("credit", [0.0, 0.6])
+def test_rollout_matches_numpy_reference(credit):
     rng = np.random.default_rng(3)
     fc = Forecast(X, X, P, T, rng.normal(0, 8, (21, 21, 10, 9)), rng.normal(0, 8, (21, 21, 10, 9)))
     targets = rng.uniform(5000, 14000, (50, 3))
@@ -86,7 +86,7 @@ def test_rollout_matches_numpy_reference(credit, vertical):
     up, down, pw = VerticalModel.prior(tab, 1600.0, p_ref=11000.0)
     cu, cv = 0.5 * np.sin(tab / 900.0), -0.3 * np.cos(tab / 700.0)
     params = np.array([RADIUS, 0.1, 0.4, 100e3, 0.97, 2.0, 6.0, 6 * 3600.0, 60.0, 5200.0, 13500.0,
-                       3 * 3600.0, 9 * 3600.0, 150.0, 1800.0, 3000.0, 0.7, credit, 0.5, vertical])
+                       3 * 3600.0, 9 * 3600.0, 150.0, 1800.0, 3000.0, 0.7, credit, 0.5])
     assert params.size == len(PARAMS)
     n = targets.shape[0]
     got = [np.empty(n) for _ in range(3)]
@@ -200,14 +200,14 @@ def test_warm_start_keeps_the_last_plan_on_its_clock():
     assert fresh or kept
 
 
-def _one_plan_score(fc, p_hold, band, credit, hours=6.0, vertical=0.0):
+def _one_plan_score(fc, p_hold, band, credit, hours=6.0):
     """Score of holding ``p_hold`` for ``hours`` from the station (no pumping: vent/pump rates irrelevant)."""
     tab = 4000.0 + 100.0 * np.arange(121)
     up, down, pw = VerticalModel.prior(tab, 800.0)
     zero = np.zeros_like(tab)
     leads = np.arange(0.0, hours * 3600.0 + 1.0, 600.0)
     params = np.array([RADIUS, 0.1, 0.4, 100e3, 0.97, 0.3, 6.0, 9.6 * 3600.0, 60.0, band[0], band[1],
-                       0.0, 0.0, 0.0, 0.0, 3000.0, 0.7, credit, 0.5, vertical])
+                       0.0, 0.0, 0.0, 0.0, 3000.0, 0.7, credit, 0.5])
     targets = np.full((1, 1), p_hold)
     ends = np.full((1, 1), leads[-1])
     got = [np.empty(1) for _ in range(3)]
@@ -235,17 +235,6 @@ def test_terminal_value_counts_the_way_home():
     assert gain == pytest.approx(0.97 ** 6 * 6.0 * (back - reward), rel=1e-6)
     # without them (every level of the band blows east): nothing to gain, the shaped reward stands
     assert _one_plan_score(fc, 7000.0, narrow, 0.6) == pytest.approx(base, rel=1e-12)
-    # counting the descent too: each level's drift home plus the time to sink to it at the pump's rate
-    tab = 4000.0 + 100.0 * np.arange(121)
-    rate = float(np.interp(7000.0, tab, VerticalModel.prior(tab, 800.0)[1]))
-    q = np.linspace(*wide, 16)
-    u = fc.uv(np.full(16, d), np.zeros(16), q, np.full(16, 6 * 3600.0))[0]
-    t_back = np.min((d - RADIUS) / np.maximum(-u, 0.5) + np.where(q > 7000.0, (q - 7000.0) / rate, np.inf))
-    assert t_back == pytest.approx((d - RADIUS) / 5.0 + (q[7] - 7000.0) / rate)  # via 9,267 Pa, the first at -5 m/s
-    back_v = 0.6 * 0.97 ** (t_back / 3600.0)
-    gain_v = _one_plan_score(fc, 7000.0, wide, 0.6, vertical=1.0) - base
-    assert gain_v == pytest.approx(0.97 ** 6 * 6.0 * (max(back_v, reward) - reward), rel=1e-6)
-    assert gain_v < gain
 
 
 def test_vertical_prior_holds_the_pressure_ratio():

@@ -80,8 +80,6 @@ class PlannerConfig:
     #: 0 turns it off (the reward at the end point only)
     return_credit: float = 0.0
     return_min_speed: float = 0.5
-    #: add to the time back the time to climb or sink to the level that blows home (at the learned rates)
-    return_vertical: bool = False
     #: wind correction: "gp" (BLE's Gaussian process), "kernel" or "none"; the lead-time fade (s); the kernel
     #: estimate's pressure scale (Pa), age scale (s), distance scale (m) and prior weight
     correction: str = "gp"
@@ -407,7 +405,7 @@ class PlannerController:
         params = np.array([obs.radius, cfg.inside_bonus, cfg.outside_c, cfg.outside_tau_m, cfg.gamma_per_hour,
                            cfg.pump_cost_per_kwh, cfg.w_terminal, cfg.corr_tau_lead, deadband, lo, hi,
                            night_from, night_until, budget, frozen, cfg.sigma0_m, cfg.sigma_rate,
-                           cfg.return_credit, cfg.return_min_speed, float(cfg.return_vertical)], dtype=float)
+                           cfg.return_credit, cfg.return_min_speed], dtype=float)
         assert params.size == len(PARAMS)
         n = targets.shape[0]
         scores, inside, pumped = np.empty(n), np.empty(n), np.empty(n)

@@ -16,8 +16,7 @@ bonus for being nearer the centre; outside, BLE's shaped reward ``c 2^(-(d - R) 
 ``pump_cost_per_kwh`` per kWh pumped (the pump's power ``pump_w`` at that pressure); plus ``w_terminal`` hours of
 the reward at the end of the look-ahead, or, where more, ``w_terminal`` hours of ``return_credit`` discounted over
 the time it would take to come back inside the radius at the best wind home among the band's levels at the end point
-(the forecast at the horizon; at least ``return_min_speed``; with ``return_vertical``, plus the time to climb or
-sink to that level at the learned rates): a cost-to-go that values end positions from which the
+(the forecast at the horizon; at least ``return_min_speed``): a cost-to-go that values end positions from which the
 wind leads home.  Steps may lengthen with lead time (``leads``).
 
 ``rollout`` is compiled (numba, parallel over plans); ``rollout_reference`` is the plain NumPy reference it is
@@ -38,8 +37,7 @@ __all__ = ["rollout", "rollout_reference", "tracker_action", "vertical_prior", "
 #: order of the floats in the ``params`` array of :func:`rollout`
 PARAMS = ("radius", "inside_bonus", "outside_c", "outside_tau", "gamma_per_hour", "pump_cost_per_kwh",
           "w_terminal", "tau_corr", "deadband", "p_lo", "p_hi", "night_from", "night_until", "night_pump_budget_wh", "frozen_until",
-          "sigma0", "sigma_rate", "return_credit", "return_min_speed",
-          "return_vertical")
+          "sigma0", "sigma_rate", "return_credit", "return_min_speed")
 
 #: target pressures over the band at which the terminal value looks for a wind home
 N_RETURN_LEVELS = 16
@@ -126,11 +124,13 @@ def _reward(d, radius, bonus, c, tau, sigma):
 
 
 @njit(cache=True, inline="always")
-def _terminal(d, t_back, radius, bonus, c, tau, sigma, w_term, credit, gamma_h):
+def _terminal(d, homeward, radius, bonus, c, tau, sigma, w_term, credit, min_speed, gamma_h):
     """The value at the end of the look-ahead, in reward-hours: ``w_term`` hours of the reward there, or, if more,
-    of ``credit`` times the discount over ``t_back`` (s), the time back inside the radius."""
+    of ``credit`` times the discount over the time back inside the radius at the best wind home (``homeward``,
+    m/s, over the levels of the band at the end point; at least ``min_speed``)."""
     r = _reward(d, radius, bonus, c, tau, sigma)
     if credit > 0.0 and d > radius:
+        t_back = (d - radius) / max(homeward, min_speed)
         r = max(r, credit * gamma_h ** (t_back / 3600.0))
     return w_term * r
 
@@ -209,7 +209,6 @@ def rollout(xg, yg, pg, tg, U, V, x0, y0, p0, t0, targets, seg_end, leads, tab_p
     n_steps = leads.shape[0] - 1
     credit = params[17]
     min_speed = params[18]
-    ret_vertical = params[19]
     # the forecast at each step's start and (last slice) at the horizon
     ext = np.empty(n_steps + 2)
     ext[: n_steps + 1] = leads
@@ -272,23 +271,13 @@ def rollout(xg, yg, pg, tg, U, V, x0, y0, p0, t0, targets, seg_end, leads, tab_p
                 ins += dt
             score += discs[s] * _reward(d, radius, bonus, c_out, tau_out, sigmas[s]) * dt / 3600.0
         d = math.sqrt(x * x + y * y)
-        t_back = 0.0
+        home = -1e9
         if credit > 0.0 and d > radius:
-            # the quickest way back over the band's levels at the end point: the drift home at that level's wind
-            # (at least min_speed), plus (``return_vertical``) the time to climb or sink to it
-            t_back = 1e30
-            r_up = max(_table(rate_up, tab_p0, tab_dp, p), 0.05)
-            r_down = max(_table(rate_down, tab_p0, tab_dp, p), 0.05)
             for j in range(n_ret):
                 u, v = _uv3(xg, yg, pg, SU, SV, n_steps, x, y, ret_p[j])
-                home = -((u + ret_cu[j]) * x + (v + ret_cv[j]) * y) / d
-                t_j = (d - radius) / max(home, min_speed)
-                if ret_vertical > 0.0:
-                    dp = ret_p[j] - p
-                    t_j += dp / r_down if dp > 0.0 else -dp / r_up
-                t_back = min(t_back, t_j)
-        scores[i] = score + discs[n_steps] * _terminal(d, t_back, radius, bonus, c_out, tau_out, sigmas[n_steps - 1],
-                                                       w_term, credit, gamma_h)
+                home = max(home, -((u + ret_cu[j]) * x + (v + ret_cv[j]) * y) / d)
+        scores[i] = score + discs[n_steps] * _terminal(d, home, radius, bonus, c_out, tau_out, sigmas[n_steps - 1],
+                                                       w_term, credit, min_speed, gamma_h)
         inside[i] = ins
         pumped[i] = pump
 
@@ -350,18 +339,13 @@ def rollout_reference(forecast, x0, y0, p0, t0, targets, seg_end, leads, tab_p0,
     term = reward(d, leads[-1])
     if pr["return_credit"] > 0.0:
         fade = math.exp(-leads[-1] / pr["tau_corr"])
-        t_back = np.full(n, np.inf)
-        r_up = np.maximum(np.interp(p, tab, rate_up), 0.05)
-        r_down = np.maximum(np.interp(p, tab, rate_down), 0.05)
+        home = np.full(n, -1e9)
         for q in np.linspace(pr["p_lo"], pr["p_hi"], N_RETURN_LEVELS):
             u, v = forecast.uv(x, y, np.full(n, q), np.full(n, t0 + leads[-1]))
             u = u + fade * np.interp(q, tab, corr_u)
             v = v + fade * np.interp(q, tab, corr_v)
-            home = -(u * x + v * y) / np.maximum(d, 1e-9)
-            t_q = np.maximum(d - pr["radius"], 0.0) / np.maximum(home, pr["return_min_speed"])
-            if pr["return_vertical"] > 0.0:
-                t_q = t_q + np.where(q > p, (q - p) / r_down, (p - q) / r_up)
-            t_back = np.minimum(t_back, t_q)
+            home = np.maximum(home, -(u * x + v * y) / np.maximum(d, 1e-9))
+        t_back = np.maximum(d - pr["radius"], 0.0) / np.maximum(home, pr["return_min_speed"])
         back = pr["return_credit"] * pr["gamma_per_hour"] ** (t_back / 3600.0)
         term = np.where(d > pr["radius"], np.maximum(term, back), term)
     score += disc * pr["w_terminal"] * term
