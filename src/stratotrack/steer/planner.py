@@ -78,7 +78,7 @@ class PlannerConfig:
     #: cost-to-go at the horizon: the terminal reward is at least ``return_credit`` discounted over the time back
     #: inside the radius at the best wind home over the band at the end point (at least ``return_min_speed`` m/s);
     #: 0 turns it off (the reward at the end point only)
-    return_credit: float = 0.0
+    return_credit: float = 0.6
     return_min_speed: float = 0.5
     #: wind correction: "gp" (BLE's Gaussian process), "kernel" or "none"; the lead-time fade (s); the kernel
     #: estimate's pressure scale (Pa), age scale (s), distance scale (m) and prior weight
