@@ -15,7 +15,8 @@ At a decision (every ``replan_every`` decisions, or sooner when the balloon stal
 4. builds every plan of one target pressure per segment (e.g. 0-2 h, 2-6 h, 6-18 h), every combination of
    ``n_levels`` targets over the reachable band (a count for all segments, or one per segment), and flies them
    all in one compiled roll-out (:func:`stratotrack.steer.planner_rollout.rollout`), scoring expected
-   station-keeping reward, pump energy and the distance at the end of the look-ahead;
+   station-keeping reward, pump energy and a cost-to-go at the end of the look-ahead (the reward there, or the
+   discounted time back inside the radius at the best wind home over the band there);
 5. hands the best plan's current target to a pressure tracker that turns it into UP / STAY / DOWN.
 
 Why a roll-out of its own rather than the engine's :class:`~stratotrack.engine.Integrator`: see docs/steer.md
