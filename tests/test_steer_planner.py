@@ -74,7 +74,8 @@ class Stay:
         return STAY
 
 
-def test_rollout_matches_numpy_reference():
+@pytest.mark.parametrize("credit", [0.0, 0.6])
+def test_rollout_matches_numpy_reference(credit):
     rng = np.random.default_rng(3)
     fc = Forecast(X, X, P, T, rng.normal(0, 8, (21, 21, 10, 9)), rng.normal(0, 8, (21, 21, 10, 9)))
     targets = rng.uniform(5000, 14000, (50, 3))
@@ -82,10 +83,10 @@ def test_rollout_matches_numpy_reference():
     seg_end[25:, :2] -= rng.uniform(0.0, 7200.0, (25, 1))  # half the plans' segments end sooner (a warm start)
     leads = np.concatenate([np.arange(0, 6 * 3600.0, 600.0), np.arange(6 * 3600.0, 12 * 3600.0, 1200.0), [12 * 3600.0]])
     tab = 4000.0 + 100.0 * np.arange(121)
-    up, down, pw = VerticalModel.prior(tab, 1600.0)
+    up, down, pw = VerticalModel.prior(tab, 1600.0, p_ref=11000.0)
     cu, cv = 0.5 * np.sin(tab / 900.0), -0.3 * np.cos(tab / 700.0)
     params = np.array([RADIUS, 0.1, 0.4, 100e3, 0.97, 2.0, 6.0, 6 * 3600.0, 60.0, 5200.0, 13500.0,
-                       3 * 3600.0, 9 * 3600.0, 150.0, 1800.0, 3000.0, 0.7])
+                       3 * 3600.0, 9 * 3600.0, 150.0, 1800.0, 3000.0, 0.7, credit, 0.5])
     assert params.size == len(PARAMS)
     n = targets.shape[0]
     got = [np.empty(n) for _ in range(3)]
@@ -197,3 +198,52 @@ def test_warm_start_keeps_the_last_plan_on_its_clock():
     kept = np.array_equal(c.plan.targets, first.targets) and np.allclose(c.plan.seg_end[:-1],
                                                                           first.seg_end[:-1] - 1800.0)
     assert fresh or kept
+
+
+def _one_plan_score(fc, p_hold, band, credit, hours=6.0):
+    """Score of holding ``p_hold`` for ``hours`` from the station (no pumping: vent/pump rates irrelevant)."""
+    tab = 4000.0 + 100.0 * np.arange(121)
+    up, down, pw = VerticalModel.prior(tab, 800.0)
+    zero = np.zeros_like(tab)
+    leads = np.arange(0.0, hours * 3600.0 + 1.0, 600.0)
+    params = np.array([RADIUS, 0.1, 0.4, 100e3, 0.97, 0.3, 6.0, 9.6 * 3600.0, 60.0, band[0], band[1],
+                       0.0, 0.0, 0.0, 0.0, 3000.0, 0.7, credit, 0.5])
+    targets = np.full((1, 1), p_hold)
+    ends = np.full((1, 1), leads[-1])
+    got = [np.empty(1) for _ in range(3)]
+    rollout(fc.x, fc.y, fc.pressure, fc.time, fc.u, fc.v, 0.0, 0.0, p_hold, 0.0, targets, ends, leads,
+            4000.0, 100.0, up, down, pw, zero, zero, params, *got)
+    want = rollout_reference(fc, 0.0, 0.0, p_hold, 0.0, targets, ends, leads, 4000.0, 100.0, up, down, pw, zero,
+                             zero, params)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-9)
+    return float(got[0][0])
+
+
+def test_terminal_value_counts_the_way_home():
+    # 5 m/s east above 9,000 Pa, 5 m/s west below: holding 7,000 Pa for 6 h ends 108 km east of the station
+    fc = layered(lambda p: 5.0 if p < 9000.0 else -5.0)
+    wide, narrow = (6000.0, 13000.0), (6000.0, 8500.0)
+    base = _one_plan_score(fc, 7000.0, wide, 0.0)
+    assert _one_plan_score(fc, 7000.0, narrow, 0.0) == pytest.approx(base, rel=1e-12)
+    # with the westward layers in the band: back inside after (108 - 50) km / 5 m/s = 3.2 h
+    d = 5.0 * 6 * 3600.0
+    back = 0.6 * 0.97 ** ((d - RADIUS) / 5.0 / 3600.0)
+    p_in = 0.5 * math.erfc((d - RADIUS) / (math.sqrt(2.0) * math.hypot(3000.0, 0.7 * 6 * 3600.0)))
+    reward = p_in + (1.0 - p_in) * 0.4 * 2.0 ** (-(d - RADIUS) / 100e3)  # the reward at the end point
+    assert back > 2 * reward
+    gain = _one_plan_score(fc, 7000.0, wide, 0.6) - base
+    assert gain == pytest.approx(0.97 ** 6 * 6.0 * (back - reward), rel=1e-6)
+    # without them (every level of the band blows east): nothing to gain, the shaped reward stands
+    assert _one_plan_score(fc, 7000.0, narrow, 0.6) == pytest.approx(base, rel=1e-12)
+
+
+def test_vertical_prior_holds_the_pressure_ratio():
+    # BLE's compressor table has dead zones at some pressure ratios (1 + S/p): with S scaled with p the ratio, and
+    # so the pump's mass flow, is the same at every pressure; with S fixed the dead zone sits at one pressure
+    p = np.linspace(6000.0, 13000.0, 36)
+    up, down, pw = VerticalModel.prior(p, 940.0, p_ref=7462.0)
+    flow = down * (1804.0 + 0.0199 * 940.0 * p / 7462.0)  # rate x volume: proportional to the mass flow
+    np.testing.assert_allclose(flow, flow[0], rtol=1e-9)
+    assert np.ptp(pw) < 1e-9 and down.min() > 0.5
+    fixed = VerticalModel.prior(p, 940.0)[1]
+    assert fixed.min() < 0.1 * fixed.max()  # the dead zone near 1 + 940/10,000 the fixed-S model sees

@@ -44,60 +44,16 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class LazyJit:
-    """A function declared with :func:`njit` before numba is loaded: ``py_func`` is the Python function; calling it
-    (or asking it for anything else numba's dispatcher has) loads numba and forwards to the dispatcher."""
+class _StandIn:
+    """What the stand-ins share: calling one, or asking it for anything else numba's object has (``signatures``,
+    ``_cache``, ``_numba_type_``...), loads numba and forwards to the real object, made by ``_make``."""
 
     _dispatcher = None
-
-    def __init__(self, py_func, options: dict):
-        self.py_func = py_func
-        self.options = dict(options)
-        functools.update_wrapper(self, py_func)  # __name__, __qualname__, __module__, __doc__, __wrapped__
 
     @property
     def dispatcher(self):
         if not _loaded:
             load()
-        return self._dispatcher
-
-    def _make(self, numba):
-        if self._dispatcher is None:
-            self._dispatcher = numba.njit(**self.options)(self.py_func)
-        return self._dispatcher
-
-    def __call__(self, *args, **kwargs):
-        return self.dispatcher(*args, **kwargs)
-
-    def __getattr__(self, name):  # numba's attributes (signatures, _cache, _numba_type_...): load, then forward
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.dispatcher, name)
-
-    def __reduce__(self):
-        return _resolve, (self.__module__, self.__qualname__)
-
-    def __repr__(self):
-        return f"<stratotrack lazy njit {self.__module__}.{self.__qualname__}>"
-
-
-class LazyIntrinsic:
-    """A numba intrinsic defined by ``module`` (imported by :func:`load`, after numba) under ``name``."""
-
-    _dispatcher = None
-
-    def __init__(self, module: str, name: str, doc: str | None = None):
-        self.module, self.__name__, self.__qualname__, self.__doc__ = module, name, name, doc
-
-    @property
-    def dispatcher(self):
-        if not _loaded:
-            load()
-        return self._dispatcher
-
-    def _make(self, numba):
-        if self._dispatcher is None:
-            self._dispatcher = getattr(importlib.import_module(self.module), self.__name__)
         return self._dispatcher
 
     def __call__(self, *args, **kwargs):
@@ -107,6 +63,39 @@ class LazyIntrinsic:
         if name.startswith("__"):
             raise AttributeError(name)
         return getattr(self.dispatcher, name)
+
+
+class LazyJit(_StandIn):
+    """A function declared with :func:`njit` before numba is loaded: ``py_func`` is the Python function; calling it
+    (or asking it for anything else numba's dispatcher has) loads numba and forwards to the dispatcher."""
+
+    def __init__(self, py_func, options: dict):
+        self.py_func = py_func
+        self.options = dict(options)
+        functools.update_wrapper(self, py_func)  # __name__, __qualname__, __module__, __doc__, __wrapped__
+
+    def _make(self, numba):
+        if self._dispatcher is None:
+            self._dispatcher = numba.njit(**self.options)(self.py_func)
+        return self._dispatcher
+
+    def __reduce__(self):
+        return _resolve, (self.__module__, self.__qualname__)
+
+    def __repr__(self):
+        return f"<stratotrack lazy njit {self.__module__}.{self.__qualname__}>"
+
+
+class LazyIntrinsic(_StandIn):
+    """A numba intrinsic defined by ``module`` (imported by :func:`load`, after numba) under ``name``."""
+
+    def __init__(self, module: str, name: str, doc: str | None = None):
+        self.module, self.__name__, self.__qualname__, self.__doc__ = module, name, name, doc
+
+    def _make(self, numba):
+        if self._dispatcher is None:
+            self._dispatcher = getattr(importlib.import_module(self.module), self.__name__)
+        return self._dispatcher
 
     def __repr__(self):
         return f"<stratotrack lazy intrinsic {self.module}.{self.__name__}>"
@@ -172,7 +161,7 @@ def kind(value):
 
 def real(value):
     """``value`` with stand-ins replaced by numba's objects (itself, or inside nested tuples); call after load()."""
-    if isinstance(value, (LazyJit, LazyIntrinsic)):
+    if isinstance(value, _StandIn):
         return value._dispatcher
     if isinstance(value, tuple) and _holds_stand_in(value):
         return tuple(real(v) for v in value)
@@ -180,7 +169,7 @@ def real(value):
 
 
 def _holds_stand_in(value) -> bool:
-    if isinstance(value, (LazyJit, LazyIntrinsic)):
+    if isinstance(value, _StandIn):
         return True
     return isinstance(value, tuple) and any(_holds_stand_in(v) for v in value)
 

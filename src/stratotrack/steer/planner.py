@@ -15,7 +15,8 @@ At a decision (every ``replan_every`` decisions, or sooner when the balloon stal
 4. builds every plan of one target pressure per segment (e.g. 0-2 h, 2-6 h, 6-18 h), every combination of
    ``n_levels`` targets over the reachable band (a count for all segments, or one per segment), and flies them
    all in one compiled roll-out (:func:`stratotrack.steer.planner_rollout.rollout`), scoring expected
-   station-keeping reward, pump energy and the distance at the end of the look-ahead;
+   station-keeping reward, pump energy and a cost-to-go at the end of the look-ahead (the reward there, or the
+   discounted time back inside the radius at the best wind home over the band there);
 5. hands the best plan's current target to a pressure tracker that turns it into UP / STAY / DOWN.
 
 Why a roll-out of its own rather than the engine's :class:`~stratotrack.engine.Integrator`: see docs/steer.md
@@ -75,6 +76,11 @@ class PlannerConfig:
     #: score per kWh pumped (in hours of reward), and the end-of-horizon reward's weight (hours)
     pump_cost_per_kwh: float = 0.3
     w_terminal: float = 6.0
+    #: cost-to-go at the horizon: the terminal reward is at least ``return_credit`` discounted over the time back
+    #: inside the radius at the best wind home over the band at the end point (at least ``return_min_speed`` m/s);
+    #: 0 turns it off (the reward at the end point only)
+    return_credit: float = 0.6
+    return_min_speed: float = 0.5
     #: wind correction: "gp" (BLE's Gaussian process), "kernel" or "none"; the lead-time fade (s); the kernel
     #: estimate's pressure scale (Pa), age scale (s), distance scale (m) and prior weight
     correction: str = "gp"
@@ -87,6 +93,9 @@ class PlannerConfig:
     night_margin: float = 0.04
     #: the pressures the planner keeps away from (Pa inside the allowed band and the learned limits)
     band_margin: float = 150.0
+    #: the vertical model's superpressure at other pressures: scaled with pressure from the one now (the pressure
+    #: ratio held, as BLE's physics keeps it), or the same as now (False: the pump's dead zones move with pressure)
+    superpressure_scales: bool = True
 
 
 class WindCorrector:
@@ -155,9 +164,11 @@ class VerticalModel:
         self.alt = []  # (pressure, altitude) samples
 
     @staticmethod
-    def prior(p: np.ndarray, superpressure: float, temperature: float = 215.0):
-        """(rate_up, rate_down Pa/s, pump power W) at pressures p, BLE's physics at a superpressure."""
-        return vertical_prior(np.ascontiguousarray(p, dtype=float), float(superpressure), float(temperature))
+    def prior(p: np.ndarray, superpressure: float, temperature: float = 215.0, p_ref: float = 0.0):
+        """(rate_up, rate_down Pa/s, pump power W) at pressures p, BLE's physics at a superpressure (the one at
+        ``p_ref``, scaled with pressure, when ``p_ref > 0``: see :func:`vertical_prior`)."""
+        return vertical_prior(np.ascontiguousarray(p, dtype=float), float(superpressure), float(temperature),
+                              float(p_ref))
 
     def observe(self, p0: float, p1: float, dt: float, action: int, superpressure: float, t: float) -> None:
         """Learn from one decision: pressure p0 -> p1 over dt seconds with ``action`` commanded."""
@@ -182,8 +193,8 @@ class VerticalModel:
             elif -rate < 0.1 * max(expect, 0.05):
                 self.block_lo = (p0, t + self.block_hold)
 
-    def tables(self, p_axis: np.ndarray, superpressure: float):
-        up, down, power = self.prior(p_axis, superpressure)
+    def tables(self, p_axis: np.ndarray, superpressure: float, p_ref: float = 0.0):
+        up, down, power = self.prior(p_axis, superpressure, p_ref=p_ref)
         return up * self.f_up, down * self.f_down, power
 
     def record_altitude(self, pressure: float, altitude: float) -> None:
@@ -371,7 +382,8 @@ class PlannerController:
         p_now = float(obs.pressure)
         tab_p0, tab_dp = 4000.0, 100.0
         p_axis = tab_p0 + tab_dp * np.arange(int((16000.0 - tab_p0) / tab_dp) + 1)
-        rate_up, rate_down, pump_w = self.vertical.tables(p_axis, obs.superpressure)
+        p_ref = p_now if cfg.superpressure_scales else 0.0
+        rate_up, rate_down, pump_w = self.vertical.tables(p_axis, obs.superpressure, p_ref)
         corr_u, corr_v = self.corrector.table(obs, p_axis)
         seg_end = np.asarray(cfg.segments_h, dtype=float) * 3600.0
         n_seg = seg_end.size
@@ -393,7 +405,8 @@ class PlannerController:
         deadband = 60.0
         params = np.array([obs.radius, cfg.inside_bonus, cfg.outside_c, cfg.outside_tau_m, cfg.gamma_per_hour,
                            cfg.pump_cost_per_kwh, cfg.w_terminal, cfg.corr_tau_lead, deadband, lo, hi,
-                           night_from, night_until, budget, frozen, cfg.sigma0_m, cfg.sigma_rate], dtype=float)
+                           night_from, night_until, budget, frozen, cfg.sigma0_m, cfg.sigma_rate,
+                           cfg.return_credit, cfg.return_min_speed], dtype=float)
         assert params.size == len(PARAMS)
         n = targets.shape[0]
         scores, inside, pumped = np.empty(n), np.empty(n), np.empty(n)

@@ -14,7 +14,10 @@ power safety layer that paused control). The wind is held over each roll-out ste
 Each plan's score: the discounted sum over steps of the station-keeping reward (1 within the radius plus a small
 bonus for being nearer the centre; outside, BLE's shaped reward ``c 2^(-(d - R) / tau)``), in reward-hours; minus
 ``pump_cost_per_kwh`` per kWh pumped (the pump's power ``pump_w`` at that pressure); plus ``w_terminal`` hours of
-the reward at the end of the look-ahead.  Steps may lengthen with lead time (``leads``).
+the reward at the end of the look-ahead, or, where more, ``w_terminal`` hours of ``return_credit`` discounted over
+the time it would take to come back inside the radius at the best wind home among the band's levels at the end point
+(the forecast at the horizon; at least ``return_min_speed``): a cost-to-go that values end positions from which the
+wind leads home.  Steps may lengthen with lead time (``leads``).
 
 ``rollout`` is compiled (numba, parallel over plans); ``rollout_reference`` is the plain NumPy reference it is
 tested against.
@@ -34,7 +37,10 @@ __all__ = ["rollout", "rollout_reference", "tracker_action", "vertical_prior", "
 #: order of the floats in the ``params`` array of :func:`rollout`
 PARAMS = ("radius", "inside_bonus", "outside_c", "outside_tau", "gamma_per_hour", "pump_cost_per_kwh",
           "w_terminal", "tau_corr", "deadband", "p_lo", "p_hi", "night_from", "night_until", "night_pump_budget_wh", "frozen_until",
-          "sigma0", "sigma_rate")
+          "sigma0", "sigma_rate", "return_credit", "return_min_speed")
+
+#: target pressures over the band at which the terminal value looks for a wind home
+N_RETURN_LEVELS = 16
 
 
 def tracker_action(p: float, target: float, deadband: float) -> int:
@@ -47,19 +53,24 @@ def tracker_action(p: float, target: float, deadband: float) -> int:
 
 
 @njit(cache=True)
-def vertical_prior(p, superpressure, temperature):
+def vertical_prior(p, superpressure, temperature, p_ref=0.0):
     """(rate_up, rate_down Pa/s, pump power W) at pressures ``p`` from BLE's physics at a superpressure: the
     balloon floats where the displaced air weighs as much as the system, so one kg of ballast moves it by
     ``R T / (M_air V)`` Pa; the pump moves ``compressor_mass_flow(1 + S / p)`` kg/s, the valve
-    ``valve_mass_flow(S, p, T)``."""
-    s = max(superpressure, 1.0)
+    ``valve_mass_flow(S, p, T)``.
+
+    With ``p_ref > 0`` the superpressure ``superpressure`` is the one at ``p_ref`` and scales with pressure,
+    ``S(p) = S p / p_ref`` (the pressure ratio ``1 + S/p`` held): a balloon that pumps down carries its ballast
+    into denser air and its superpressure grows in step (BLE's physics: the ratio stays within a few per cent
+    over thousands of Pa at a given gas-to-air temperature ratio). Otherwise S is the same at every pressure."""
     n = p.shape[0]
     rate_up = np.empty(n)
     rate_down = np.empty(n)
     power = np.empty(n)
-    vol = sp.ENVELOPE_VOLUME_BASE + sp.ENVELOPE_DV_DP * s
-    dp_dm = sp.R_GAS * temperature / (sp.M_AIR * vol)
     for k in range(n):
+        s = max(superpressure * p[k] / p_ref if p_ref > 0.0 else superpressure, 1.0)
+        vol = sp.ENVELOPE_VOLUME_BASE + sp.ENVELOPE_DV_DP * s
+        dp_dm = sp.R_GAS * temperature / (sp.M_AIR * vol)
         pw, flow = sp.compressor_mass_flow(1.0 + s / p[k])
         power[k] = pw
         rate_down[k] = dp_dm * max(flow, 0.0)
@@ -112,9 +123,21 @@ def _reward(d, radius, bonus, c, tau, sigma):
     return p_in * (1.0 + bonus * max(1.0 - d / radius, 0.0)) + (1.0 - p_in) * out
 
 
+@njit(cache=True, inline="always")
+def _terminal(d, homeward, radius, bonus, c, tau, sigma, w_term, credit, min_speed, gamma_h):
+    """The value at the end of the look-ahead, in reward-hours: ``w_term`` hours of the reward there, or, if more,
+    of ``credit`` times the discount over the time back inside the radius at the best wind home (``homeward``,
+    m/s, over the levels of the band at the end point; at least ``min_speed``)."""
+    r = _reward(d, radius, bonus, c, tau, sigma)
+    if credit > 0.0 and d > radius:
+        t_back = (d - radius) / max(homeward, min_speed)
+        r = max(r, credit * gamma_h ** (t_back / 3600.0))
+    return w_term * r
+
+
 @njit(cache=True)
 def _slices(tg, U, V, t0, leads):
-    """The forecast at each step's start time (linear in time, clipped to the grid): [n_steps, nx, ny, np]."""
+    """The forecast at each time ``leads[:-1]`` after t0 (linear in time, clipped to the grid): [n, nx, ny, np]."""
     n_steps = leads.shape[0] - 1
     nx, ny, npr = U.shape[0], U.shape[1], U.shape[2]
     SU = np.empty((n_steps, nx, ny, npr))
@@ -184,7 +207,22 @@ def rollout(xg, yg, pg, tg, U, V, x0, y0, p0, t0, targets, seg_end, leads, tab_p
     n_plans = targets.shape[0]
     n_seg = targets.shape[1]
     n_steps = leads.shape[0] - 1
-    SU, SV = _slices(tg, U, V, t0, leads)
+    credit = params[17]
+    min_speed = params[18]
+    # the forecast at each step's start and (last slice) at the horizon
+    ext = np.empty(n_steps + 2)
+    ext[: n_steps + 1] = leads
+    ext[n_steps + 1] = leads[n_steps] + 1.0
+    SU, SV = _slices(tg, U, V, t0, ext)
+    n_ret = N_RETURN_LEVELS
+    ret_p = np.empty(n_ret)
+    ret_cu = np.empty(n_ret)
+    ret_cv = np.empty(n_ret)
+    fade_end = math.exp(-leads[n_steps] / tau_corr)
+    for j in range(n_ret):
+        ret_p[j] = p_lo + (p_hi - p_lo) * j / (n_ret - 1)
+        ret_cu[j] = fade_end * _table(corr_u, tab_p0, tab_dp, ret_p[j])
+        ret_cv[j] = fade_end * _table(corr_v, tab_p0, tab_dp, ret_p[j])
     fades = np.empty(n_steps)
     discs = np.empty(n_steps + 1)
     sigmas = np.empty(n_steps)
@@ -233,7 +271,13 @@ def rollout(xg, yg, pg, tg, U, V, x0, y0, p0, t0, targets, seg_end, leads, tab_p
                 ins += dt
             score += discs[s] * _reward(d, radius, bonus, c_out, tau_out, sigmas[s]) * dt / 3600.0
         d = math.sqrt(x * x + y * y)
-        scores[i] = score + discs[n_steps] * w_term * _reward(d, radius, bonus, c_out, tau_out, sigmas[n_steps - 1])
+        home = -1e9
+        if credit > 0.0 and d > radius:
+            for j in range(n_ret):
+                u, v = _uv3(xg, yg, pg, SU, SV, n_steps, x, y, ret_p[j])
+                home = max(home, -((u + ret_cu[j]) * x + (v + ret_cv[j]) * y) / d)
+        scores[i] = score + discs[n_steps] * _terminal(d, home, radius, bonus, c_out, tau_out, sigmas[n_steps - 1],
+                                                       w_term, credit, min_speed, gamma_h)
         inside[i] = ins
         pumped[i] = pump
 
@@ -291,5 +335,18 @@ def rollout_reference(forecast, x0, y0, p0, t0, targets, seg_end, leads, tab_p0,
         d = np.hypot(x, y)
         ins += np.where(d <= pr["radius"], dt, 0.0)
         score += disc * reward(d, leads[s + 1]) * dt / 3600.0
-    score += disc * pr["w_terminal"] * reward(np.hypot(x, y), leads[-1])
+    d = np.hypot(x, y)
+    term = reward(d, leads[-1])
+    if pr["return_credit"] > 0.0:
+        fade = math.exp(-leads[-1] / pr["tau_corr"])
+        home = np.full(n, -1e9)
+        for q in np.linspace(pr["p_lo"], pr["p_hi"], N_RETURN_LEVELS):
+            u, v = forecast.uv(x, y, np.full(n, q), np.full(n, t0 + leads[-1]))
+            u = u + fade * np.interp(q, tab, corr_u)
+            v = v + fade * np.interp(q, tab, corr_v)
+            home = np.maximum(home, -(u * x + v * y) / np.maximum(d, 1e-9))
+        t_back = np.maximum(d - pr["radius"], 0.0) / np.maximum(home, pr["return_min_speed"])
+        back = pr["return_credit"] * pr["gamma_per_hour"] ** (t_back / 3600.0)
+        term = np.where(d > pr["radius"], np.maximum(term, back), term)
+    score += disc * pr["w_terminal"] * term
     return score, ins, pump
