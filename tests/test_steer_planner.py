@@ -86,7 +86,7 @@ def test_rollout_matches_numpy_reference(credit):
     up, down, pw = VerticalModel.prior(tab, 1600.0, p_ref=11000.0)
     cu, cv = 0.5 * np.sin(tab / 900.0), -0.3 * np.cos(tab / 700.0)
     params = np.array([RADIUS, 0.1, 0.4, 100e3, 0.97, 2.0, 6.0, 6 * 3600.0, 60.0, 5200.0, 13500.0,
-                       3 * 3600.0, 9 * 3600.0, 150.0, 1800.0, 3000.0, 0.7, credit, 0.5])
+                       3 * 3600.0, 9 * 3600.0, 150.0, 1800.0, 3000.0, 0.7, credit, 0.5, 1.0, 1.0])
     assert params.size == len(PARAMS)
     n = targets.shape[0]
     got = [np.empty(n) for _ in range(3)]
@@ -200,14 +200,14 @@ def test_warm_start_keeps_the_last_plan_on_its_clock():
     assert fresh or kept
 
 
-def _one_plan_score(fc, p_hold, band, credit, hours=6.0):
+def _one_plan_score(fc, p_hold, band, credit, hours=6.0, geometry=1.0, pairs=0.0):
     """Score of holding ``p_hold`` for ``hours`` from the station (no pumping: vent/pump rates irrelevant)."""
     tab = 4000.0 + 100.0 * np.arange(121)
     up, down, pw = VerticalModel.prior(tab, 800.0)
     zero = np.zeros_like(tab)
     leads = np.arange(0.0, hours * 3600.0 + 1.0, 600.0)
     params = np.array([RADIUS, 0.1, 0.4, 100e3, 0.97, 0.3, 6.0, 9.6 * 3600.0, 60.0, band[0], band[1],
-                       0.0, 0.0, 0.0, 0.0, 3000.0, 0.7, credit, 0.5])
+                       0.0, 0.0, 0.0, 0.0, 3000.0, 0.7, credit, 0.5, geometry, pairs])
     targets = np.full((1, 1), p_hold)
     ends = np.full((1, 1), leads[-1])
     got = [np.empty(1) for _ in range(3)]
@@ -235,6 +235,49 @@ def test_terminal_value_counts_the_way_home():
     assert gain == pytest.approx(0.97 ** 6 * 6.0 * (back - reward), rel=1e-6)
     # without them (every level of the band blows east): nothing to gain, the shaped reward stands
     assert _one_plan_score(fc, 7000.0, narrow, 0.6) == pytest.approx(base, rel=1e-12)
+
+
+def test_terminal_value_counts_the_crosswind():
+    # holding 7,000 Pa (5 m/s east) for 6 h ends 108 km east; below 9,000 Pa the wind blows west at 5 m/s and north
+    # at v m/s: its component home is 5 m/s whatever v, but a straight drift comes back inside only if it passes
+    # within 50 km, after the time where |r + w t| = R
+    d = 5.0 * 6 * 3600.0
+    for v, enters in ((2.0, True), (10.0, False)):
+        fc = layered(lambda p: 5.0 if p < 9000.0 else -5.0, lambda p, v=v: 0.0 if p < 9000.0 else v)
+        base = _one_plan_score(fc, 7000.0, (6000.0, 8500.0), 0.0)
+        radial = _one_plan_score(fc, 7000.0, (6000.0, 13000.0), 0.6, geometry=0.0)
+        crossing = _one_plan_score(fc, 7000.0, (6000.0, 13000.0), 0.6, geometry=1.0)
+        p_in = 0.5 * math.erfc((d - RADIUS) / (math.sqrt(2.0) * math.hypot(3000.0, 0.7 * 6 * 3600.0)))
+        reward = p_in + (1.0 - p_in) * 0.4 * 2.0 ** (-(d - RADIUS) / 100e3)
+        # the component home alone: back after (108 - 50) km / 5 m/s, as with no crosswind
+        back = 0.6 * 0.97 ** ((d - RADIUS) / 5.0 / 3600.0)
+        assert radial - base == pytest.approx(0.97 ** 6 * 6.0 * (back - reward), rel=1e-6)
+        if enters:  # t: the smaller root of (u^2 + v^2) t^2 + 2 (x u) t + x^2 - R^2 = 0, x = d, u = -5
+            a, b, c = 25.0 + v * v, -10.0 * d, d * d - RADIUS**2
+            t = (-b - math.sqrt(b * b - 4 * a * c)) / (2 * a)
+            back_x = 0.6 * 0.97 ** (t / 3600.0)
+            assert back_x < back
+            assert crossing - base == pytest.approx(0.97 ** 6 * 6.0 * (back_x - reward), rel=1e-6)
+        else:  # it passes 97 km from the station: the way home is no better than the minimum speed, 0.5 m/s
+            slow = 0.6 * 0.97 ** ((d - RADIUS) / 0.5 / 3600.0)
+            assert crossing - base == pytest.approx(0.97 ** 6 * 6.0 * max(slow - reward, 0.0), rel=1e-6, abs=1e-12)
+
+
+def test_terminal_value_pairs_of_levels():
+    # from 108 km east: at 9,000-10,000 Pa 5 m/s west and 10 m/s north, at 12,000 Pa and below 5 m/s west and 10 m/s
+    # south, 11,000 Pa 5 m/s east: no level alone passes within 50 km, alternating between the two heads home at 5 m/s
+    def uv(p):
+        return (5.0, 0.0) if p < 9000.0 or p == 11000.0 else (-5.0, 10.0) if p <= 10000.0 else (-5.0, -10.0)
+
+    fc = layered(lambda p: uv(p)[0], lambda p: uv(p)[1])
+    d = 5.0 * 6 * 3600.0
+    base = _one_plan_score(fc, 7000.0, (6000.0, 8500.0), 0.0)
+    assert _one_plan_score(fc, 7000.0, (6000.0, 13000.0), 0.6, pairs=0.0) == pytest.approx(base, rel=1e-12)
+    p_in = 0.5 * math.erfc((d - RADIUS) / (math.sqrt(2.0) * math.hypot(3000.0, 0.7 * 6 * 3600.0)))
+    reward = p_in + (1.0 - p_in) * 0.4 * 2.0 ** (-(d - RADIUS) / 100e3)
+    back = 0.6 * 0.97 ** ((d - RADIUS) / 5.0 / 3600.0)
+    gain = _one_plan_score(fc, 7000.0, (6000.0, 13000.0), 0.6, pairs=1.0) - base
+    assert gain == pytest.approx(0.97 ** 6 * 6.0 * (back - reward), rel=1e-6)
 
 
 def test_vertical_prior_holds_the_pressure_ratio():

@@ -81,6 +81,11 @@ class PlannerConfig:
     #: 0 turns it off (the reward at the end point only)
     return_credit: float = 0.6
     return_min_speed: float = 0.5
+    #: the wind home counts the crosswind: a level's speed is the distance to the radius over the time its straight
+    #: drift takes to cross it (0 when it passes outside); False: the wind's component towards the station
+    return_geometry: bool = False
+    #: also two levels whose crosswinds cancel (alternating between them heads home at their mixed speed home)
+    return_pairs: bool = False
     #: wind correction: "gp" (BLE's Gaussian process), "kernel" or "none"; the lead-time fade (s); the kernel
     #: estimate's pressure scale (Pa), age scale (s), distance scale (m) and prior weight
     correction: str = "gp"
@@ -406,7 +411,8 @@ class PlannerController:
         params = np.array([obs.radius, cfg.inside_bonus, cfg.outside_c, cfg.outside_tau_m, cfg.gamma_per_hour,
                            cfg.pump_cost_per_kwh, cfg.w_terminal, cfg.corr_tau_lead, deadband, lo, hi,
                            night_from, night_until, budget, frozen, cfg.sigma0_m, cfg.sigma_rate,
-                           cfg.return_credit, cfg.return_min_speed], dtype=float)
+                           cfg.return_credit, cfg.return_min_speed,
+                           float(cfg.return_geometry), float(cfg.return_pairs)], dtype=float)
         assert params.size == len(PARAMS)
         n = targets.shape[0]
         scores, inside, pumped = np.empty(n), np.empty(n), np.empty(n)

@@ -37,7 +37,8 @@ __all__ = ["rollout", "rollout_reference", "tracker_action", "vertical_prior", "
 #: order of the floats in the ``params`` array of :func:`rollout`
 PARAMS = ("radius", "inside_bonus", "outside_c", "outside_tau", "gamma_per_hour", "pump_cost_per_kwh",
           "w_terminal", "tau_corr", "deadband", "p_lo", "p_hi", "night_from", "night_until", "night_pump_budget_wh", "frozen_until",
-          "sigma0", "sigma_rate", "return_credit", "return_min_speed")
+          "sigma0", "sigma_rate", "return_credit", "return_min_speed", "return_geometry",
+          "return_pairs")
 
 #: target pressures over the band at which the terminal value looks for a wind home
 N_RETURN_LEVELS = 16
@@ -121,6 +122,26 @@ def _reward(d, radius, bonus, c, tau, sigma):
     p_in = 0.5 * math.erfc((d - radius) / (1.4142135623730951 * sigma))
     out = c * 2.0 ** (-max(d - radius, 0.0) / tau)
     return p_in * (1.0 + bonus * max(1.0 - d / radius, 0.0)) + (1.0 - p_in) * out
+
+
+@njit(cache=True, inline="always")
+def _home_speed(x, y, u, v, radius, geometry):
+    """The speed home that wind (u, v) gives from (x, y): its component towards the station or, with
+    ``geometry``, the distance to the radius over the time a straight drift takes to cross it (0 when the drift
+    never comes within the radius; the component home when there is no crosswind)."""
+    d = math.sqrt(x * x + y * y)
+    radial = -(u * x + v * y) / max(d, 1e-9)
+    if geometry <= 0.0 or d <= radius:
+        return radial
+    w = math.sqrt(u * u + v * v)
+    if w <= 1e-9:
+        return 0.0
+    along = -(u * x + v * y) / w  # distance along the drift to its closest approach
+    b2 = max(d * d - along * along, 0.0)
+    if along <= 0.0 or b2 >= radius * radius:
+        return 0.0
+    t = (along - math.sqrt(radius * radius - b2)) / w
+    return (d - radius) / max(t, 1e-9)
 
 
 @njit(cache=True, inline="always")
@@ -209,6 +230,8 @@ def rollout(xg, yg, pg, tg, U, V, x0, y0, p0, t0, targets, seg_end, leads, tab_p
     n_steps = leads.shape[0] - 1
     credit = params[17]
     min_speed = params[18]
+    geometry = params[19]
+    pairs = params[20]
     # the forecast at each step's start and (last slice) at the horizon
     ext = np.empty(n_steps + 2)
     ext[: n_steps + 1] = leads
@@ -273,13 +296,39 @@ def rollout(xg, yg, pg, tg, U, V, x0, y0, p0, t0, targets, seg_end, leads, tab_p
         d = math.sqrt(x * x + y * y)
         home = -1e9
         if credit > 0.0 and d > radius:
+            hs = np.empty(n_ret)
+            cs = np.empty(n_ret)
             for j in range(n_ret):
                 u, v = _uv3(xg, yg, pg, SU, SV, n_steps, x, y, ret_p[j])
-                home = max(home, -((u + ret_cu[j]) * x + (v + ret_cv[j]) * y) / d)
+                u += ret_cu[j]
+                v += ret_cv[j]
+                home = max(home, _home_speed(x, y, u, v, radius, geometry))
+                hs[j] = -(u * x + v * y) / d
+                cs[j] = (u * y - v * x) / d
+            if pairs > 0.0:  # two levels whose crosswinds cancel: alternating between them heads straight home
+                for j in range(n_ret):
+                    for k in range(n_ret):
+                        if cs[j] > 0.0 and cs[k] < 0.0:
+                            a = -cs[k] / (cs[j] - cs[k])
+                            home = max(home, a * hs[j] + (1.0 - a) * hs[k])
         scores[i] = score + discs[n_steps] * _terminal(d, home, radius, bonus, c_out, tau_out, sigmas[n_steps - 1],
                                                        w_term, credit, min_speed, gamma_h)
         inside[i] = ins
         pumped[i] = pump
+
+
+def _home_speed_np(x, y, u, v, radius, geometry):
+    """NumPy twin of :func:`_home_speed`."""
+    d = np.hypot(x, y)
+    radial = -(u * x + v * y) / np.maximum(d, 1e-9)
+    if geometry <= 0.0:
+        return radial
+    w = np.maximum(np.hypot(u, v), 1e-12)
+    along = -(u * x + v * y) / w
+    b2 = np.maximum(d * d - along * along, 0.0)
+    ok = (along > 0.0) & (b2 < radius * radius) & (np.hypot(u, v) > 1e-9)
+    t = np.maximum((along - np.sqrt(np.maximum(radius * radius - b2, 0.0))) / w, 1e-9)
+    return np.where(d <= radius, radial, np.where(ok, (d - radius) / t, 0.0))
 
 
 def rollout_reference(forecast, x0, y0, p0, t0, targets, seg_end, leads, tab_p0, tab_dp, rate_up, rate_down,
@@ -340,11 +389,20 @@ def rollout_reference(forecast, x0, y0, p0, t0, targets, seg_end, leads, tab_p0,
     if pr["return_credit"] > 0.0:
         fade = math.exp(-leads[-1] / pr["tau_corr"])
         home = np.full(n, -1e9)
+        hs, cs = [], []
         for q in np.linspace(pr["p_lo"], pr["p_hi"], N_RETURN_LEVELS):
             u, v = forecast.uv(x, y, np.full(n, q), np.full(n, t0 + leads[-1]))
             u = u + fade * np.interp(q, tab, corr_u)
             v = v + fade * np.interp(q, tab, corr_v)
-            home = np.maximum(home, -(u * x + v * y) / np.maximum(d, 1e-9))
+            home = np.maximum(home, _home_speed_np(x, y, u, v, pr["radius"], pr["return_geometry"]))
+            hs.append(-(u * x + v * y) / np.maximum(d, 1e-9))
+            cs.append((u * y - v * x) / np.maximum(d, 1e-9))
+        if pr["return_pairs"] > 0.0:
+            for hj, cj in zip(hs, cs):
+                for hk, ck in zip(hs, cs):
+                    ok = (cj > 0.0) & (ck < 0.0)
+                    a = np.where(ok, -ck / np.where(ok, cj - ck, 1.0), 0.0)
+                    home = np.where(ok, np.maximum(home, a * hj + (1.0 - a) * hk), home)
         t_back = np.maximum(d - pr["radius"], 0.0) / np.maximum(home, pr["return_min_speed"])
         back = pr["return_credit"] * pr["gamma_per_hour"] ** (t_back / 3600.0)
         term = np.where(d > pr["radius"], np.maximum(term, back), term)
