@@ -254,6 +254,9 @@ def rollout(xg, yg, pg, tg, U, V, x0, y0, p0, t0, targets, seg_end, leads, tab_p
         discs[s] = gamma_h ** (leads[s + 1] / 3600.0)
         sigmas[s] = math.hypot(sigma0, sigma_rate * leads[s + 1])
     discs[n_steps] = discs[n_steps - 1]
+    # each plan's homeward and cross-wind speeds at the return levels, kept only where pairs of levels are scored
+    hs = np.empty((n_plans if pairs > 0.0 else 0, n_ret))
+    cs = np.empty_like(hs)
     for i in prange(n_plans):
         x = x0
         y = y0
@@ -296,21 +299,20 @@ def rollout(xg, yg, pg, tg, U, V, x0, y0, p0, t0, targets, seg_end, leads, tab_p
         d = math.sqrt(x * x + y * y)
         home = -1e9
         if credit > 0.0 and d > radius:
-            hs = np.empty(n_ret)
-            cs = np.empty(n_ret)
             for j in range(n_ret):
                 u, v = _uv3(xg, yg, pg, SU, SV, n_steps, x, y, ret_p[j])
                 u += ret_cu[j]
                 v += ret_cv[j]
                 home = max(home, _home_speed(x, y, u, v, radius, geometry))
-                hs[j] = -(u * x + v * y) / d
-                cs[j] = (u * y - v * x) / d
+                if pairs > 0.0:
+                    hs[i, j] = -(u * x + v * y) / d
+                    cs[i, j] = (u * y - v * x) / d
             if pairs > 0.0:  # two levels whose crosswinds cancel: alternating between them heads straight home
                 for j in range(n_ret):
                     for k in range(n_ret):
-                        if cs[j] > 0.0 and cs[k] < 0.0:
-                            a = -cs[k] / (cs[j] - cs[k])
-                            home = max(home, a * hs[j] + (1.0 - a) * hs[k])
+                        if cs[i, j] > 0.0 and cs[i, k] < 0.0:
+                            a = -cs[i, k] / (cs[i, j] - cs[i, k])
+                            home = max(home, a * hs[i, j] + (1.0 - a) * hs[i, k])
         scores[i] = score + discs[n_steps] * _terminal(d, home, radius, bonus, c_out, tau_out, sigmas[n_steps - 1],
                                                        w_term, credit, min_speed, gamma_h)
         inside[i] = ins
